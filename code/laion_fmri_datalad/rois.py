@@ -1,0 +1,47 @@
+"""The ROI catalogue: categories, hyphen-free ROI names, and the bucket's hyphenated labels.
+
+The bucket spells some labels with hyphens (``label-FFA-1``); paths in the superdataset
+use the hyphen-free form (``label-FFA1``) so that the tree stays BIDS-valid, while URLs keep
+the original key.
+"""
+
+from __future__ import annotations
+
+ROI_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "body": ("EBA", "FBA"),
+    "character": ("VWFA1", "VWFA2", "mfswords", "pSTSwords"),
+    "face": ("FFA1", "FFA2", "OFA", "pSTSfaces"),
+    "laion": ("laionEVC", "laiondorsal", "laiongeneral", "laionlateral", "laionventral"),
+    "motion": ("MST", "MT"),
+    "object": ("lobjects", "vobjects"),
+    "place": ("MPA", "OPA", "PPA"),
+    "retinotopy": (
+        "V1d", "V1v", "V2d", "V2v", "V3d", "V3v", "V3A", "V3B", "hV4",
+        "LO1", "LO2", "TO1", "TO2", "VO1", "VO2", "IPS0", "IPCS", "SPCS",
+    ),
+}  # fmt: skip
+
+# Labels as the bucket spells them, where that differs from the hyphen-free name.
+BUCKET_LABELS: dict[str, str] = {
+    "FFA1": "FFA-1",
+    "FFA2": "FFA-2",
+    "pSTSfaces": "pSTS-faces",
+    "VWFA1": "VWFA-1",
+    "VWFA2": "VWFA-2",
+    "pSTSwords": "pSTS-words",
+    "mfswords": "mfs-words",
+}
+
+
+def bucket_label(roi: str) -> str:
+    """The label as spelled in the bucket's keys."""
+    return BUCKET_LABELS.get(roi, roi)
+
+
+def dataset_label(bucket_spelling: str) -> str:
+    """The hyphen-free label used in the superdataset's paths."""
+    return bucket_spelling.replace("-", "")
+
+
+def all_rois() -> list[str]:
+    return [roi for names in ROI_CATEGORIES.values() for roi in names]
