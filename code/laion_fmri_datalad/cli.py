@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -16,7 +17,7 @@ from . import __version__
 from .errors import LaionFmriError, UsageError
 from .fixture.bucket import write_fixture
 from .fixture.spec import SCALES
-from .gitenv import apply_to_current_process
+from .gitenv import apply_to_current_process, require_git_annex
 from .localbucket import start_bucket
 from .progress import progress_bar
 
@@ -92,9 +93,22 @@ def _serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build_command(args: argparse.Namespace) -> int:
+    from .build.builder import build
+    from .s3client import BucketLocation
+
+    require_git_annex()
+    location = BucketLocation(args.bucket, args.region, args.endpoint_url)
+    report = build(args.target, location, jobs=args.jobs, progress=progress_bar)
+    print(report.table())
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
 def _demo_command(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
+    require_git_annex()
     return run_demo(args.workdir, scale=args.scale, seed=args.seed, port=args.port)
 
 
@@ -128,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=0)
     serve.set_defaults(func=_serve_command)
 
+    build = sub.add_parser("build", help="build or update the superdataset from the bucket")
+    build.add_argument("target", type=Path, nargs="?", default=Path())
+    build.add_argument("--bucket", default="laion-fmri")
+    build.add_argument("--endpoint-url", help="S3 endpoint (default: AWS)")
+    build.add_argument("--region", default="us-west-2")
+    build.add_argument("-J", "--jobs", type=int, default=16, help="parallel requests")
+    build.set_defaults(func=_build_command)
+
     demo = sub.add_parser("demo", help="the whole job on the embedded synthetic bucket")
     demo.add_argument("--workdir", type=Path, default=Path(".demo"))
     demo.add_argument("--scale", type=_scale, default="tiny")
@@ -144,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # DataLad logs every annex transfer at INFO; show that only with --verbose.
+    os.environ.setdefault("DATALAD_LOG_LEVEL", "info" if args.verbose else "warning")
     apply_to_current_process()
     try:
         result: int = args.func(args)

@@ -1,59 +1,116 @@
-"""The README's main command: the whole job on the embedded synthetic bucket."""
+"""The README's main command: the whole job on the embedded synthetic bucket.
+
+Serve the synthetic bucket, build the superdataset, publish it to a RIA store, clone it
+into a fresh directory as a user would, ``datalad get`` a session of raw data and of
+betas, and verify what arrived. Leaves ``.demo/superdataset`` and ``.demo/clone``.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+import shutil
+import subprocess
 from pathlib import Path
 
-from .access import ALLOWED, probe_access
+from .build.builder import build
+from .errors import LaionFmriError
 from .fixture.bucket import write_fixture
 from .localbucket import start_bucket
 from .progress import progress_bar
-from .s3client import current_objects, iter_listing
+from .publish import publish
 from .s3server import ensure_writable_dir
+from .verify import VerifyReport, verify_present
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+GETS = ("sub-01/ses-01", "derivatives/glmsingle-tedana/sub-01/ses-01")
 
 
-def _group(key: str) -> str:
-    parts = key.split("/")
-    if parts[0] == "derivatives" and len(parts) > 2:
-        return "/".join(parts[:2])
-    return parts[0] if len(parts) > 1 else "(top level)"
+def _step(number: int, text: str) -> None:
+    print(f"[{number}/7] {text}", flush=True)
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a dataset, including git-annex's write-protected object directories."""
+    if path.exists():
+        subprocess.run(["chmod", "-R", "u+w", str(path)], check=True)
+        shutil.rmtree(path)
+
+
+def _dataset_of(path: str) -> str:
+    parts = path.split("/")
+    return "/".join(parts[:2]) if parts[0] == "derivatives" else parts[0]
+
+
+def _ensure_superdataset(path: Path) -> Path:
+    """A clone of this repository (the superdataset), or a new dataset when run from an
+    installed package."""
+    if path.exists() or not (REPOSITORY / ".datalad" / "config").is_file():
+        return path
+    subprocess.run(["git", "clone", "--quiet", str(REPOSITORY), str(path)], check=True)
+    return path
+
+
+def _get(clone: Path, paths: tuple[str, ...]) -> VerifyReport:
+    import datalad.api as dl
+
+    results = dl.get(
+        path=[str(clone / p) for p in paths],
+        dataset=str(clone),
+        result_renderer="disabled",
+        on_failure="ignore",
+    )
+    failed = [r for r in results if r.get("status") not in ("ok", "notneeded")]
+    if failed:
+        raise LaionFmriError(
+            f"datalad get failed for {len(failed)} files, e.g. {failed[0].get('path')}: "
+            f"{failed[0].get('message')}"
+        )
+    report = VerifyReport()
+    for path in paths:
+        report.merge(verify_present(clone / _dataset_of(path), [str(clone / path)]))
+    return report
 
 
 def run_demo(workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None = None) -> int:
-    workdir = ensure_writable_dir(Path(workdir), "demo directory")
+    workdir = ensure_writable_dir(Path(workdir), "demo directory").absolute()
     fixture = workdir / "fixture"
-    print(f"[1/3] synthetic bucket ({scale}, seed {seed}) -> {fixture}", flush=True)
+    _step(1, f"synthetic bucket ({scale}, seed {seed}) -> {fixture}")
     with progress_bar("writing objects") as advance:
         write_fixture(fixture, scale, seed, progress=advance)
     with progress_bar("uploading objects") as advance:
         served = start_bucket(fixture, workdir / "s3", port, progress=advance)
     try:
         location = served.location
-        print(f"[2/3] SeaweedFS S3 serving '{location.bucket}' at {location.endpoint_url}")
-        versions = list(iter_listing(location))
-        latest = current_objects(iter(versions))
-        with progress_bar("probing access") as advance:
-            status = probe_access(location, latest.values(), progress=advance)
-        print(f"[3/3] anonymous listing of s3://{location.bucket}:")
-        counts: Counter[str] = Counter()
-        sizes: Counter[str] = Counter()
-        denied: Counter[str] = Counter()
-        for obj in latest.values():
-            group = _group(obj.key)
-            counts[group] += 1
-            sizes[group] += obj.size
-            denied[group] += status[obj.key] != ALLOWED
-        print(f"  {'prefix':32s} {'objects':>8s} {'MB':>8s} {'denied':>7s}")
-        for group in sorted(counts):
-            print(f"  {group:32s} {counts[group]:8d} {sizes[group] / 1e6:8.2f} {denied[group]:7d}")
-        older = len(versions) - len(latest)
-        multipart = sum(o.multipart for o in latest.values())
+        _step(2, f"SeaweedFS serves s3://{location.bucket} at {location.endpoint_url}")
+        superdataset = _ensure_superdataset(workdir / "superdataset")
+        _step(3, f"build the superdataset at {superdataset}")
+        report = build(superdataset, location, progress=progress_bar)
+        print(report.table())
+        print(f"  {report.summary()}")
+        if not report.ok:
+            return 1
+        store = f"ria+file://{workdir / 'ria'}"
+        _step(4, f"publish to the RIA store {store}")
+        published = publish(superdataset, store)
+        print(f"  {published.summary()}")
+        clone = workdir / "clone"
+        _remove_tree(clone)
+        _step(5, f"datalad clone '{published.clone_url}' {clone}")
+        import datalad.api as dl
+
+        dl.clone(source=published.clone_url, path=str(clone), result_renderer="disabled")
+        _step(6, "datalad get " + " ".join(GETS))
+        verified = _get(clone, GETS)
+        _step(7, "verify the content against its git-annex keys (git annex fsck)")
         print(
-            f"  total: {len(latest)} objects, {older} older versions, "
-            f"{multipart} multipart uploads, {sum(denied.values())} denied on GET"
+            f"  {verified.verified} files, {verified.bytes / 1e6:.2f} MB arrived and match "
+            f"their keys; {len(verified.failed)} failed"
         )
+        for path in GETS:
+            shown = sorted(p.name for p in (clone / path).rglob("*") if p.is_file())[:3]
+            print(f"  {path}: " + ", ".join(shown) + ", ...")
+        if verified.failed:
+            return 1
     finally:
         served.server.stop()
-    print("server stopped")
+    print(f"server stopped; explore {superdataset} and {clone} (make serve restarts the bucket)")
     return 0

@@ -1,0 +1,1 @@
+"""The builder: list the bucket, route keys, make annex keys, register in bulk, commit."""

@@ -1,0 +1,283 @@
+"""The build: list -> route -> plan -> read -> key -> register -> commit.
+
+``build()`` lists the bucket anonymously, routes every key to a dataset, compares with the
+inventory the previous build recorded, reads or checks only what is new or changed,
+registers annexed keys with their (versioned) S3 URLs in bulk, and writes one commit per
+changed subdataset plus one superdataset commit recording them. An unchanged bucket gives
+no commit at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..access import ALLOWED, probe_access
+from ..s3client import BucketLocation, S3Object, current_objects, iter_listing
+from .annexbranch import register_urls
+from .annexkeys import md5e_key, sha256e_key, symlink_target
+from .commits import commit_dataset, commit_superdataset
+from .content import Fetched, fetch_small_files, hash_objects
+from .datasets import description_bytes, ensure_subdataset, ensure_superdataset
+from .gitplumbing import REGULAR, SYMLINK, TreeChanges
+from .inventory import (
+    ANNEX,
+    GIT,
+    INVENTORY,
+    WITHHELD,
+    WITHHELD_STORAGE,
+    InventoryEntry,
+    format_inventory,
+    format_withheld,
+    load_inventory,
+)
+from .plan import DatasetPlan, plan_dataset, route_listing
+from .report import BuildReport
+from .routing import SUPERDATASET
+from .storage import goes_to_git
+
+Advance = Callable[[int], None]
+ProgressFactory = Callable[[str, int], AbstractContextManager[Advance]]
+DENIED = 403
+COMMIT_TAG = "[laion-fmri-build]"
+
+
+@contextmanager
+def no_progress(description: str, total: int) -> Iterator[Advance]:
+    yield lambda n: None
+
+
+@dataclass
+class Reads:
+    """What reading and checking the work objects found, by S3 key."""
+
+    texts: dict[str, Fetched]
+    hashes: dict[str, Fetched]
+    status: dict[str, int]
+
+
+@dataclass
+class Outcome:
+    """The new state of one dataset."""
+
+    inventory: dict[str, InventoryEntry]
+    changes: TreeChanges
+    urls: dict[str, list[str]]
+
+
+class Timer:
+    def __init__(self, report: BuildReport) -> None:
+        self.report = report
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.report.timings[name] = time.perf_counter() - start
+
+
+def build(
+    target: Path,
+    location: BucketLocation,
+    *,
+    jobs: int = 16,
+    progress: ProgressFactory = no_progress,
+) -> BuildReport:
+    report = BuildReport()
+    timer = Timer(report)
+    with timer.step("list"):
+        latest = current_objects(iter_listing(location))
+    with timer.step("route"):
+        routed, report.unrouted = route_listing(latest)
+        superdataset = ensure_superdataset(target)
+        plans = plan_datasets(superdataset, routed, location)
+    reads = read_work(location, plans, jobs, progress, report, timer)
+    with timer.step("register"):
+        touched: list[str] = []
+        root = TreeChanges()
+        for plan in plans:
+            outcome = decide(location, plan, reads, report)
+            if outcome.inventory == plan.old and not outcome.changes:
+                continue
+            add_state_files(outcome)
+            if plan.name == SUPERDATASET:
+                root = outcome.changes
+            else:
+                register_dataset(superdataset, plan.name, outcome, report, location)
+                touched.append(plan.name)
+    with timer.step("superdataset"):
+        report.committed = commit_superdataset(
+            superdataset, touched, root, superdataset_message(touched, report)
+        )
+    return report
+
+
+def plan_datasets(
+    superdataset: Path, routed: dict[str, dict[str, S3Object]], location: BucketLocation
+) -> list[DatasetPlan]:
+    """A plan for every dataset with listed objects or a recorded inventory."""
+    names = set(routed)
+    for inventory in superdataset.glob(f"**/{INVENTORY}"):
+        dataset = inventory.parent.parent.relative_to(superdataset).as_posix()
+        names.add("" if dataset == "." else dataset)
+    return [
+        plan_dataset(
+            name,
+            routed.get(name, {}),
+            load_inventory(superdataset / name),
+            lambda obj: location.object_url(obj.key, obj.version_id),
+        )
+        for name in sorted(names)
+    ]
+
+
+def read_work(
+    location: BucketLocation,
+    plans: list[DatasetPlan],
+    jobs: int,
+    progress: ProgressFactory,
+    report: BuildReport,
+    timer: Timer,
+) -> Reads:
+    """GET small text files, hash multipart objects, HEAD the rest: only new or changed."""
+    texts, multipart, plain = [], [], []
+    for plan in plans:
+        for path, obj in plan.work.items():
+            if goes_to_git(path, obj.size):
+                texts.append(obj)
+            elif obj.md5 is None:
+                multipart.append(obj)
+            else:
+                plain.append(obj)
+    with timer.step("read-text"), progress("reading small files", len(texts)) as advance:
+        fetched = fetch_small_files(location, texts, jobs, advance)
+    with timer.step("hash"), progress("hashing multipart objects", len(multipart)) as advance:
+        hashed = hash_objects(location, multipart, max(1, min(jobs, 4)), advance)
+    report.hashed_objects = sum(1 for f in hashed.values() if f.status == ALLOWED)
+    report.hashed_bytes = sum(f.size for f in hashed.values())
+    with timer.step("probe"), progress("checking access", len(plain)) as advance:
+        status = probe_access(location, plain, jobs, advance)
+    return Reads(fetched, hashed, status)
+
+
+def entry_for(
+    location: BucketLocation, path: str, obj: S3Object, reads: Reads
+) -> tuple[InventoryEntry | None, bytes, str]:
+    """The inventory entry of one object, the bytes to commit for a git file, or a failure."""
+    url = location.object_url(obj.key, obj.version_id)
+
+    def entry(storage: str, key: str, status: int) -> InventoryEntry:
+        version = obj.version_id or ""
+        return InventoryEntry(path, obj.key, version, obj.etag, obj.size, storage, key, status, url)
+
+    if goes_to_git(path, obj.size):
+        fetched = reads.texts[obj.key]
+        status, data = fetched.status, fetched.data
+        if status == ALLOWED and obj.md5 and hashlib.md5(data).hexdigest() != obj.md5:
+            return None, b"", "content read does not match the listed ETag"
+        storage, key = GIT, ""
+    elif obj.md5 is not None:
+        status, data = reads.status[obj.key], b""
+        storage, key = ANNEX, md5e_key(obj.md5, obj.size, path)
+    else:
+        fetched = reads.hashes[obj.key]
+        status, data = fetched.status, b""
+        if status == ALLOWED and fetched.size != obj.size:
+            return None, b"", f"read {fetched.size} bytes, the listing says {obj.size}"
+        storage, key = ANNEX, sha256e_key(fetched.sha256, obj.size, path)
+    if status == DENIED:
+        return entry(WITHHELD_STORAGE, "", status), b"", ""
+    if status != ALLOWED:
+        return (
+            None,
+            b"",
+            f"HTTP status {status or 'none (no answer)'} for {url}",
+        )
+    return entry(storage, key, status), data, ""
+
+
+def decide(
+    location: BucketLocation, plan: DatasetPlan, reads: Reads, report: BuildReport
+) -> Outcome:
+    """The new inventory, tree changes and URLs of one dataset."""
+    counts = report.counts(plan.name)
+    inventory = dict(plan.unchanged)
+    changes = TreeChanges()
+    urls: dict[str, list[str]] = defaultdict(list)
+    for path, obj in sorted(plan.work.items()):
+        old = plan.old.get(path)
+        entry, data, failure = entry_for(location, path, obj, reads)
+        if entry is None:
+            report.failures.append(f"{obj.key}: {failure}")
+            if old is not None:
+                inventory[path] = old  # keep the last good state; a rebuild retries
+            continue
+        inventory[path] = entry
+        was_present = old is not None and old.storage != WITHHELD_STORAGE
+        if entry.storage == WITHHELD_STORAGE:
+            counts.withheld += 1
+            if was_present:
+                changes.deletes.add(path)
+                counts.removed += 1
+            continue
+        if entry.storage == ANNEX:
+            changes.writes[path] = (SYMLINK, symlink_target(path, entry.annex_key).encode())
+            urls[entry.annex_key].append(entry.url)
+        else:
+            changes.writes[path] = (REGULAR, data)
+        if was_present:
+            counts.changed += 1
+        else:
+            counts.added += 1
+    for path in plan.removed:
+        if plan.old[path].storage != WITHHELD_STORAGE:
+            changes.deletes.add(path)
+            counts.removed += 1
+    counts.unchanged = len(plan.unchanged)
+    counts.bytes = sum(e.size for e in inventory.values() if e.storage != WITHHELD_STORAGE)
+    return Outcome(inventory, changes, dict(urls))
+
+
+def add_state_files(outcome: Outcome) -> None:
+    outcome.changes.writes[INVENTORY] = (REGULAR, format_inventory(outcome.inventory).encode())
+    outcome.changes.writes[WITHHELD] = (REGULAR, format_withheld(outcome.inventory).encode())
+
+
+def register_dataset(
+    superdataset: Path,
+    name: str,
+    outcome: Outcome,
+    report: BuildReport,
+    location: BucketLocation,
+) -> None:
+    """Create the subdataset if needed, register its keys, and commit its tree."""
+    path, created = ensure_subdataset(superdataset, name)
+    if created and "dataset_description.json" not in outcome.inventory:
+        outcome.changes.writes["dataset_description.json"] = (REGULAR, description_bytes(name))
+    message = dataset_message(name, report, location)
+    register_urls(path, outcome.urls, message)
+    commit_dataset(path, outcome.changes, message)
+
+
+def dataset_message(name: str, report: BuildReport, location: BucketLocation) -> str:
+    counts = report.counts(name)
+    source = f"s3://{location.bucket}" + (
+        f" at {location.endpoint_url}" if location.endpoint_url else f" ({location.region})"
+    )
+    return (
+        f"{COMMIT_TAG} {name}: {counts.summary()}, {counts.withheld} withheld\n\n"
+        f"Listed {source} on {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}.\n"
+    )
+
+
+def superdataset_message(touched: list[str], report: BuildReport) -> str:
+    lines = [f"{COMMIT_TAG} {report.total().summary()}", ""]
+    lines += [f"{name or '(superdataset)'}: {report.counts(name).summary()}" for name in touched]
+    return "\n".join(lines) + "\n"

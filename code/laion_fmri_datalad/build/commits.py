@@ -1,0 +1,72 @@
+"""One commit per changed subdataset, and one superdataset commit recording them all."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from .datasets import dataset_id
+from .gitplumbing import (
+    GITLINK,
+    REGULAR,
+    TreeChanges,
+    checkout_commit,
+    fast_import_commit,
+    git,
+    rev_parse,
+)
+
+BUILD_REF = "refs/laion-fmri/build"
+
+
+def commit_dataset(repo: Path, changes: TreeChanges, message: str) -> str:
+    """Commit ``changes`` on top of HEAD and check the result out; return the commit."""
+    old = rev_parse(repo, "HEAD")
+    new = fast_import_commit(repo, BUILD_REF, old, changes, message)
+    try:
+        checkout_commit(repo, old, new, message)
+    finally:
+        git(repo, "update-ref", "-d", BUILD_REF)
+    return new
+
+
+def _gitmodules_with(superdataset: Path, new: list[str]) -> bytes:
+    current = superdataset / ".gitmodules"
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp) / "gitmodules"
+        scratch.write_bytes(current.read_bytes() if current.is_file() else b"")
+        for name in new:
+            for key, value in (
+                ("path", name),
+                ("url", f"./{name}"),
+                ("datalad-id", dataset_id(superdataset / name)),
+            ):
+                git(superdataset, "config", "-f", str(scratch), f"submodule.{name}.{key}", value)
+        return scratch.read_bytes()
+
+
+def registered_subdatasets(superdataset: Path) -> set[str]:
+    if not (superdataset / ".gitmodules").is_file():
+        return set()
+    out = git(superdataset, "config", "-f", ".gitmodules", "--get-regexp", r"\.path$")
+    return {line.split(" ", 1)[1] for line in out.splitlines() if " " in line}
+
+
+def commit_superdataset(
+    superdataset: Path, subdatasets: list[str], root_changes: TreeChanges, message: str
+) -> bool:
+    """Record the current commit of each of ``subdatasets`` (registering new ones) and the
+    superdataset's own changed files in one commit. Returns whether a commit was made."""
+    changes = TreeChanges(dict(root_changes.writes), set(root_changes.deletes))
+    known = registered_subdatasets(superdataset)
+    new = [name for name in subdatasets if name not in known]
+    if new:
+        changes.writes[".gitmodules"] = (REGULAR, _gitmodules_with(superdataset, new))
+    for name in subdatasets:
+        head = rev_parse(superdataset / name, "HEAD")
+        assert head is not None
+        changes.writes[name] = (GITLINK, head.encode())
+    if not changes:
+        return False
+    commit_dataset(superdataset, changes, message)
+    return True

@@ -1,0 +1,127 @@
+"""Creating the superdataset and its subdatasets, and recording subdatasets in the parent."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ..errors import UsageError
+from .gitplumbing import git
+from .storage import LARGEFILES_RULE
+
+DESCRIPTIONS: dict[str, dict[str, object]] = {
+    "stimuli": {
+        "Name": "LAION-fMRI stimuli: metadata, embeddings, segmentations, captions, images",
+        "DatasetType": "derivative",
+        "License": "Embeddings, segmentations, captions and metadata: CC0-1.0. "
+        "The images (task-images_stimuli.h5) are available only under the LAION-fMRI Data "
+        "Use Agreement.",
+    },
+}
+
+
+def description_for(subdataset: str) -> dict[str, object]:
+    """The generated ``dataset_description.json`` of a subdataset (used where the bucket
+    provides none)."""
+    if subdataset.startswith("sub-"):
+        payload: dict[str, object] = {
+            "Name": f"LAION-fMRI raw data of {subdataset}",
+            "DatasetType": "raw",
+            "License": "CC0-1.0",
+        }
+    elif subdataset.startswith("derivatives/"):
+        stream = subdataset.split("/", 1)[1]
+        payload = {
+            "Name": f"LAION-fMRI derivatives: {stream}",
+            "DatasetType": "derivative",
+            "GeneratedBy": [{"Name": stream}],
+            "License": "CC0-1.0",
+        }
+    else:
+        payload = dict(DESCRIPTIONS.get(subdataset, {"Name": subdataset}))
+    payload["BIDSVersion"] = "1.10.0"
+    return payload
+
+
+def description_bytes(subdataset: str) -> bytes:
+    return (json.dumps(description_for(subdataset), indent=2, sort_keys=True) + "\n").encode()
+
+
+def is_dataset(path: Path) -> bool:
+    return (path / ".git").exists() and (path / ".datalad" / "config").is_file()
+
+
+def ensure_superdataset(target: Path) -> Path:
+    """Use ``target`` if it is a DataLad dataset; create one there if it is new or empty."""
+    import datalad.api as dl
+
+    target = target.absolute()
+    if is_dataset(target):
+        return target
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise UsageError(
+            f"target '{target}' is neither a DataLad dataset nor an empty directory; "
+            "give a dataset (e.g. a clone of this repository) or a new directory"
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"target '{target}' cannot be created: {exc.strerror}") from None
+    dl.create(path=str(target), annex=False, result_renderer="disabled")
+    (target / "dataset_description.json").write_bytes(
+        (
+            json.dumps(
+                {"Name": "LAION-fMRI", "BIDSVersion": "1.10.0", "DatasetType": "raw"},
+                indent=2,
+            )
+            + "\n"
+        ).encode()
+    )
+    git(target, "add", "dataset_description.json")
+    git(target, "commit", "-q", "-m", "[laion-fmri-build] add dataset_description.json")
+    return target
+
+
+def ensure_subdataset(superdataset: Path, subdataset: str) -> tuple[Path, bool]:
+    """Create the subdataset at ``superdataset/subdataset`` unless it exists.
+
+    It is created stand-alone (no commit in the superdataset yet): the build records every
+    new or changed subdataset in one superdataset commit. Creation happens in a scratch
+    directory renamed into place at the end, so an interrupted build leaves nothing half
+    made.
+    """
+    import datalad.api as dl
+
+    path = superdataset / subdataset
+    if is_dataset(path):
+        return path, False
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise UsageError(
+            f"'{path}' exists and is not a DataLad dataset; move it away and build again"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.creating-", dir=path.parent))
+    try:
+        dl.create(path=str(scratch), force=True, result_renderer="disabled")
+        attributes = scratch / ".gitattributes"
+        attributes.write_text(
+            attributes.read_text() + f"* annex.largefiles={LARGEFILES_RULE}\n"
+            "**/.laion-fmri/** annex.largefiles=nothing\n"
+        )
+        git(scratch, "add", ".gitattributes")
+        git(scratch, "commit", "-q", "-m", "[laion-fmri-build] keep small text files in git")
+        if path.exists():
+            path.rmdir()
+        scratch.rename(path)
+    except BaseException:
+        subprocess.run(["chmod", "-R", "u+w", str(scratch)], check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return path, True
+
+
+def dataset_id(path: Path) -> str:
+    return git(path, "config", "-f", ".datalad/config", "datalad.dataset.id").strip()

@@ -1,0 +1,126 @@
+"""Bulk git writes through ``git fast-import``: one process writes a whole commit.
+
+Used for the work-tree commit of a subdataset (symlinks to annexed keys, small text files,
+removals) and for the git-annex branch (location and URL logs of thousands of keys).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import BuildError
+from ..gitenv import IDENTITY_EMAIL, IDENTITY_NAME
+
+SYMLINK = "120000"
+REGULAR = "100644"
+GITLINK = "160000"
+
+
+@dataclass
+class TreeChanges:
+    """The changes of one commit: files to write (mode, bytes) and paths to delete."""
+
+    writes: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    deletes: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.writes or self.deletes)
+
+
+def git(repo: Path, *args: str, input: bytes | None = None) -> str:
+    """Run git in ``repo``; raise a BuildError naming the command on failure."""
+    done = subprocess.run(["git", "-C", str(repo), *args], input=input, capture_output=True)
+    if done.returncode != 0:
+        raise BuildError(
+            f"git {' '.join(args[:3])} failed in {repo}: "
+            f"{done.stderr.decode(errors='replace').strip()}"
+        )
+    return done.stdout.decode()
+
+
+def rev_parse(repo: Path, ref: str) -> str | None:
+    done = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", ref + "^{commit}"],
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _data(payload: bytes) -> bytes:
+    return b"data %d\n" % len(payload) + payload + b"\n"
+
+
+def fast_import_commit(
+    repo: Path, ref: str, parent: str | None, changes: TreeChanges, message: str
+) -> str:
+    """Write one commit on ``ref`` with ``changes`` on top of ``parent``; return its id."""
+    stamp = int(time.time())
+    chunks = [
+        f"commit {ref}\n".encode(),
+        f"committer {IDENTITY_NAME} <{IDENTITY_EMAIL}> {stamp} +0000\n".encode(),
+        _data(message.encode()),
+    ]
+    if parent:
+        chunks.append(f"from {parent}\n".encode())
+    for path in sorted(changes.deletes):
+        chunks.append(f'D "{_quote(path)}"\n'.encode())
+    for path in sorted(changes.writes):
+        mode, payload = changes.writes[path]
+        if mode == GITLINK:  # a subdataset: the payload is its commit id
+            chunks.append(f'M {mode} {payload.decode()} "{_quote(path)}"\n'.encode())
+            continue
+        chunks.append(f'M {mode} inline "{_quote(path)}"\n'.encode())
+        chunks.append(_data(payload))
+    chunks.append(b"done\n")
+    git(repo, "fast-import", "--quiet", "--done", "--force", input=b"".join(chunks))
+    commit = rev_parse(repo, ref)
+    if commit is None:
+        raise BuildError(f"fast-import wrote no commit on {ref} in {repo}")
+    return commit
+
+
+def _quote(path: str) -> str:
+    return path.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def read_blobs(repo: Path, specs: list[str]) -> Mapping[str, bytes]:
+    """Contents of ``<rev>:<path>`` specs that exist, in one ``git cat-file --batch``."""
+    if not specs:
+        return {}
+    done = subprocess.run(
+        ["git", "-C", str(repo), "cat-file", "--batch"],
+        input="".join(s + "\n" for s in specs).encode(),
+        capture_output=True,
+        check=True,
+    )
+    out = done.stdout
+    result: dict[str, bytes] = {}
+    pos = 0
+    for spec in specs:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if header[-1] == b"missing":
+            continue
+        size = int(header[2])
+        result[spec] = out[pos : pos + size]
+        pos += size + 1
+    return result
+
+
+def checkout_commit(repo: Path, old: str | None, new: str, message: str) -> None:
+    """Move the checked-out branch from ``old`` to ``new``, updating index and work tree.
+
+    ``git read-tree -m -u`` refuses to overwrite local modifications, so nothing a user
+    changed is lost.
+    """
+    if old is None:
+        git(repo, "read-tree", "-u", "--reset", new)
+    else:
+        git(repo, "read-tree", "-m", "-u", old, new)
+    git(repo, "update-ref", "-m", message, "HEAD", new, *([old] if old else []))

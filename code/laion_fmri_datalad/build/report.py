@@ -1,0 +1,75 @@
+"""The build report: per subdataset what was added, changed, removed and withheld."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class DatasetCounts:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    withheld: int = 0
+    unchanged: int = 0
+    bytes: int = 0  # total size of the objects the dataset now registers
+
+    @property
+    def touched(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def summary(self) -> str:
+        return f"{self.added} added, {self.changed} changed, {self.removed} removed"
+
+
+@dataclass
+class BuildReport:
+    datasets: dict[str, DatasetCounts] = field(default_factory=dict)
+    unrouted: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # "key: reason"
+    hashed_objects: int = 0
+    hashed_bytes: int = 0
+    committed: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def counts(self, dataset: str) -> DatasetCounts:
+        return self.datasets.setdefault(dataset, DatasetCounts())
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def total(self) -> DatasetCounts:
+        total = DatasetCounts()
+        for c in self.datasets.values():
+            for name in ("added", "changed", "removed", "withheld", "unchanged", "bytes"):
+                setattr(total, name, getattr(total, name) + getattr(c, name))
+        return total
+
+    def summary(self) -> str:
+        total = self.total()
+        line = (
+            f"{total.summary()}, {total.withheld} withheld, {len(self.unrouted)} unrouted, "
+            f"{len(self.failures)} failed"
+        )
+        return line + ("" if self.committed else "; no new commit")
+
+    def table(self) -> str:
+        header = (
+            f"{'dataset':30s} {'added':>7s} {'changed':>7s} {'removed':>7s} "
+            f"{'withheld':>8s} {'MB':>9s}"
+        )
+        lines = [header]
+        for name in sorted(self.datasets):
+            c = self.datasets[name]
+            lines.append(
+                f"{name or '(superdataset)':30s} {c.added:7d} {c.changed:7d} {c.removed:7d} "
+                f"{c.withheld:8d} {c.bytes / 1e6:9.2f}"
+            )
+        if self.unrouted:
+            lines.append(f"unrouted keys ({len(self.unrouted)}):")
+            lines += [f"  {key}" for key in self.unrouted]
+        if self.failures:
+            lines.append(f"failures ({len(self.failures)}):")
+            lines += [f"  {failure}" for failure in self.failures]
+        return "\n".join(lines)

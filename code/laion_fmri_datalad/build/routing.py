@@ -1,0 +1,85 @@
+"""Routing: a pure, table-driven map from a bucket key to (subdataset, path inside it).
+
+Subdatasets: one per subject for raw data (``sub-XX``), one per derivative stream
+(``derivatives/<stream>``) and ``stimuli``; top-level BIDS files go to the superdataset
+(``""``). ROI labels lose their hyphens in paths (``label-FFA-1`` -> ``label-FFA1``); the
+original key stays in the URL. A key no rule matches gets ``None`` and is reported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+SUPERDATASET = ""
+DERIVATIVE_STREAMS = ("glmsingle-tedana", "rois", "anatomical", "freesurfer")
+BUCKET_DESCRIPTION_PATH = ".laion-fmri/bucket/dataset_description.json"
+
+
+@dataclass(frozen=True)
+class Route:
+    subdataset: str  # relative to the superdataset; "" is the superdataset itself
+    path: str  # relative to the subdataset
+
+    @property
+    def superdataset_path(self) -> str:
+        return f"{self.subdataset}/{self.path}" if self.subdataset else self.path
+
+
+_LABEL = re.compile(r"(?<=_label-)([A-Za-z0-9-]+?)(?=_)")
+
+
+def strip_label_hyphens(path: str) -> str:
+    """``..._label-FFA-1_mask.nii.gz`` -> ``..._label-FFA1_mask.nii.gz``."""
+    return _LABEL.sub(lambda m: m.group(1).replace("-", ""), path)
+
+
+def _same(rest: str) -> str:
+    return rest
+
+
+@dataclass(frozen=True)
+class Rule:
+    pattern: re.Pattern[str]
+    subdataset: Callable[[re.Match[str]], str]
+    path: Callable[[str], str] = _same
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(re.compile(r"^(?P<sub>sub-[0-9]+)/(?P<rest>.+)$"), lambda m: m["sub"]),
+    Rule(
+        re.compile(r"^derivatives/(?P<stream>rois)/(?P<rest>.+)$"),
+        lambda m: f"derivatives/{m['stream']}",
+        strip_label_hyphens,
+    ),
+    Rule(
+        re.compile(
+            r"^derivatives/(?P<stream>glmsingle-tedana|anatomical|freesurfer)/(?P<rest>.+)$"
+        ),
+        lambda m: f"derivatives/{m['stream']}",
+    ),
+    Rule(re.compile(r"^stimuli/(?P<rest>[^/]+)$"), lambda m: "stimuli"),
+    Rule(
+        re.compile(r"^(?P<rest>participants\.tsv|participants\.json|README|CHANGES)$"),
+        lambda m: SUPERDATASET,
+    ),
+    Rule(
+        re.compile(r"^(?P<rest>dataset_description\.json)$"),
+        lambda m: SUPERDATASET,
+        lambda rest: BUCKET_DESCRIPTION_PATH,
+    ),
+)
+
+
+def route(key: str) -> Route | None:
+    """Where ``key`` goes in the superdataset, or None when no rule matches."""
+    for rule in RULES:
+        match = rule.pattern.match(key)
+        if match:
+            return Route(rule.subdataset(match), rule.path(match["rest"]))
+    return None
+
+
+def all_subdatasets(subjects: list[str]) -> list[str]:
+    return [*subjects, *(f"derivatives/{s}" for s in DERIVATIVE_STREAMS), "stimuli"]

@@ -1,0 +1,97 @@
+"""Publishing the superdataset and its subdatasets to a RIA store.
+
+Subdatasets are stored by dataset id, and a clone from the store (``datalad clone
+ria+file:///STORE#~ALIAS``) is configured by DataLad to look subdatasets up in the same
+store, so ``datalad get sub-01/ses-01`` installs ``sub-01`` with no manual step. Only git
+history is pushed (``--data nothing``): annexed content comes from the bucket's URLs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import LaionFmriError, UsageError
+
+DEFAULT_SIBLING = "ria"
+DEFAULT_ALIAS = "laion-fmri"
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    store: str
+    alias: str
+    datasets: int
+
+    @property
+    def clone_url(self) -> str:
+        return f"{self.store}#~{self.alias}"
+
+    def summary(self) -> str:
+        return f"published {self.datasets} datasets; clone with: datalad clone '{self.clone_url}'"
+
+
+def check_ria_url(url: str) -> str:
+    if not url.startswith(("ria+file://", "ria+http://", "ria+https://", "ria+ssh://")):
+        raise UsageError(
+            f"store URL '{url}' is not allowed; use ria+file:///PATH, ria+ssh://HOST/PATH "
+            "or ria+http(s)://HOST/PATH"
+        )
+    return url
+
+
+def publish(
+    superdataset: Path,
+    store: str,
+    *,
+    sibling: str = DEFAULT_SIBLING,
+    alias: str = DEFAULT_ALIAS,
+) -> PublishReport:
+    """Create (or reuse) RIA siblings for every dataset and push their git history."""
+    import datalad.api as dl
+
+    check_ria_url(store)
+    if not (superdataset / ".datalad" / "config").is_file():
+        raise UsageError(f"'{superdataset}' is not a DataLad dataset")
+    common = {"dataset": str(superdataset), "result_renderer": "disabled", "on_failure": "ignore"}
+    with contextlib.redirect_stdout(io.StringIO()):  # DataLad prints per-dataset updates
+        results = dl.create_sibling_ria(
+            url=store,
+            name=sibling,
+            recursive=True,
+            new_store_ok=True,
+            alias=alias,
+            storage_sibling="off",
+            existing="skip",  # datasets published before keep their sibling
+            **common,
+        )
+    failed = [r for r in results if r.get("status") in ("error", "impossible")]
+    with contextlib.redirect_stdout(io.StringIO()):
+        results = dl.push(to=sibling, recursive=True, data="nothing", **common)
+    failed += [r for r in results if r.get("status") in ("error", "impossible")]
+    if failed:
+        details = "; ".join(f"{r.get('path')}: {r.get('message')}" for r in failed[:5])
+        raise LaionFmriError(f"publishing to {store} failed for {len(failed)} items: {details}")
+    datasets = {str(r.get("path")) for r in results if r.get("action") == "publish"}
+    if store.startswith("ria+file://"):
+        for path in datasets:
+            _point_store_head(Path(store.removeprefix("ria+file://")), Path(path))
+    return PublishReport(store, alias, len(datasets))
+
+
+def _point_store_head(store: Path, dataset: Path) -> None:
+    """Make the store's HEAD name the branch that was pushed, so clones check it out."""
+    branch = subprocess.run(
+        ["git", "-C", str(dataset), "symbolic-ref", "-q", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dataset_id = subprocess.run(
+        ["git", "-C", str(dataset), "config", "-f", ".datalad/config", "datalad.dataset.id"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    repo = store / dataset_id[:3] / dataset_id[3:]
+    if branch and dataset_id and repo.is_dir():
+        subprocess.run(["git", "-C", str(repo), "symbolic-ref", "HEAD", branch], check=True)
