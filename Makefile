@@ -21,8 +21,8 @@ demo: $(STAMP)
 	$(BIN)/laion-fmri-datalad demo --workdir .demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check code tests
-	$(BIN)/ruff format --check code tests
+	$(BIN)/ruff check code tests benchmarks
+	$(BIN)/ruff format --check code tests benchmarks
 	$(BIN)/mypy
 
 test: lint

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from laion_fmri_datalad.build.builder import build
+from laion_fmri_datalad.build.report import BuildReport
 from laion_fmri_datalad.fixture.bucket import Manifest, write_fixture
 from laion_fmri_datalad.gitenv import process_env
 from laion_fmri_datalad.localbucket import ServedBucket, start_bucket
+from laion_fmri_datalad.publish import publish
 
 REAL_HOME = Path.home()
 
@@ -89,3 +92,27 @@ def served(fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield bucket
     finally:
         bucket.server.stop()
+
+
+@pytest.fixture(scope="session")
+def built(
+    served: ServedBucket, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, BuildReport]:
+    """The superdataset built from the served bucket; tests treat it as read-only."""
+    target = tmp_path_factory.mktemp("built") / "superdataset"
+    report = build(target, served.location)
+    return target, report
+
+
+@pytest.fixture(scope="session")
+def store(built: tuple[Path, BuildReport], tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The built superdataset published to a RIA store; returns the clone URL."""
+    directory = tmp_path_factory.mktemp("ria") / "store"
+    return publish(built[0], f"ria+file://{directory}").clone_url
+
+
+def clone_dataset(url: str, path: Path) -> Path:
+    import datalad.api as dl
+
+    dl.clone(source=url, path=str(path), result_renderer="disabled")
+    return path

@@ -1,0 +1,125 @@
+"""Benchmark: building the superdataset from the real-size synthetic bucket, against
+``datalad addurls`` on the same listing, side by side in one run.
+
+    .venv/bin/python benchmarks/bench_build.py [--workdir DIR] [--scale real]
+
+Prints the time of a full build (registration with hashing of multipart objects reported
+separately), of a no-op rebuild, and of ``datalad addurls --key 'et:MD5-s{size}--{md5}'``
+(as is, and with ``--exclude-autometa '*'``) on the annexed objects with a plain MD5 ETag,
+with files per second and ratios. Not a test: run it by hand and record the figures in
+benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from laion_fmri_datalad.build.builder import build
+from laion_fmri_datalad.build.inventory import ANNEX, load_inventory
+from laion_fmri_datalad.fixture.bucket import MANIFEST, write_fixture
+from laion_fmri_datalad.gitenv import apply_to_current_process
+from laion_fmri_datalad.localbucket import start_bucket
+
+TARGETS = {"registration_s": 60.0, "addurls_ratio": 2.0, "noop_s": 10.0}
+
+
+def addurls_rows(superdataset: Path) -> list[dict[str, object]]:
+    """The annexed objects with an MD5 key, as addurls records (one dataset, same paths)."""
+    rows: list[dict[str, object]] = []
+    for inventory in sorted(superdataset.glob("**/.laion-fmri/inventory.tsv")):
+        dataset = inventory.parent.parent
+        prefix = dataset.relative_to(superdataset).as_posix()
+        for entry in load_inventory(dataset).values():
+            if entry.storage == ANNEX and entry.annex_key.startswith("MD5E-"):
+                rows.append(
+                    {
+                        "filename": f"{prefix}/{entry.path}" if prefix != "." else entry.path,
+                        "url": entry.url,
+                        "size": entry.size,
+                        "md5": entry.etag,
+                    }
+                )
+    return rows
+
+
+def run_addurls(workdir: Path, table: Path, extra: list[str]) -> float:
+    import datalad.api as dl
+
+    target = workdir / ("addurls" + ("-noautometa" if extra else ""))
+    dl.create(path=str(target), result_renderer="disabled")
+    cmd = [
+        "datalad", "addurls", "-d", str(target), "--key", "et:MD5-s{size}--{md5}",
+        *extra, str(table), "{url}", "{filename}",
+    ]  # fmt: skip
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, default=Path(".bench"))
+    parser.add_argument("--scale", default="real")
+    parser.add_argument("--skip-addurls", action="store_true")
+    args = parser.parse_args()
+    apply_to_current_process()
+    workdir = args.workdir.absolute()
+    fixture = workdir / f"fixture-{args.scale}"
+    if not (fixture / MANIFEST).is_file():
+        start = time.perf_counter()
+        write_fixture(fixture, args.scale, 0)
+        print(f"fixture written in {time.perf_counter() - start:.1f} s")
+    scratch = Path(tempfile.mkdtemp(prefix="run-", dir=workdir))
+    start = time.perf_counter()
+    served = start_bucket(fixture, scratch / "s3")
+    print(f"server started and loaded in {time.perf_counter() - start:.1f} s")
+    try:
+        superdataset = scratch / "superdataset"
+        start = time.perf_counter()
+        report = build(superdataset, served.location)
+        full = time.perf_counter() - start
+        assert report.ok, report.failures
+        files = sum(c.added for c in report.datasets.values())
+        hashing = report.timings.get("hash", 0.0)
+        registration = full - hashing
+        start = time.perf_counter()
+        again = build(superdataset, served.location)
+        noop = time.perf_counter() - start
+        assert not again.committed
+        print(json.dumps({k: round(v, 2) for k, v in report.timings.items()}))
+        print(f"objects listed/routed: {files + report.total().withheld} "
+              f"({files} registered, {report.total().withheld} withheld)")  # fmt: skip
+        print(f"full build:        {full:7.1f} s")
+        print(f"  hashing:         {hashing:7.1f} s ({report.hashed_objects} multipart objects, "
+              f"{report.hashed_bytes / 1e6:.1f} MB)")  # fmt: skip
+        print(f"  registration:    {registration:7.1f} s  {files / registration:8.0f} files/s "
+              f"(target <= {TARGETS['registration_s']:.0f} s)")  # fmt: skip
+        print(f"no-op rebuild:     {noop:7.1f} s  (target <= {TARGETS['noop_s']:.0f} s)")
+        if args.skip_addurls:
+            return
+        rows = addurls_rows(superdataset)
+        table = scratch / "addurls.json"
+        table.write_text(json.dumps(rows))
+        annexed = sum(1 for _ in rows)
+        ours = registration / files * annexed  # same share of our time, for the same files
+        for label, extra in (
+            ("addurls", []),
+            ("addurls --exclude-autometa '*'", ["--exclude-autometa", "*"]),
+        ):
+            seconds = run_addurls(scratch, table, extra)
+            print(f"{label:32s} {seconds:7.1f} s  {annexed / seconds:8.0f} files/s "
+                  f"({annexed} files); builder is {seconds / ours:.1f}x faster per file")  # fmt: skip
+    finally:
+        served.server.stop()
+        subprocess.run(["chmod", "-R", "u+w", str(scratch)], check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

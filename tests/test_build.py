@@ -1,0 +1,199 @@
+"""The builder against a real SeaweedFS server, and a user's clone of its result."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import clone_dataset
+from laion_fmri_datalad.build.builder import build
+from laion_fmri_datalad.build.inventory import load_inventory
+from laion_fmri_datalad.build.report import BuildReport
+from laion_fmri_datalad.fixture.bucket import Manifest
+from laion_fmri_datalad.localbucket import ServedBucket
+
+SUBDATASETS = [
+    "derivatives/anatomical", "derivatives/freesurfer", "derivatives/glmsingle-tedana",
+    "derivatives/rois", "stimuli", "sub-01", "sub-03", "sub-05", "sub-06", "sub-07",
+]  # fmt: skip
+BETAS_01 = (
+    "sub-01/ses-01/func/"
+    "sub-01_ses-01_task-images_space-T1w_stat-effect_desc-SingletrialBetas_statmap.nii.gz"
+)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def annexed_keys(repo: Path) -> list[str]:
+    out = git(repo, "annex", "find", "--include=*", "--format=${key}\n")
+    return out.split()
+
+
+def test_build_reports_every_object(built: tuple[Path, BuildReport], manifest: Manifest) -> None:
+    _, report = built
+    assert report.ok and report.committed and report.unrouted == []
+    assert sorted(n for n in report.datasets if n) == SUBDATASETS
+    total = report.total()
+    denied = [
+        e.key for e in manifest.objects if "/ses-31/" in e.key or e.key.endswith("stimuli.h5")
+    ]
+    assert total.withheld == len(denied)
+    assert total.added + total.withheld == len(manifest.objects)
+    assert report.hashed_objects == sum(e.multipart for e in manifest.objects)
+
+
+def test_each_subdataset_is_a_dataset_with_a_description(built: tuple[Path, BuildReport]) -> None:
+    root, _ = built
+    modules = git(root, "config", "-f", ".gitmodules", "--get-regexp", r"\.datalad-id$")
+    assert len(modules.splitlines()) == len(SUBDATASETS)
+    for name in SUBDATASETS:
+        assert (root / name / ".datalad" / "config").is_file()
+        assert (root / name / "dataset_description.json").is_file()
+        log = git(root / name, "log", "--format=%s")
+        assert log.splitlines()[0].startswith("[laion-fmri-build]")
+    assert git(root, "log", "--format=%s").count("[laion-fmri-build]") == 1
+
+
+def test_small_text_in_git_and_the_rest_annexed_with_verifiable_keys(
+    built: tuple[Path, BuildReport],
+) -> None:
+    root, _ = built
+    sub = root / "sub-01"
+    events = sub / "ses-01/func/sub-01_ses-01_task-images_run-01_events.tsv"
+    assert events.is_file() and not events.is_symlink()
+    bold = sub / "ses-01/func/sub-01_ses-01_task-images_run-01_echo-1_part-mag_bold.nii.gz"
+    assert bold.is_symlink() and not bold.exists()  # registered, content not downloaded
+    for name in SUBDATASETS:
+        keys = annexed_keys(root / name)
+        assert keys, name
+        assert all(k.startswith(("MD5E-", "SHA256E-")) for k in keys), name
+    glm_keys = annexed_keys(root / "derivatives/glmsingle-tedana")
+    assert sum(k.startswith("SHA256E-") for k in glm_keys) == 2  # the multipart objects
+
+
+def test_urls_are_pinned_to_versions(built: tuple[Path, BuildReport], served: ServedBucket) -> None:
+    root, _ = built
+    out = git(root / "derivatives/glmsingle-tedana", "annex", "whereis", BETAS_01)
+    assert f"{served.server.endpoint_url}/laion-fmri/derivatives/glmsingle-tedana/" in out
+    assert "?versionId=" in out
+
+
+def test_denied_objects_are_withheld_and_listed(built: tuple[Path, BuildReport]) -> None:
+    root, _ = built
+    assert not (root / "sub-01/ses-31").exists()
+    withheld = (root / "sub-01/.laion-fmri/withheld.tsv").read_text().splitlines()
+    assert withheld[0].split("\t") == ["path", "s3_key", "version_id", "size", "http_status"]
+    assert len(withheld) - 1 == 44 and all(r.endswith("\t403") for r in withheld[1:])
+    stimuli = (root / "stimuli/.laion-fmri/withheld.tsv").read_text()
+    assert "task-images_stimuli.h5" in stimuli
+    assert not (root / "stimuli/task-images_stimuli.h5").is_symlink()
+
+
+def test_rebuilding_an_unchanged_bucket_makes_no_commit(
+    built: tuple[Path, BuildReport], served: ServedBucket
+) -> None:
+    root, _ = built
+    heads = {n: git(root / n, "rev-parse", "HEAD") for n in ["", *SUBDATASETS]}
+    report = build(root, served.location)
+    assert report.ok and not report.committed
+    assert report.total().added == report.total().changed == report.total().removed == 0
+    assert {n: git(root / n, "rev-parse", "HEAD") for n in heads} == heads
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_clone_gets_content_identical_to_the_bucket(
+    store: str, fixture_dir: Path, tmp_path: Path
+) -> None:
+    import datalad.api as dl
+
+    clone = clone_dataset(store, tmp_path / "clone")
+    results = dl.get(
+        path=[str(clone / "sub-01/ses-01"), str(clone / "derivatives/glmsingle-tedana" / BETAS_01)],
+        dataset=str(clone),
+        result_renderer="disabled",
+    )
+    assert {r["status"] for r in results} <= {"ok", "notneeded"}
+    got = sorted((clone / "sub-01/ses-01").rglob("*.nii.gz"))
+    assert len(got) == 2 * 3 * 3 + 3 + 1  # bold mag/phase and sbref per echo and run, fmap, T1w
+    for path in got:
+        key = "sub-01/" + path.relative_to(clone / "sub-01").as_posix()
+        assert path.read_bytes() == (fixture_dir / "objects" / key).read_bytes()
+    betas = clone / "derivatives/glmsingle-tedana" / BETAS_01
+    expected = fixture_dir / "objects/derivatives/glmsingle-tedana" / BETAS_01
+    assert betas.read_bytes() == expected.read_bytes()
+
+
+def test_pybids_indexes_a_fresh_clone_without_content(store: str, tmp_path: Path) -> None:
+    import datalad.api as dl
+    from bids import BIDSLayout
+
+    clone = clone_dataset(store, tmp_path / "fresh")
+    dl.get(
+        path=[str(clone / "sub-01"), str(clone / "derivatives/glmsingle-tedana")],
+        dataset=str(clone),
+        get_data=False,
+        result_renderer="disabled",
+    )
+    layout = BIDSLayout(clone, derivatives=[clone / "derivatives/glmsingle-tedana"], validate=False)
+    betas = layout.get(
+        subject="01", session="01", desc="SingletrialBetas", suffix="statmap",
+        extension=".nii.gz",
+    )  # fmt: skip
+    trials = layout.get(subject="01", session="01", suffix="trials", extension=".tsv")
+    assert len(betas) == 1 and len(trials) == 1
+    assert not Path(betas[0].path).exists()  # no content was needed to find it
+    assert Path(trials[0].path).read_text().startswith("session\trun\tbeta_index\tlabel")
+    bold = layout.get(subject="01", session="01", suffix="bold", extension=".nii.gz")
+    assert len(bold) == 2 * 3 * 2
+
+
+def test_inventory_records_every_routed_object(built: tuple[Path, BuildReport]) -> None:
+    root, report = built
+    for name in SUBDATASETS:
+        inventory = load_inventory(root / name)
+        counts = report.datasets[name]
+        assert len(inventory) == counts.added + counts.withheld
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "laion_fmri_datalad.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bucket", "Not_A_Bucket"], "bucket name 'Not_A_Bucket' is not allowed"),
+        (["--endpoint-url", "http://127.0.0.1:9"], "cannot reach the S3 endpoint"),
+        (["--endpoint-url", "ftp://x"], "endpoint URL 'ftp://x' is not allowed"),
+    ],
+)
+def test_build_bad_bucket_or_endpoint_is_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    done = cli("build", str(tmp_path / "ds"), *args)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+    assert not (tmp_path / "ds").exists()  # nothing half-made
+
+
+def test_build_unknown_bucket_is_one_line(served: ServedBucket, tmp_path: Path) -> None:
+    done = cli("build", str(tmp_path / "ds"), "--bucket", "no-such-bucket",
+               "--endpoint-url", served.server.endpoint_url)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "laion-fmri-datalad: error: bucket 'no-such-bucket' does not exist at "
+        f"{served.server.endpoint_url}"
+    )

@@ -1,0 +1,136 @@
+"""Rebuilds after the bucket changes: exact changes, old versions, corrupted content."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import clone_dataset
+from laion_fmri_datalad.build.builder import build
+from laion_fmri_datalad.build.report import BuildReport
+from laion_fmri_datalad.localbucket import ServedBucket, start_bucket
+from laion_fmri_datalad.s3client import BucketLocation
+from laion_fmri_datalad.s3load import admin_client, ensure_bucket
+
+GLM = "derivatives/glmsingle-tedana"
+BETAS = (
+    "sub-01/ses-01/func/"
+    "sub-01_ses-01_task-images_space-T1w_stat-effect_desc-SingletrialBetas_statmap.nii.gz"
+)
+NEW_EVENTS = "sub-03/ses-02/func/sub-03_ses-02_task-images_run-03_events.tsv"
+DELETED = "derivatives/freesurfer/sub-06/surf/rh.inflated"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.fixture(scope="module")
+def mutable(fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedBucket]:
+    """A server of its own, so that changing its bucket cannot disturb other tests."""
+    bucket = start_bucket(fixture_dir, tmp_path_factory.mktemp("mutable-s3"))
+    try:
+        yield bucket
+    finally:
+        bucket.server.stop()
+
+
+@pytest.fixture(scope="module")
+def rebuilt(
+    mutable: ServedBucket, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, BuildReport, bytes]:
+    """Build, then overwrite one object, add one, delete one, and build again."""
+    root = tmp_path_factory.mktemp("rebuilt") / "superdataset"
+    assert build(root, mutable.location).ok
+    client = admin_client(mutable.server)
+    new_betas = b"\x1f\x8b not really new betas, but new bytes" * 100
+    client.put_object(Bucket="laion-fmri", Key=f"{GLM}/{BETAS}", Body=new_betas)
+    client.put_object(Bucket="laion-fmri", Key=NEW_EVENTS, Body=b"onset\tduration\n1.0\t2.5\n")
+    client.delete_object(Bucket="laion-fmri", Key=DELETED)
+    report = build(root, mutable.location)
+    return root, report, new_betas
+
+
+def test_rebuild_reports_exactly_the_bucket_changes(
+    rebuilt: tuple[Path, BuildReport, bytes],
+) -> None:
+    _, report, _ = rebuilt
+    assert report.ok and report.committed
+    touched = {n: c.summary() for n, c in report.datasets.items() if c.touched}
+    assert touched == {
+        GLM: "0 added, 1 changed, 0 removed",
+        "sub-03": "1 added, 0 changed, 0 removed",
+        "derivatives/freesurfer": "0 added, 0 changed, 1 removed",
+    }
+
+
+def test_rebuild_commits_exactly_the_matching_paths(
+    rebuilt: tuple[Path, BuildReport, bytes],
+) -> None:
+    root, _, _ = rebuilt
+    state = {".laion-fmri/inventory.tsv"}
+    for name, expected in (
+        (GLM, {BETAS}),
+        ("sub-03", {NEW_EVENTS.removeprefix("sub-03/")}),
+        ("derivatives/freesurfer", {DELETED.removeprefix("derivatives/freesurfer/")}),
+    ):
+        changed = set(git(root / name, "diff", "--name-only", "HEAD~1", "HEAD").split())
+        assert changed == expected | state, name
+    assert not (root / DELETED).exists()
+    assert (root / NEW_EVENTS).read_text().startswith("onset")
+    super_changed = set(git(root, "diff", "--name-only", "HEAD~1", "HEAD").split())
+    assert super_changed == {GLM, "sub-03", "derivatives/freesurfer"}
+    assert git(root, "status", "--porcelain") == ""
+
+
+def test_old_version_stays_retrievable_after_overwrite(
+    rebuilt: tuple[Path, BuildReport, bytes], fixture_dir: Path, tmp_path: Path
+) -> None:
+    import datalad.api as dl
+
+    root, _, new_betas = rebuilt
+    clone = clone_dataset(str(root), tmp_path / "clone")
+    dl.get(path=str(clone / GLM), dataset=str(clone), get_data=False, result_renderer="disabled")
+    glm = clone / GLM
+    dl.get(path=str(glm / BETAS), dataset=str(glm), result_renderer="disabled")
+    assert (glm / BETAS).read_bytes() == new_betas
+    git(glm, "checkout", "-q", "HEAD~1")
+    git(glm, "annex", "get", BETAS)
+    assert (glm / BETAS).read_bytes() == (fixture_dir / "objects" / GLM / BETAS).read_bytes()
+
+
+def test_corrupted_object_fails_verification_and_leaves_no_content(
+    mutable: ServedBucket, tmp_path: Path
+) -> None:
+    import datalad.api as dl
+
+    client = admin_client(mutable.server)
+    ensure_bucket(client, "unversioned-bucket", versioned=False)
+    key = "sub-01/ses-01/anat/sub-01_ses-01_T1w.nii.gz"
+    client.put_object(Bucket="unversioned-bucket", Key=key, Body=b"A" * 4096)
+    location = BucketLocation("unversioned-bucket", endpoint_url=mutable.server.endpoint_url)
+    root = tmp_path / "superdataset"
+    assert build(root, location).ok
+    assert "?versionId=" not in git(
+        root / "sub-01", "annex", "whereis", key.removeprefix("sub-01/")
+    )
+    clone = clone_dataset(str(root), tmp_path / "clone")
+    dl.get(path=str(clone / "sub-01"), dataset=str(clone), get_data=False,
+           result_renderer="disabled")  # fmt: skip
+    client.put_object(Bucket="unversioned-bucket", Key=key, Body=b"B" * 4096)  # same size
+    results = dl.get(
+        path=str(clone / key), dataset=str(clone), result_renderer="disabled", on_failure="ignore"
+    )
+    failed = [r for r in results if r["status"] == "error"]
+    assert failed, results
+    message = " ".join(str(r.get("message")) + str(r.get("error_message")) for r in failed)
+    assert "erif" in message or "checksum" in message.lower(), message
+    sub = clone / "sub-01"
+    assert git(sub, "annex", "find", "--in", "here") == ""
+    objects = sub / ".git/annex/objects"
+    assert not objects.exists() or not any(p.is_file() for p in objects.rglob("*"))
