@@ -77,7 +77,7 @@ def main() -> None:
         print(f"fixture written in {time.perf_counter() - start:.1f} s")
     scratch = Path(tempfile.mkdtemp(prefix="run-", dir=workdir))
     start = time.perf_counter()
-    served = start_bucket(fixture, scratch / "s3")
+    served = start_bucket(fixture, workdir / f"s3-{args.scale}")  # loaded once, then reused
     print(f"server started and loaded in {time.perf_counter() - start:.1f} s")
     try:
         superdataset = scratch / "superdataset"

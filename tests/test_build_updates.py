@@ -22,6 +22,7 @@ BETAS = (
 )
 NEW_EVENTS = "sub-03/ses-02/func/sub-03_ses-02_task-images_run-03_events.tsv"
 DELETED = "derivatives/freesurfer/sub-06/surf/rh.inflated"
+UNROUTED = "notes/unknown-object.txt"
 
 
 def git(repo: Path, *args: str) -> str:
@@ -52,6 +53,7 @@ def rebuilt(
     client.put_object(Bucket="laion-fmri", Key=f"{GLM}/{BETAS}", Body=new_betas)
     client.put_object(Bucket="laion-fmri", Key=NEW_EVENTS, Body=b"onset\tduration\n1.0\t2.5\n")
     client.delete_object(Bucket="laion-fmri", Key=DELETED)
+    client.put_object(Bucket="laion-fmri", Key=UNROUTED, Body=b"no rule for this key")
     report = build(root, mutable.location)
     return root, report, new_betas
 
@@ -67,6 +69,40 @@ def test_rebuild_reports_exactly_the_bucket_changes(
         "sub-03": "1 added, 0 changed, 0 removed",
         "derivatives/freesurfer": "0 added, 0 changed, 1 removed",
     }
+
+
+def test_unrouted_keys_are_reported_not_dropped(
+    rebuilt: tuple[Path, BuildReport, bytes],
+) -> None:
+    root, report, _ = rebuilt
+    assert report.unrouted == [UNROUTED]
+    assert UNROUTED in report.table()
+    assert not list(root.rglob("unknown-object.txt"))
+
+
+def test_failed_objects_are_named_and_not_registered(
+    mutable: ServedBucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server error on one object (simulated: SeaweedFS gives no way to provoke a 500)
+    fails the build for that object only, names it, and leaves it out of the dataset."""
+    from laion_fmri_datalad.access import probe_access as real_probe
+
+    broken = "derivatives/rois/sub-07/motion/sub-07_space-T1w_res-1pt8_label-MT_mask.nii.gz"
+
+    def probe(*args: object, **kwargs: object) -> dict[str, int]:
+        status = real_probe(*args, **kwargs)  # type: ignore[arg-type]
+        status[broken] = 500
+        return status
+
+    monkeypatch.setattr("laion_fmri_datalad.build.builder.probe_access", probe)
+    report = build(tmp_path / "ds", mutable.location)
+    assert not report.ok
+    assert len(report.failures) == 1 and report.failures[0].startswith(f"{broken}: HTTP status 500")
+    assert not (tmp_path / "ds" / broken).is_symlink()
+    assert (
+        broken.split("/", 2)[2]
+        not in (tmp_path / "ds/derivatives/rois/.laion-fmri/inventory.tsv").read_text()
+    )
 
 
 def test_rebuild_commits_exactly_the_matching_paths(

@@ -99,10 +99,25 @@ def _build_command(args: argparse.Namespace) -> int:
 
     require_git_annex()
     location = BucketLocation(args.bucket, args.region, args.endpoint_url)
-    report = build(args.target, location, jobs=args.jobs, progress=progress_bar)
+    report = build(
+        args.target,
+        location,
+        jobs=args.jobs,
+        progress=progress_bar,
+        recheck_withheld=args.recheck_withheld,
+    )
     print(report.table())
     print(report.summary())
     return 0 if report.ok else 1
+
+
+def _publish_command(args: argparse.Namespace) -> int:
+    from .publish import publish
+
+    require_git_annex()
+    report = publish(args.target.absolute(), args.to, sibling=args.name, alias=args.alias)
+    print(report.summary())
+    return 0
 
 
 def _demo_command(args: argparse.Namespace) -> int:
@@ -148,7 +163,19 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--endpoint-url", help="S3 endpoint (default: AWS)")
     build.add_argument("--region", default="us-west-2")
     build.add_argument("-J", "--jobs", type=int, default=16, help="parallel requests")
+    build.add_argument(
+        "--recheck-withheld",
+        action="store_true",
+        help="check again whether objects denied before can now be read",
+    )
     build.set_defaults(func=_build_command)
+
+    pub = sub.add_parser("publish", help="publish the superdataset and subdatasets to a RIA store")
+    pub.add_argument("target", type=Path, nargs="?", default=Path())
+    pub.add_argument("--to", required=True, help="store URL, e.g. ria+file:///data/store")
+    pub.add_argument("--name", default="ria", help="sibling name (default: ria)")
+    pub.add_argument("--alias", default="laion-fmri", help="alias of the superdataset")
+    pub.set_defaults(func=_publish_command)
 
     demo = sub.add_parser("demo", help="the whole job on the embedded synthetic bucket")
     demo.add_argument("--workdir", type=Path, default=Path(".demo"))
@@ -166,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # Retries are reported by the final error, not by one warning each.
+    logging.getLogger("urllib3").setLevel(logging.INFO if args.verbose else logging.ERROR)
     # DataLad logs every annex transfer at INFO; show that only with --verbose.
     os.environ.setdefault("DATALAD_LOG_LEVEL", "info" if args.verbose else "warning")
     apply_to_current_process()

@@ -8,17 +8,12 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from xml.etree import ElementTree as ET
 
-import boto3
-import botocore.exceptions
-from botocore import UNSIGNED
-from botocore.config import Config
+import urllib3
 
 from .errors import BucketError, UsageError
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
 DEFAULT_BUCKET = "laion-fmri"
 DEFAULT_REGION = "us-west-2"
@@ -46,6 +41,12 @@ class BucketLocation:
                     "use http://HOST:PORT or https://HOST"
                 )
 
+    def bucket_url(self) -> str:
+        """The URL that lists the bucket (path style on a custom endpoint)."""
+        if self.endpoint_url is None:
+            return f"https://{self.bucket}.s3.{self.region}.amazonaws.com/"
+        return f"{self.endpoint_url.rstrip('/')}/{self.bucket}"
+
     def object_url(self, key: str, version_id: str | None = None) -> str:
         """The anonymous HTTP(S) URL of ``key``, pinned to ``version_id`` when given."""
         quoted = urllib.parse.quote(key, safe="/")
@@ -56,6 +57,10 @@ class BucketLocation:
         if version_id and version_id != "null":
             url += "?versionId=" + urllib.parse.quote(version_id, safe="")
         return url
+
+
+def _strip(etag: str) -> str:
+    return etag.strip('"')
 
 
 def valid_bucket_name(name: str) -> bool:
@@ -93,63 +98,126 @@ class S3Object:
         return None
 
 
-def anonymous_client(location: BucketLocation) -> S3Client:
-    config = Config(
-        signature_version=UNSIGNED,
-        retries={"max_attempts": 3, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=60,
-        max_pool_connections=32,
-        s3={"addressing_style": "path" if location.endpoint_url else "auto"},
+_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+PAGE_SIZE = 1000
+
+
+def _pool() -> urllib3.PoolManager:
+    return urllib3.PoolManager(
+        retries=urllib3.Retry(total=4, backoff_factor=0.5, status_forcelist=(500, 502, 503)),
+        timeout=urllib3.Timeout(connect=5.0, read=60.0),
     )
-    client: S3Client = boto3.session.Session().client(
-        "s3", region_name=location.region, endpoint_url=location.endpoint_url, config=config
-    )
-    return client
 
 
-def describe_client_error(location: BucketLocation, exc: Exception) -> str:
-    where = location.endpoint_url or f"s3 region {location.region}"
-    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
-        return f"cannot reach the S3 endpoint {where}; check --endpoint-url and the network"
-    if isinstance(exc, botocore.exceptions.ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code == "NoSuchBucket":
-            return f"bucket '{location.bucket}' does not exist at {where}"
-        if code in ("AccessDenied", "403"):
-            return f"bucket '{location.bucket}' at {where} cannot be listed anonymously"
-        return f"listing bucket '{location.bucket}' at {where} failed: {code or exc}"
-    return f"listing bucket '{location.bucket}' at {where} failed: {exc}"
-
-
-def _strip(etag: str) -> str:
-    return etag.strip('"')
-
-
-def iter_listing(location: BucketLocation, client: S3Client | None = None) -> Iterator[S3Object]:
-    """Every object version in the bucket (only current objects if it has no versioning).
-
-    Delete markers are skipped: a key whose latest entry is a delete marker is absent.
-    """
-    client = client or anonymous_client(location)
+def _error_code(body: bytes) -> str:
     try:
-        paginator = client.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=location.bucket):
-            page_dict: dict[str, Any] = dict(page)
-            deleted = {m["Key"] for m in page_dict.get("DeleteMarkers", []) if m.get("IsLatest")}
-            for entry in page_dict.get("Versions", []):
-                version = entry.get("VersionId")
-                is_latest = bool(entry.get("IsLatest", True)) and entry["Key"] not in deleted
-                yield S3Object(
-                    key=entry["Key"],
-                    version_id=None if version in (None, "null") else version,
-                    etag=_strip(entry["ETag"]),
-                    size=int(entry["Size"]),
-                    is_latest=is_latest,
-                    last_modified=entry["LastModified"].isoformat(),
-                )
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        raise BucketError(describe_client_error(location, exc)) from None
+        return ET.fromstring(body).findtext("Code") or ""
+    except ET.ParseError:
+        return ""
+
+
+def _list_error(location: BucketLocation, status: int, body: bytes) -> BucketError:
+    where = location.endpoint_url or f"s3 region {location.region}"
+    code = _error_code(body)
+    if status == 404 or code == "NoSuchBucket":
+        return BucketError(f"bucket '{location.bucket}' does not exist at {where}")
+    if status == 403:
+        return BucketError(f"bucket '{location.bucket}' at {where} cannot be listed anonymously")
+    return BucketError(
+        f"listing bucket '{location.bucket}' at {where} failed: HTTP {status} {code}".rstrip()
+    )
+
+
+def iter_listing(
+    location: BucketLocation, pool: urllib3.PoolManager | None = None
+) -> Iterator[S3Object]:
+    """Every object version in the bucket (all with version id "null" where versioning
+    is off), page by page with anonymous ``ListObjectVersions`` requests.
+
+    Delete markers are not objects: a key whose latest entry is a delete marker has no
+    ``is_latest`` version, so it is absent from ``current_objects``.
+    """
+    pool = pool or _pool()
+    where = location.endpoint_url or f"s3 region {location.region}"
+    params: dict[str, str] = {"versions": "", "max-keys": str(PAGE_SIZE)}
+    while True:
+        query = urllib.parse.urlencode(params).replace("versions=", "versions", 1)
+        try:
+            answer = pool.request("GET", f"{location.bucket_url()}?{query}")
+        except urllib3.exceptions.HTTPError:
+            raise BucketError(
+                f"cannot reach the S3 endpoint {where}; check --endpoint-url and the network"
+            ) from None
+        if answer.status != 200:
+            raise _list_error(location, answer.status, answer.data)
+        root = ET.fromstring(answer.data)
+        for element in root:
+            tag = element.tag.removeprefix(_NS)
+            if tag != "Version":
+                continue
+            fields = {child.tag.removeprefix(_NS): child.text or "" for child in element}
+            version = fields.get("VersionId", "null")
+            yield S3Object(
+                key=fields["Key"],
+                version_id=None if version in ("", "null") else version,
+                etag=_strip(fields["ETag"]),
+                size=int(fields["Size"]),
+                is_latest=fields.get("IsLatest", "true") == "true",
+                last_modified=fields.get("LastModified", ""),
+            )
+        if root.findtext(f"{_NS}IsTruncated") != "true":
+            return
+        params["key-marker"] = root.findtext(f"{_NS}NextKeyMarker") or ""
+        next_version = root.findtext(f"{_NS}NextVersionIdMarker")
+        if next_version:
+            params["version-id-marker"] = next_version
+        else:
+            params.pop("version-id-marker", None)
+
+
+def iter_current(
+    location: BucketLocation, pool: urllib3.PoolManager | None = None
+) -> Iterator[S3Object]:
+    """The current objects only (``ListObjectsV2``: no version ids), cheaper than listing
+    every version; enough to tell that nothing changed since the last build."""
+    pool = pool or _pool()
+    where = location.endpoint_url or f"s3 region {location.region}"
+    params: dict[str, str] = {"list-type": "2", "max-keys": str(PAGE_SIZE)}
+    while True:
+        try:
+            answer = pool.request(
+                "GET", f"{location.bucket_url()}?{urllib.parse.urlencode(params)}"
+            )
+        except urllib3.exceptions.HTTPError:
+            raise BucketError(
+                f"cannot reach the S3 endpoint {where}; check --endpoint-url and the network"
+            ) from None
+        if answer.status != 200:
+            raise _list_error(location, answer.status, answer.data)
+        root = ET.fromstring(answer.data)
+        for element in root.iter(f"{_NS}Contents"):
+            fields = {child.tag.removeprefix(_NS): child.text or "" for child in element}
+            yield S3Object(
+                key=fields["Key"],
+                version_id=None,
+                etag=_strip(fields["ETag"]),
+                size=int(fields["Size"]),
+                last_modified=fields.get("LastModified", ""),
+            )
+        token = root.findtext(f"{_NS}NextContinuationToken")
+        if root.findtext(f"{_NS}IsTruncated") != "true" or not token:
+            return
+        params["continuation-token"] = token
+
+
+def same_time(a: str, b: str) -> bool:
+    """Whether two S3 time stamps name the same second (listing APIs format them apart)."""
+    try:
+        first = datetime.fromisoformat(a.replace("Z", "+00:00"))
+        second = datetime.fromisoformat(b.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return int(first.timestamp()) == int(second.timestamp())
 
 
 def current_objects(objects: Iterator[S3Object]) -> dict[str, S3Object]:

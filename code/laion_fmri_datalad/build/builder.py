@@ -18,12 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..access import ALLOWED, probe_access
-from ..s3client import BucketLocation, S3Object, current_objects, iter_listing
+from ..s3client import (
+    BucketLocation,
+    S3Object,
+    current_objects,
+    iter_current,
+    iter_listing,
+    same_time,
+)
 from .annexbranch import register_urls
 from .annexkeys import md5e_key, sha256e_key, symlink_target
 from .commits import commit_dataset, commit_superdataset
 from .content import Fetched, fetch_small_files, hash_objects
-from .datasets import description_bytes, ensure_subdataset, ensure_superdataset
+from .datasets import description_bytes, ensure_subdataset, ensure_superdataset, is_dataset
 from .gitplumbing import REGULAR, SYMLINK, TreeChanges
 from .inventory import (
     ANNEX,
@@ -89,15 +96,20 @@ def build(
     *,
     jobs: int = 16,
     progress: ProgressFactory = no_progress,
+    recheck_withheld: bool = False,
 ) -> BuildReport:
     report = BuildReport()
     timer = Timer(report)
+    if not recheck_withheld and is_dataset(target):
+        with timer.step("quick-check"):
+            if unchanged_since_last_build(target.absolute(), location, report):
+                return report
     with timer.step("list"):
         latest = current_objects(iter_listing(location))
     with timer.step("route"):
         routed, report.unrouted = route_listing(latest)
         superdataset = ensure_superdataset(target)
-        plans = plan_datasets(superdataset, routed, location)
+        plans = plan_datasets(superdataset, routed, location, recheck_withheld)
     reads = read_work(location, plans, jobs, progress, report, timer)
     with timer.step("register"):
         touched: list[str] = []
@@ -119,8 +131,44 @@ def build(
     return report
 
 
+def unchanged_since_last_build(
+    superdataset: Path, location: BucketLocation, report: BuildReport
+) -> bool:
+    """True when the current listing matches every recorded inventory: same keys, ETags,
+    sizes, modification times and URL endpoint. Lists only current objects (one cheap
+    request per 1,000 keys), so a no-op rebuild does not list every version. Fills the
+    report's counts when it answers True."""
+    recorded = {plan.name: plan.old for plan in plan_datasets(superdataset, {}, location, False)}
+    routed, unrouted = route_listing({o.key: o for o in iter_current(location)})
+    if set(routed) - set(recorded):
+        return False
+    for name, old in recorded.items():
+        objects = routed.get(name, {})
+        if set(objects) != set(old):
+            return False
+        for path, obj in objects.items():
+            entry = old[path]
+            if (
+                entry.s3_key != obj.key
+                or (entry.etag, entry.size) != (obj.etag, obj.size)
+                or not same_time(entry.last_modified, obj.last_modified)
+                or entry.url != location.object_url(obj.key, entry.version_id or None)
+            ):
+                return False
+    report.unrouted = unrouted
+    for name, old in recorded.items():
+        counts = report.counts(name)
+        counts.unchanged = sum(e.storage != WITHHELD_STORAGE for e in old.values())
+        counts.withheld = len(old) - counts.unchanged
+        counts.bytes = sum(e.size for e in old.values() if e.storage != WITHHELD_STORAGE)
+    return True
+
+
 def plan_datasets(
-    superdataset: Path, routed: dict[str, dict[str, S3Object]], location: BucketLocation
+    superdataset: Path,
+    routed: dict[str, dict[str, S3Object]],
+    location: BucketLocation,
+    recheck_withheld: bool,
 ) -> list[DatasetPlan]:
     """A plan for every dataset with listed objects or a recorded inventory."""
     names = set(routed)
@@ -133,6 +181,7 @@ def plan_datasets(
             routed.get(name, {}),
             load_inventory(superdataset / name),
             lambda obj: location.object_url(obj.key, obj.version_id),
+            recheck_withheld,
         )
         for name in sorted(names)
     ]
@@ -175,7 +224,10 @@ def entry_for(
 
     def entry(storage: str, key: str, status: int) -> InventoryEntry:
         version = obj.version_id or ""
-        return InventoryEntry(path, obj.key, version, obj.etag, obj.size, storage, key, status, url)
+        return InventoryEntry(
+            path, obj.key, version, obj.etag, obj.size, storage, key, status, url,
+            obj.last_modified,
+        )  # fmt: skip
 
     if goes_to_git(path, obj.size):
         fetched = reads.texts[obj.key]
@@ -241,6 +293,7 @@ def decide(
             changes.deletes.add(path)
             counts.removed += 1
     counts.unchanged = len(plan.unchanged)
+    counts.withheld += sum(e.storage == WITHHELD_STORAGE for e in plan.unchanged.values())
     counts.bytes = sum(e.size for e in inventory.values() if e.storage != WITHHELD_STORAGE)
     return Outcome(inventory, changes, dict(urls))
 

@@ -32,6 +32,7 @@ class InventoryEntry:
     annex_key: str  # "" unless annexed
     status: int  # HTTP status of the access check (200, or 403 for withheld)
     url: str  # where the object was read; a new endpoint means new URLs to register
+    last_modified: str
 
     def same_object(self, version_id: str, etag: str, size: int, url: str) -> bool:
         return (self.version_id, self.etag, self.size, self.url) == (version_id, etag, size, url)
@@ -54,6 +55,7 @@ def parse_inventory(text: str) -> dict[str, InventoryEntry]:
             annex_key=row["annex_key"],
             status=int(row["status"]),
             url=row["url"],
+            last_modified=row["last_modified"],
         )
         entries[entry.path] = entry
     return entries

@@ -42,18 +42,19 @@ def plan_dataset(
     objects: dict[str, S3Object],
     old: dict[str, InventoryEntry],
     url_of: Callable[[S3Object], str],
+    recheck_withheld: bool = False,
 ) -> DatasetPlan:
     plan = DatasetPlan(name, old)
     for path, obj in objects.items():
         previous = old.get(path)
         if (
             previous is not None
-            and previous.storage != WITHHELD_STORAGE
+            and (not recheck_withheld or previous.storage != WITHHELD_STORAGE)
             and previous.s3_key == obj.key
             and previous.same_object(obj.version_id or "", obj.etag, obj.size, url_of(obj))
         ):
             plan.unchanged[path] = previous
         else:
-            plan.work[path] = obj  # new, changed, or withheld before: check again
+            plan.work[path] = obj  # new or changed (or withheld, when asked to check again)
     plan.removed = sorted(set(old) - set(objects))
     return plan
