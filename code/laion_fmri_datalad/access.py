@@ -7,10 +7,8 @@ image file). Probing the exact URL that git-annex will later fetch is the honest
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 
-import urllib3
-
+from .http import ThreadConnections, parallel_map
 from .s3client import BucketLocation, S3Object
 
 ALLOWED = 200
@@ -19,27 +17,18 @@ ALLOWED = 200
 def probe_access(
     location: BucketLocation,
     objects: Iterable[S3Object],
-    jobs: int = 16,
+    jobs: int = 8,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """HTTP status of a HEAD request on each object's (versioned) URL, by key.
 
     A status of 0 means the request failed without an answer (connection error).
     """
-    pool = urllib3.PoolManager(
-        maxsize=jobs, retries=urllib3.Retry(total=3, backoff_factor=0.2, status=0)
-    )
-    items = list(objects)
+    connections = ThreadConnections(location.bucket_url())
 
     def head(obj: S3Object) -> tuple[str, int]:
-        url = location.object_url(obj.key, obj.version_id)
-        try:
-            status = pool.request("HEAD", url, redirect=True, timeout=30).status
-        except urllib3.exceptions.HTTPError:
-            status = 0
-        if progress is not None:
-            progress(1)
-        return obj.key, status
+        return obj.key, connections.request(
+            "HEAD", location.object_url(obj.key, obj.version_id)
+        ).status
 
-    with ThreadPoolExecutor(max_workers=jobs) as executor:
-        return dict(executor.map(head, items))
+    return dict(parallel_map(head, objects, jobs, progress))

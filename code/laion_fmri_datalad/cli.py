@@ -32,6 +32,12 @@ def _scale(value: str) -> str:
     return value
 
 
+def _jobs(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise argparse.ArgumentTypeError(f"jobs '{value}' is not allowed; use 1-64")
+    return int(value)
+
+
 def _port(value: str) -> int:
     try:
         port = int(value)
@@ -162,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--bucket", default="laion-fmri")
     build.add_argument("--endpoint-url", help="S3 endpoint (default: AWS)")
     build.add_argument("--region", default="us-west-2")
-    build.add_argument("-J", "--jobs", type=int, default=16, help="parallel requests")
+    build.add_argument("-J", "--jobs", type=_jobs, default=8, help="parallel requests (default: 8)")
     build.add_argument(
         "--recheck-withheld",
         action="store_true",

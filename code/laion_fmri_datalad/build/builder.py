@@ -94,7 +94,7 @@ def build(
     target: Path,
     location: BucketLocation,
     *,
-    jobs: int = 16,
+    jobs: int = 8,
     progress: ProgressFactory = no_progress,
     recheck_withheld: bool = False,
 ) -> BuildReport:

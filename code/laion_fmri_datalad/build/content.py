@@ -4,12 +4,11 @@ multipart objects whose ETag is not an MD5 (streamed once, bounded memory, in pa
 from __future__ import annotations
 
 import hashlib
+import http.client
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import urllib3
-
+from ..http import ThreadConnections, parallel_map
 from ..s3client import BucketLocation, S3Object
 
 CHUNK = 1024 * 1024
@@ -27,47 +26,21 @@ class Fetched:
     error: str = ""
 
 
-def _pool(jobs: int) -> urllib3.PoolManager:
-    return urllib3.PoolManager(
-        maxsize=jobs, retries=urllib3.Retry(total=3, backoff_factor=0.2, status=0)
-    )
-
-
-def _run(
-    objects: Iterable[S3Object],
-    work: Callable[[S3Object], Fetched],
-    jobs: int,
-    progress: Callable[[int], None] | None,
-) -> dict[str, Fetched]:
-    def task(obj: S3Object) -> Fetched:
-        result = work(obj)
-        if progress is not None:
-            progress(1)
-        return result
-
-    with ThreadPoolExecutor(max_workers=jobs) as executor:
-        return {f.key: f for f in executor.map(task, list(objects))}
-
-
 def fetch_small_files(
     location: BucketLocation,
     objects: Iterable[S3Object],
-    jobs: int = 16,
+    jobs: int = 8,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Fetched]:
     """GET each object's (versioned) URL into memory; for the small text files only."""
-    pool = _pool(jobs)
+    connections = ThreadConnections(location.bucket_url())
 
     def get(obj: S3Object) -> Fetched:
-        url = location.object_url(obj.key, obj.version_id)
-        try:
-            answer = pool.request("GET", url, timeout=60)
-        except urllib3.exceptions.HTTPError as exc:
-            return Fetched(obj.key, 0, error=str(exc))
-        data = answer.data if answer.status == 200 else b""
-        return Fetched(obj.key, answer.status, data=data, size=len(data))
+        answer = connections.request("GET", location.object_url(obj.key, obj.version_id))
+        data = answer.body if answer.status == 200 else b""
+        return Fetched(obj.key, answer.status, data=data, size=len(data), error=answer.error)
 
-    return _run(objects, get, jobs, progress)
+    return {f.key: f for f in parallel_map(get, objects, jobs, progress)}
 
 
 def hash_objects(
@@ -77,26 +50,25 @@ def hash_objects(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Fetched]:
     """Stream each object once and compute its SHA-256 (memory: one chunk per worker)."""
-    pool = _pool(jobs)
+    connections = ThreadConnections(location.bucket_url())
 
     def digest(obj: S3Object) -> Fetched:
-        url = location.object_url(obj.key, obj.version_id)
-        try:
-            answer = pool.request("GET", url, preload_content=False, timeout=300)
-        except urllib3.exceptions.HTTPError as exc:
-            return Fetched(obj.key, 0, error=str(exc))
-        try:
-            if answer.status != 200:
-                return Fetched(obj.key, answer.status)
-            sha = hashlib.sha256()
+        state = {"sha": hashlib.sha256(), "size": 0}
+
+        def consume(response: http.client.HTTPResponse) -> bytes:
+            sha = hashlib.sha256()  # afresh on every attempt: a retry starts over
             size = 0
-            for chunk in answer.stream(CHUNK):
+            while chunk := response.read(CHUNK):
                 sha.update(chunk)
                 size += len(chunk)
-            return Fetched(obj.key, 200, sha256=sha.hexdigest(), size=size)
-        except urllib3.exceptions.HTTPError as exc:
-            return Fetched(obj.key, 0, error=str(exc))
-        finally:
-            answer.release_conn()
+            state.update(sha=sha, size=size)
+            return b""
 
-    return _run(objects, digest, jobs, progress)
+        answer = connections.request("GET", location.object_url(obj.key, obj.version_id), consume)
+        if answer.status != 200:
+            return Fetched(obj.key, answer.status, error=answer.error)
+        sha, size = state["sha"], state["size"]
+        assert isinstance(sha, type(hashlib.sha256())) and isinstance(size, int)
+        return Fetched(obj.key, 200, sha256=sha.hexdigest(), size=size)
+
+    return {f.key: f for f in parallel_map(digest, objects, jobs, progress)}
