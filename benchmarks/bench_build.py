@@ -62,11 +62,21 @@ def run_addurls(workdir: Path, table: Path, extra: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def verdict(what: str, met: bool) -> None:
+    print(f"target {what}: {'met' if met else 'NOT met'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path(".bench"))
     parser.add_argument("--scale", default="real")
     parser.add_argument("--skip-addurls", action="store_true")
+    parser.add_argument(
+        "--addurls-sample",
+        type=int,
+        default=0,
+        help="give addurls only the first N files (files/s is compared; default: all)",
+    )
     args = parser.parse_args()
     apply_to_current_process()
     workdir = args.workdir.absolute()
@@ -104,17 +114,24 @@ def main() -> None:
         if args.skip_addurls:
             return
         rows = addurls_rows(superdataset)
+        if args.addurls_sample:
+            rows = rows[: args.addurls_sample]
         table = scratch / "addurls.json"
         table.write_text(json.dumps(rows))
         annexed = sum(1 for _ in rows)
         ours = registration / files * annexed  # same share of our time, for the same files
+        fastest = float("inf")
         for label, extra in (
             ("addurls", []),
             ("addurls --exclude-autometa '*'", ["--exclude-autometa", "*"]),
         ):
             seconds = run_addurls(scratch, table, extra)
+            fastest = min(fastest, seconds)
             print(f"{label:32s} {seconds:7.1f} s  {annexed / seconds:8.0f} files/s "
                   f"({annexed} files); builder is {seconds / ours:.1f}x faster per file")  # fmt: skip
+        verdict("registration", registration <= TARGETS["registration_s"])
+        verdict("no-op rebuild", noop <= TARGETS["noop_s"])
+        verdict("2x the faster addurls", fastest / ours >= TARGETS["addurls_ratio"])
     finally:
         served.server.stop()
         subprocess.run(["chmod", "-R", "u+w", str(scratch)], check=False)

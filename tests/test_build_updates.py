@@ -170,3 +170,25 @@ def test_corrupted_object_fails_verification_and_leaves_no_content(
     assert git(sub, "annex", "find", "--in", "here") == ""
     objects = sub / ".git/annex/objects"
     assert not objects.exists() or not any(p.is_file() for p in objects.rglob("*"))
+
+
+def test_withheld_objects_are_checked_again_only_when_asked(
+    rebuilt: tuple[Path, BuildReport, bytes], mutable: ServedBucket
+) -> None:
+    """Runs last in this module: it lifts the bucket's denials."""
+    from laion_fmri_datalad.s3load import bucket_policy
+
+    root, _, _ = rebuilt
+    client = admin_client(mutable.server)
+    client.put_bucket_policy(
+        Bucket="laion-fmri", Policy=bucket_policy("laion-fmri", ["stimuli/task-images_stimuli.h5"])
+    )
+    quiet = build(root, mutable.location)
+    assert quiet.ok and not quiet.committed
+    assert not (root / "sub-01/ses-31").exists()
+    rechecked = build(root, mutable.location, recheck_withheld=True)
+    assert rechecked.ok and rechecked.committed
+    assert rechecked.counts("sub-01").added == 44 and rechecked.counts("sub-01").withheld == 0
+    assert rechecked.counts("stimuli").withheld == 1
+    assert (root / "sub-01/ses-31/func").is_dir()
+    assert (root / "sub-01/.laion-fmri/withheld.tsv").read_text().count("\n") == 1  # header only
