@@ -16,7 +16,7 @@ import pytest
 from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.fixture.bucket import Manifest
 from laion_fmri_datalad.localbucket import ServedBucket
-from laion_fmri_datalad.s3client import current_objects, iter_listing
+from laion_fmri_datalad.s3client import current_objects, iter_listing, list_versions
 from laion_fmri_datalad.s3server import LocalS3Server
 
 DENIED_KEYS = (
@@ -40,6 +40,13 @@ def test_listing_holds_every_object_with_versions(served: ServedBucket, manifest
     assert all(o.version_id for o in versions)
     overwritten = sum(e.previous for e in manifest.objects)
     assert len(versions) == len(latest) + overwritten
+
+
+def test_parallel_listing_by_folder_equals_the_plain_listing(served: ServedBucket) -> None:
+    plain = sorted(iter_listing(served.location), key=lambda o: (o.key, o.version_id or ""))
+    parallel = sorted(list_versions(served.location), key=lambda o: (o.key, o.version_id or ""))
+    assert parallel == plain
+    assert {o.key.split("/")[0] for o in parallel} >= {"sub-01", "derivatives", "stimuli"}
 
 
 def test_anonymous_get_returns_the_fixture_bytes(served: ServedBucket, fixture_dir: Path) -> None:

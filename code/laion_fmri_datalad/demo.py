@@ -7,11 +7,11 @@ betas, and verify what arrived. Leaves ``.demo/superdataset`` and ``.demo/clone`
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 from .build.builder import build
+from .build.datasets import remove_dataset
 from .errors import LaionFmriError
 from .fixture.bucket import write_fixture
 from .localbucket import start_bucket
@@ -26,13 +26,6 @@ GETS = ("sub-01/ses-01", "derivatives/glmsingle-tedana/sub-01/ses-01")
 
 def _step(number: int, text: str) -> None:
     print(f"[{number}/7] {text}", flush=True)
-
-
-def _remove_tree(path: Path) -> None:
-    """Remove a dataset, including git-annex's write-protected object directories."""
-    if path.exists():
-        subprocess.run(["chmod", "-R", "u+w", str(path)], check=True)
-        shutil.rmtree(path)
 
 
 def _dataset_of(path: str) -> str:
@@ -93,7 +86,7 @@ def run_demo(workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None
         published = publish(superdataset, store)
         print(f"  {published.summary()}")
         clone = workdir / "clone"
-        _remove_tree(clone)
+        remove_dataset(clone)
         _step(5, f"datalad clone '{published.clone_url}' {clone}")
         import datalad.api as dl
 

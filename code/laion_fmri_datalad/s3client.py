@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from xml.etree import ElementTree as ET
@@ -128,18 +129,16 @@ def _list_error(location: BucketLocation, status: int, body: bytes) -> BucketErr
     )
 
 
-def iter_listing(
-    location: BucketLocation, pool: urllib3.PoolManager | None = None
-) -> Iterator[S3Object]:
-    """Every object version in the bucket (all with version id "null" where versioning
-    is off), page by page with anonymous ``ListObjectVersions`` requests.
-
-    Delete markers are not objects: a key whose latest entry is a delete marker has no
-    ``is_latest`` version, so it is absent from ``current_objects``.
-    """
-    pool = pool or _pool()
+def _versions_pages(
+    location: BucketLocation, pool: urllib3.PoolManager, prefix: str, delimiter: str
+) -> Iterator[ET.Element]:
+    """The parsed pages of ``ListObjectVersions`` for ``prefix``."""
     where = location.endpoint_url or f"s3 region {location.region}"
     params: dict[str, str] = {"versions": "", "max-keys": str(PAGE_SIZE)}
+    if prefix:
+        params["prefix"] = prefix
+    if delimiter:
+        params["delimiter"] = delimiter
     while True:
         query = urllib.parse.urlencode(params).replace("versions=", "versions", 1)
         try:
@@ -151,20 +150,7 @@ def iter_listing(
         if answer.status != 200:
             raise _list_error(location, answer.status, answer.data)
         root = ET.fromstring(answer.data)
-        for element in root:
-            tag = element.tag.removeprefix(_NS)
-            if tag != "Version":
-                continue
-            fields = {child.tag.removeprefix(_NS): child.text or "" for child in element}
-            version = fields.get("VersionId", "null")
-            yield S3Object(
-                key=fields["Key"],
-                version_id=None if version in ("", "null") else version,
-                etag=_strip(fields["ETag"]),
-                size=int(fields["Size"]),
-                is_latest=fields.get("IsLatest", "true") == "true",
-                last_modified=fields.get("LastModified", ""),
-            )
+        yield root
         if root.findtext(f"{_NS}IsTruncated") != "true":
             return
         params["key-marker"] = root.findtext(f"{_NS}NextKeyMarker") or ""
@@ -173,6 +159,53 @@ def iter_listing(
             params["version-id-marker"] = next_version
         else:
             params.pop("version-id-marker", None)
+
+
+def _versions(page: ET.Element) -> Iterator[S3Object]:
+    for element in page.iter(f"{_NS}Version"):
+        fields = {child.tag.removeprefix(_NS): child.text or "" for child in element}
+        version = fields.get("VersionId", "null")
+        yield S3Object(
+            key=fields["Key"],
+            version_id=None if version in ("", "null") else version,
+            etag=_strip(fields["ETag"]),
+            size=int(fields["Size"]),
+            is_latest=fields.get("IsLatest", "true") == "true",
+            last_modified=fields.get("LastModified", ""),
+        )
+
+
+def iter_listing(
+    location: BucketLocation, pool: urllib3.PoolManager | None = None, prefix: str = ""
+) -> Iterator[S3Object]:
+    """Every object version under ``prefix`` (all with version id "null" where versioning
+    is off), page by page with anonymous ``ListObjectVersions`` requests.
+
+    Delete markers are not objects: a key whose latest entry is a delete marker has no
+    ``is_latest`` version, so it is absent from ``current_objects``.
+    """
+    for page in _versions_pages(location, pool or _pool(), prefix, ""):
+        yield from _versions(page)
+
+
+def list_versions(location: BucketLocation, jobs: int = 4) -> list[S3Object]:
+    """Every object version, the top-level folders listed in parallel: the same result as
+    ``iter_listing`` in a fraction of the time on a large bucket."""
+    pool = _pool()
+    objects: list[S3Object] = []
+    prefixes: list[str] = []
+    for page in _versions_pages(location, pool, "", "/"):
+        objects += _versions(page)
+        prefixes += [c.findtext(f"{_NS}Prefix") or "" for c in page.iter(f"{_NS}CommonPrefixes")]
+    prefixes = sorted(set(prefixes))
+
+    def one(prefix: str) -> list[S3Object]:
+        return list(iter_listing(location, pool, prefix))
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as executor:
+        for chunk in executor.map(one, prefixes):
+            objects += chunk
+    return objects
 
 
 def iter_current(

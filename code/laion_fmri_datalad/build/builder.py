@@ -23,14 +23,19 @@ from ..s3client import (
     S3Object,
     current_objects,
     iter_current,
-    iter_listing,
+    list_versions,
     same_time,
 )
 from .annexbranch import register_urls
 from .annexkeys import md5e_key, sha256e_key, symlink_target
 from .commits import commit_dataset, commit_superdataset
 from .content import Fetched, fetch_small_files, hash_objects
-from .datasets import description_bytes, ensure_subdataset, ensure_superdataset, is_dataset
+from .datasets import (
+    description_bytes,
+    ensure_subdataset,
+    ensure_superdataset,
+    is_dataset,
+)
 from .gitplumbing import REGULAR, SYMLINK, TreeChanges
 from .inventory import (
     ANNEX,
@@ -77,19 +82,6 @@ class Outcome:
     urls: dict[str, list[str]]
 
 
-class Timer:
-    def __init__(self, report: BuildReport) -> None:
-        self.report = report
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.report.timings[name] = time.perf_counter() - start
-
-
 def build(
     target: Path,
     location: BucketLocation,
@@ -99,19 +91,18 @@ def build(
     recheck_withheld: bool = False,
 ) -> BuildReport:
     report = BuildReport()
-    timer = Timer(report)
     if not recheck_withheld and is_dataset(target):
-        with timer.step("quick-check"):
+        with report.add_time("quick-check"):
             if unchanged_since_last_build(target.absolute(), location, report):
                 return report
-    with timer.step("list"):
-        latest = current_objects(iter_listing(location))
-    with timer.step("route"):
+    with report.add_time("list"):
+        latest = current_objects(iter(list_versions(location)))
+    with report.add_time("route"):
         routed, report.unrouted = route_listing(latest)
         superdataset = ensure_superdataset(target)
         plans = plan_datasets(superdataset, routed, location, recheck_withheld)
-    reads = read_work(location, plans, jobs, progress, report, timer)
-    with timer.step("register"):
+    reads = read_work(location, plans, jobs, progress, report)
+    with report.add_time("register"):
         touched: list[str] = []
         root = TreeChanges()
         for plan in plans:
@@ -124,7 +115,7 @@ def build(
             else:
                 register_dataset(superdataset, plan.name, outcome, report, location)
                 touched.append(plan.name)
-    with timer.step("superdataset"):
+    with report.add_time("superdataset"):
         report.committed = commit_superdataset(
             superdataset, touched, root, superdataset_message(touched, report)
         )
@@ -193,7 +184,6 @@ def read_work(
     jobs: int,
     progress: ProgressFactory,
     report: BuildReport,
-    timer: Timer,
 ) -> Reads:
     """GET small text files, hash multipart objects, HEAD the rest: only new or changed."""
     texts, multipart, plain = [], [], []
@@ -205,13 +195,13 @@ def read_work(
                 multipart.append(obj)
             else:
                 plain.append(obj)
-    with timer.step("read-text"), progress("reading small files", len(texts)) as advance:
+    with report.add_time("read-text"), progress("reading small files", len(texts)) as advance:
         fetched = fetch_small_files(location, texts, jobs, advance)
-    with timer.step("hash"), progress("hashing multipart objects", len(multipart)) as advance:
+    with report.add_time("hash"), progress("hashing multipart objects", len(multipart)) as advance:
         hashed = hash_objects(location, multipart, max(1, min(jobs, 4)), advance)
     report.hashed_objects = sum(1 for f in hashed.values() if f.status == ALLOWED)
     report.hashed_bytes = sum(f.size for f in hashed.values())
-    with timer.step("probe"), progress("checking access", len(plain)) as advance:
+    with report.add_time("probe"), progress("checking access", len(plain)) as advance:
         status = probe_access(location, plain, jobs, advance)
     return Reads(fetched, hashed, status)
 
@@ -311,12 +301,15 @@ def register_dataset(
     location: BucketLocation,
 ) -> None:
     """Create the subdataset if needed, register its keys, and commit its tree."""
-    path, created = ensure_subdataset(superdataset, name)
+    with report.add_time("register:create"):
+        path, created = ensure_subdataset(superdataset, name)
     if created and "dataset_description.json" not in outcome.inventory:
         outcome.changes.writes["dataset_description.json"] = (REGULAR, description_bytes(name))
     message = dataset_message(name, report, location)
-    register_urls(path, outcome.urls, message)
-    commit_dataset(path, outcome.changes, message)
+    with report.add_time("register:annex-branch"):
+        register_urls(path, outcome.urls, message)
+    with report.add_time("register:commit"):
+        commit_dataset(path, outcome.changes, message)
 
 
 def dataset_message(name: str, report: BuildReport, location: BucketLocation) -> str:

@@ -117,10 +117,15 @@ def ensure_subdataset(superdataset: Path, subdataset: str) -> tuple[Path, bool]:
             path.rmdir()
         scratch.rename(path)
     except BaseException:
-        subprocess.run(["chmod", "-R", "u+w", str(scratch)], check=False)
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_dataset(scratch)
         raise
     return path, True
+
+
+def remove_dataset(path: Path) -> None:
+    """Delete a dataset directory, including git-annex's write-protected objects."""
+    subprocess.run(["chmod", "-R", "u+w", str(path)], check=False)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def dataset_id(path: Path) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
@@ -31,6 +34,15 @@ class BuildReport:
     hashed_bytes: int = 0
     committed: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def add_time(self, step: str) -> Iterator[None]:
+        """Add the time spent inside to ``timings[step]``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - start
 
     def counts(self, dataset: str) -> DatasetCounts:
         return self.datasets.setdefault(dataset, DatasetCounts())
