@@ -75,7 +75,8 @@ def main() -> None:
         "--addurls-sample",
         type=int,
         default=0,
-        help="give addurls only the first N files (files/s is compared; default: all)",
+        help="give the slow addurls configuration (with autometa) only the first N files; "
+        "files/s is compared (default: all)",
     )
     args = parser.parse_args()
     apply_to_current_process()
@@ -114,24 +115,22 @@ def main() -> None:
         if args.skip_addurls:
             return
         rows = addurls_rows(superdataset)
-        if args.addurls_sample:
-            rows = rows[: args.addurls_sample]
-        table = scratch / "addurls.json"
-        table.write_text(json.dumps(rows))
-        annexed = sum(1 for _ in rows)
-        ours = registration / files * annexed  # same share of our time, for the same files
-        fastest = float("inf")
-        for label, extra in (
-            ("addurls", []),
-            ("addurls --exclude-autometa '*'", ["--exclude-autometa", "*"]),
+        ours_per_file = registration / files
+        best_rate = 0.0
+        for label, extra, count in (
+            ("addurls", [], args.addurls_sample or len(rows)),
+            ("addurls --exclude-autometa '*'", ["--exclude-autometa", "*"], len(rows)),
         ):
+            table = scratch / f"addurls-{count}.json"
+            table.write_text(json.dumps(rows[:count]))
             seconds = run_addurls(scratch, table, extra)
-            fastest = min(fastest, seconds)
-            print(f"{label:32s} {seconds:7.1f} s  {annexed / seconds:8.0f} files/s "
-                  f"({annexed} files); builder is {seconds / ours:.1f}x faster per file")  # fmt: skip
+            rate = count / seconds
+            best_rate = max(best_rate, rate)
+            print(f"{label:32s} {seconds:7.1f} s  {rate:8.0f} files/s ({count} files); "
+                  f"builder is {1 / ours_per_file / rate:.1f}x faster per file")  # fmt: skip
         verdict("registration", registration <= TARGETS["registration_s"])
         verdict("no-op rebuild", noop <= TARGETS["noop_s"])
-        verdict("2x the faster addurls", fastest / ours >= TARGETS["addurls_ratio"])
+        verdict("2x the faster addurls", 1 / ours_per_file / best_rate >= TARGETS["addurls_ratio"])
     finally:
         served.server.stop()
         subprocess.run(["chmod", "-R", "u+w", str(scratch)], check=False)

@@ -192,6 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -204,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # DataLad logs every annex transfer at INFO; show that only with --verbose.
     os.environ.setdefault("DATALAD_LOG_LEVEL", "info" if args.verbose else "warning")
     apply_to_current_process()
+    # A plain `kill` ends the command like Ctrl-C does: servers it started are stopped.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         result: int = args.func(args)
     except UsageError as exc:
