@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -84,14 +86,21 @@ def manifest(fixture_dir: Path) -> Manifest:
     return read_manifest(fixture_dir)
 
 
-@pytest.fixture(scope="session")
-def served(fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedBucket]:
+@contextmanager
+def serving(fixture_dir: Path, data_dir: Path) -> Iterator[ServedBucket]:
     """A SeaweedFS server on 127.0.0.1 holding the synthetic bucket (versioned)."""
-    bucket = start_bucket(fixture_dir, tmp_path_factory.mktemp("s3"))
+    bucket = start_bucket(fixture_dir, data_dir)
     try:
         yield bucket
     finally:
         bucket.server.stop()
+
+
+@pytest.fixture(scope="session")
+def served(fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedBucket]:
+    """The shared server; tests only read from it."""
+    with serving(fixture_dir, tmp_path_factory.mktemp("s3")) as bucket:
+        yield bucket
 
 
 @pytest.fixture(scope="session")
@@ -109,6 +118,12 @@ def store(built: tuple[Path, BuildReport], tmp_path_factory: pytest.TempPathFact
     """The built superdataset published to a RIA store; returns the clone URL."""
     directory = tmp_path_factory.mktemp("ria") / "store"
     return publish(built[0], f"ria+file://{directory}").clone_url
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def clone_dataset(url: str, path: Path) -> Path:

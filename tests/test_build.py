@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import clone_dataset
+from conftest import clone_dataset, git
 from laion_fmri_datalad.build.builder import build
 from laion_fmri_datalad.build.inventory import load_inventory
 from laion_fmri_datalad.build.report import BuildReport
@@ -24,12 +24,6 @@ BETAS_01 = (
     "sub-01/ses-01/func/"
     "sub-01_ses-01_task-images_space-T1w_stat-effect_desc-SingletrialBetas_statmap.nii.gz"
 )
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    ).stdout
 
 
 def annexed_keys(repo: Path) -> list[str]:

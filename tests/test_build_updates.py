@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import clone_dataset
+from conftest import clone_dataset, git, serving
 from laion_fmri_datalad.build.builder import build
 from laion_fmri_datalad.build.report import BuildReport
-from laion_fmri_datalad.localbucket import ServedBucket, start_bucket
+from laion_fmri_datalad.localbucket import ServedBucket
 from laion_fmri_datalad.s3client import BucketLocation
 from laion_fmri_datalad.s3load import admin_client, ensure_bucket
 
@@ -25,20 +24,11 @@ DELETED = "derivatives/freesurfer/sub-06/surf/rh.inflated"
 UNROUTED = "notes/unknown-object.txt"
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    ).stdout
-
-
 @pytest.fixture(scope="module")
 def mutable(fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedBucket]:
     """A server of its own, so that changing its bucket cannot disturb other tests."""
-    bucket = start_bucket(fixture_dir, tmp_path_factory.mktemp("mutable-s3"))
-    try:
+    with serving(fixture_dir, tmp_path_factory.mktemp("mutable-s3")) as bucket:
         yield bucket
-    finally:
-        bucket.server.stop()
 
 
 @pytest.fixture(scope="module")

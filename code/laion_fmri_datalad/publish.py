@@ -9,8 +9,10 @@ history is pushed (``--data nothing``): annexed content comes from the bucket's 
 from __future__ import annotations
 
 import contextlib
-import io
+import os
 import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,21 @@ class PublishReport:
 
     def summary(self) -> str:
         return f"published {self.datasets} datasets; clone with: datalad clone '{self.clone_url}'"
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Silence file descriptor 1: DataLad's UI writes to the stdout it saw at import."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with Path(os.devnull).open("w") as devnull:
+        os.dup2(devnull.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def check_ria_url(url: str) -> str:
@@ -57,7 +74,7 @@ def publish(
     if not (superdataset / ".datalad" / "config").is_file():
         raise UsageError(f"'{superdataset}' is not a DataLad dataset")
     common = {"dataset": str(superdataset), "result_renderer": "disabled", "on_failure": "ignore"}
-    with contextlib.redirect_stdout(io.StringIO()):  # DataLad prints per-dataset updates
+    with quiet_stdout():  # DataLad prints one line per dataset it configures
         results = dl.create_sibling_ria(
             url=store,
             name=sibling,
@@ -69,7 +86,7 @@ def publish(
             **common,
         )
     failed = [r for r in results if r.get("status") in ("error", "impossible")]
-    with contextlib.redirect_stdout(io.StringIO()):
+    with quiet_stdout():
         results = dl.push(to=sibling, recursive=True, data="nothing", **common)
     failed += [r for r in results if r.get("status") in ("error", "impossible")]
     if failed:

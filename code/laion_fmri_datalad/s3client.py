@@ -129,11 +129,24 @@ def _list_error(location: BucketLocation, status: int, body: bytes) -> BucketErr
     )
 
 
+def _list_page(location: BucketLocation, pool: urllib3.PoolManager, query: str) -> ET.Element:
+    """One listing request of the bucket, parsed; a one-line BucketError on failure."""
+    where = location.endpoint_url or f"s3 region {location.region}"
+    try:
+        answer = pool.request("GET", f"{location.bucket_url()}?{query}")
+    except urllib3.exceptions.HTTPError:
+        raise BucketError(
+            f"cannot reach the S3 endpoint {where}; check --endpoint-url and the network"
+        ) from None
+    if answer.status != 200:
+        raise _list_error(location, answer.status, answer.data)
+    return ET.fromstring(answer.data)
+
+
 def _versions_pages(
     location: BucketLocation, pool: urllib3.PoolManager, prefix: str, delimiter: str
 ) -> Iterator[ET.Element]:
     """The parsed pages of ``ListObjectVersions`` for ``prefix``."""
-    where = location.endpoint_url or f"s3 region {location.region}"
     params: dict[str, str] = {"versions": "", "max-keys": str(PAGE_SIZE)}
     if prefix:
         params["prefix"] = prefix
@@ -141,15 +154,7 @@ def _versions_pages(
         params["delimiter"] = delimiter
     while True:
         query = urllib.parse.urlencode(params).replace("versions=", "versions", 1)
-        try:
-            answer = pool.request("GET", f"{location.bucket_url()}?{query}")
-        except urllib3.exceptions.HTTPError:
-            raise BucketError(
-                f"cannot reach the S3 endpoint {where}; check --endpoint-url and the network"
-            ) from None
-        if answer.status != 200:
-            raise _list_error(location, answer.status, answer.data)
-        root = ET.fromstring(answer.data)
+        root = _list_page(location, pool, query)
         yield root
         if root.findtext(f"{_NS}IsTruncated") != "true":
             return
@@ -214,20 +219,9 @@ def iter_current(
     """The current objects only (``ListObjectsV2``: no version ids), cheaper than listing
     every version; enough to tell that nothing changed since the last build."""
     pool = pool or _pool()
-    where = location.endpoint_url or f"s3 region {location.region}"
     params: dict[str, str] = {"list-type": "2", "max-keys": str(PAGE_SIZE)}
     while True:
-        try:
-            answer = pool.request(
-                "GET", f"{location.bucket_url()}?{urllib.parse.urlencode(params)}"
-            )
-        except urllib3.exceptions.HTTPError:
-            raise BucketError(
-                f"cannot reach the S3 endpoint {where}; check --endpoint-url and the network"
-            ) from None
-        if answer.status != 200:
-            raise _list_error(location, answer.status, answer.data)
-        root = ET.fromstring(answer.data)
+        root = _list_page(location, pool, urllib.parse.urlencode(params))
         for element in root.iter(f"{_NS}Contents"):
             fields = {child.tag.removeprefix(_NS): child.text or "" for child in element}
             yield S3Object(

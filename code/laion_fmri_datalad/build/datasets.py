@@ -124,6 +124,8 @@ def ensure_subdataset(superdataset: Path, subdataset: str) -> tuple[Path, bool]:
 
 def remove_dataset(path: Path) -> None:
     """Delete a dataset directory, including git-annex's write-protected objects."""
+    if not path.exists():
+        return
     subprocess.run(["chmod", "-R", "u+w", str(path)], check=False)
     shutil.rmtree(path, ignore_errors=True)
 
