@@ -193,3 +193,20 @@ def test_build_unknown_bucket_is_one_line(served: ServedBucket, tmp_path: Path) 
         "laion-fmri-datalad: error: bucket 'no-such-bucket' does not exist at "
         f"{served.server.endpoint_url}"
     )
+
+
+def test_rebuild_finishes_a_build_stopped_before_the_superdataset_commit(
+    served: ServedBucket, tmp_path: Path
+) -> None:
+    root = tmp_path / "superdataset"
+    assert build(root, served.location).committed
+    git(root, "reset", "-q", "--hard", "HEAD~1")  # as if stopped before that commit
+    assert "sub-01" not in git(root, "ls-tree", "--name-only", "HEAD")
+    report = build(root, served.location)
+    assert report.ok and report.committed
+    assert all(report.counts(n).added == 0 for n in SUBDATASETS)  # nothing registered again
+    assert report.counts("").added == 4  # the root files of the lost commit come back
+    for name in SUBDATASETS:
+        recorded = git(root, "ls-tree", "HEAD", name).split()[2]
+        assert recorded == git(root / name, "rev-parse", "HEAD").strip()
+    assert not build(root, served.location).committed

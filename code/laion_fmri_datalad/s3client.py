@@ -105,6 +105,7 @@ PAGE_SIZE = 1000
 
 def _pool() -> urllib3.PoolManager:
     return urllib3.PoolManager(
+        maxsize=8,  # list_versions lists folders from several threads
         retries=urllib3.Retry(total=4, backoff_factor=0.5, status_forcelist=(500, 502, 503)),
         timeout=urllib3.Timeout(connect=5.0, read=60.0),
     )

@@ -28,7 +28,7 @@ from ..s3client import (
 )
 from .annexbranch import register_urls
 from .annexkeys import md5e_key, sha256e_key, symlink_target
-from .commits import commit_dataset, commit_superdataset
+from .commits import commit_dataset, commit_superdataset, stale_subdatasets
 from .content import Fetched, fetch_small_files, hash_objects
 from .datasets import (
     description_bytes,
@@ -116,6 +116,8 @@ def build(
                 register_dataset(superdataset, plan.name, outcome, report, location)
                 touched.append(plan.name)
     with report.add_time("superdataset"):
+        subdatasets = [plan.name for plan in plans if plan.name != SUPERDATASET]
+        touched = sorted(set(touched) | set(stale_subdatasets(superdataset, subdatasets)))
         report.committed = commit_superdataset(
             superdataset, touched, root, superdataset_message(touched, report)
         )
@@ -133,6 +135,8 @@ def unchanged_since_last_build(
     routed, unrouted = route_listing({o.key: o for o in iter_current(location)})
     if set(routed) - set(recorded):
         return False
+    if stale_subdatasets(superdataset, [n for n in recorded if n != SUPERDATASET]):
+        return False  # a build stopped between a subdataset and the superdataset commit
     for name, old in recorded.items():
         objects = routed.get(name, {})
         if set(objects) != set(old):

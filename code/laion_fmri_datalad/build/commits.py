@@ -52,6 +52,22 @@ def registered_subdatasets(superdataset: Path) -> set[str]:
     return {line.split(" ", 1)[1] for line in out.splitlines() if " " in line}
 
 
+def stale_subdatasets(superdataset: Path, names: list[str]) -> list[str]:
+    """Subdatasets whose current commit the superdataset does not record (yet): new ones,
+    or ones committed by a build that stopped before its superdataset commit."""
+    recorded: dict[str, str] = {}
+    if rev_parse(superdataset, "HEAD") and names:
+        for line in git(superdataset, "ls-tree", "HEAD", "--", *names).splitlines():
+            meta, path = line.split("\t", 1)
+            recorded[path] = meta.split()[2]
+    stale = []
+    for name in names:
+        head = rev_parse(superdataset / name, "HEAD") if (superdataset / name).is_dir() else None
+        if head is not None and recorded.get(name) != head:
+            stale.append(name)
+    return stale
+
+
 def commit_superdataset(
     superdataset: Path, subdatasets: list[str], root_changes: TreeChanges, message: str
 ) -> bool:
