@@ -1,0 +1,1 @@
+"""Loaders for a clone of the superdataset (betas, trials, ROIs, noise ceilings)."""
