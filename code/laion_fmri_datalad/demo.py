@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .build.builder import build
 from .build.datasets import remove_dataset
+from .build.routing import route
 from .errors import LaionFmriError
 from .fixture.bucket import write_fixture
 from .localbucket import start_bucket
@@ -26,11 +27,6 @@ GETS = ("sub-01/ses-01", "derivatives/glmsingle-tedana/sub-01/ses-01")
 
 def _step(number: int, text: str) -> None:
     print(f"[{number}/7] {text}", flush=True)
-
-
-def _dataset_of(path: str) -> str:
-    parts = path.split("/")
-    return "/".join(parts[:2]) if parts[0] == "derivatives" else parts[0]
 
 
 def _ensure_superdataset(path: Path) -> Path:
@@ -59,7 +55,9 @@ def _get(clone: Path, paths: tuple[str, ...]) -> VerifyReport:
         )
     report = VerifyReport()
     for path in paths:
-        report.merge(verify_present(clone / _dataset_of(path), [str(clone / path)]))
+        routed = route(path)  # the clone's layout is the bucket's, routed
+        assert routed is not None
+        report.merge(verify_present(clone / routed.subdataset, [str(clone / path)]))
     return report
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import LaionFmriError, UsageError
+from .build.datasets import dataset_id
+from .build.gitplumbing import git
+from .errors import BuildError, LaionFmriError, UsageError
 
 DEFAULT_SIBLING = "ria"
 DEFAULT_ALIAS = "laion-fmri"
@@ -101,14 +102,11 @@ def publish(
 
 def _point_store_head(store: Path, dataset: Path) -> None:
     """Make the store's HEAD name the branch that was pushed, so clones check it out."""
-    branch = subprocess.run(
-        ["git", "-C", str(dataset), "symbolic-ref", "-q", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-    dataset_id = subprocess.run(
-        ["git", "-C", str(dataset), "config", "-f", ".datalad/config", "datalad.dataset.id"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    repo = store / dataset_id[:3] / dataset_id[3:]
-    if branch and dataset_id and repo.is_dir():
-        subprocess.run(["git", "-C", str(repo), "symbolic-ref", "HEAD", branch], check=True)
+    try:
+        branch = git(dataset, "symbolic-ref", "-q", "HEAD").strip()
+    except BuildError:
+        return  # a detached HEAD: no branch to name
+    identity = dataset_id(dataset)
+    repo = store / identity[:3] / identity[3:]
+    if repo.is_dir():
+        git(repo, "symbolic-ref", "HEAD", branch)

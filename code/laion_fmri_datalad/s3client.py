@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from xml.etree import ElementTree as ET
 
-import urllib3
-
 from .errors import BucketError, UsageError
+from .http import ThreadConnections
 
 DEFAULT_BUCKET = "laion-fmri"
 DEFAULT_REGION = "us-west-2"
@@ -41,6 +40,11 @@ class BucketLocation:
                     f"endpoint URL '{self.endpoint_url}' is not allowed; "
                     "use http://HOST:PORT or https://HOST"
                 )
+
+    @property
+    def where(self) -> str:
+        """The endpoint or region, for messages."""
+        return self.endpoint_url or f"s3 region {self.region}"
 
     def bucket_url(self) -> str:
         """The URL that lists the bucket (path style on a custom endpoint)."""
@@ -103,14 +107,6 @@ _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 PAGE_SIZE = 1000
 
 
-def _pool() -> urllib3.PoolManager:
-    return urllib3.PoolManager(
-        maxsize=8,  # list_versions lists folders from several threads
-        retries=urllib3.Retry(total=4, backoff_factor=0.5, status_forcelist=(500, 502, 503)),
-        timeout=urllib3.Timeout(connect=5.0, read=60.0),
-    )
-
-
 def _error_code(body: bytes) -> str:
     try:
         return ET.fromstring(body).findtext("Code") or ""
@@ -119,7 +115,7 @@ def _error_code(body: bytes) -> str:
 
 
 def _list_error(location: BucketLocation, status: int, body: bytes) -> BucketError:
-    where = location.endpoint_url or f"s3 region {location.region}"
+    where = location.where
     code = _error_code(body)
     if status == 404 or code == "NoSuchBucket":
         return BucketError(f"bucket '{location.bucket}' does not exist at {where}")
@@ -130,22 +126,20 @@ def _list_error(location: BucketLocation, status: int, body: bytes) -> BucketErr
     )
 
 
-def _list_page(location: BucketLocation, pool: urllib3.PoolManager, query: str) -> ET.Element:
+def _list_page(location: BucketLocation, connections: ThreadConnections, query: str) -> ET.Element:
     """One listing request of the bucket, parsed; a one-line BucketError on failure."""
-    where = location.endpoint_url or f"s3 region {location.region}"
-    try:
-        answer = pool.request("GET", f"{location.bucket_url()}?{query}")
-    except urllib3.exceptions.HTTPError:
+    answer = connections.request("GET", f"{location.bucket_url()}?{query}")
+    if answer.status == 0:
         raise BucketError(
-            f"cannot reach the S3 endpoint {where}; check --endpoint-url and the network"
-        ) from None
+            f"cannot reach the S3 endpoint {location.where}; check --endpoint-url and the network"
+        )
     if answer.status != 200:
-        raise _list_error(location, answer.status, answer.data)
-    return ET.fromstring(answer.data)
+        raise _list_error(location, answer.status, answer.body)
+    return ET.fromstring(answer.body)
 
 
 def _versions_pages(
-    location: BucketLocation, pool: urllib3.PoolManager, prefix: str, delimiter: str
+    location: BucketLocation, connections: ThreadConnections, prefix: str, delimiter: str
 ) -> Iterator[ET.Element]:
     """The parsed pages of ``ListObjectVersions`` for ``prefix``."""
     params: dict[str, str] = {"versions": "", "max-keys": str(PAGE_SIZE)}
@@ -155,7 +149,7 @@ def _versions_pages(
         params["delimiter"] = delimiter
     while True:
         query = urllib.parse.urlencode(params).replace("versions=", "versions", 1)
-        root = _list_page(location, pool, query)
+        root = _list_page(location, connections, query)
         yield root
         if root.findtext(f"{_NS}IsTruncated") != "true":
             return
@@ -182,7 +176,7 @@ def _versions(page: ET.Element) -> Iterator[S3Object]:
 
 
 def iter_listing(
-    location: BucketLocation, pool: urllib3.PoolManager | None = None, prefix: str = ""
+    location: BucketLocation, connections: ThreadConnections | None = None, prefix: str = ""
 ) -> Iterator[S3Object]:
     """Every object version under ``prefix`` (all with version id "null" where versioning
     is off), page by page with anonymous ``ListObjectVersions`` requests.
@@ -190,23 +184,24 @@ def iter_listing(
     Delete markers are not objects: a key whose latest entry is a delete marker has no
     ``is_latest`` version, so it is absent from ``current_objects``.
     """
-    for page in _versions_pages(location, pool or _pool(), prefix, ""):
+    connections = connections or ThreadConnections(location.bucket_url())
+    for page in _versions_pages(location, connections, prefix, ""):
         yield from _versions(page)
 
 
 def list_versions(location: BucketLocation, jobs: int = 4) -> list[S3Object]:
     """Every object version, the top-level folders listed in parallel: the same result as
     ``iter_listing`` in a fraction of the time on a large bucket."""
-    pool = _pool()
+    connections = ThreadConnections(location.bucket_url())
     objects: list[S3Object] = []
     prefixes: list[str] = []
-    for page in _versions_pages(location, pool, "", "/"):
+    for page in _versions_pages(location, connections, "", "/"):
         objects += _versions(page)
         prefixes += [c.findtext(f"{_NS}Prefix") or "" for c in page.iter(f"{_NS}CommonPrefixes")]
     prefixes = sorted(set(prefixes))
 
     def one(prefix: str) -> list[S3Object]:
-        return list(iter_listing(location, pool, prefix))
+        return list(iter_listing(location, connections, prefix))
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as executor:
         for chunk in executor.map(one, prefixes):
@@ -214,15 +209,13 @@ def list_versions(location: BucketLocation, jobs: int = 4) -> list[S3Object]:
     return objects
 
 
-def iter_current(
-    location: BucketLocation, pool: urllib3.PoolManager | None = None
-) -> Iterator[S3Object]:
+def iter_current(location: BucketLocation) -> Iterator[S3Object]:
     """The current objects only (``ListObjectsV2``: no version ids), cheaper than listing
     every version; enough to tell that nothing changed since the last build."""
-    pool = pool or _pool()
+    connections = ThreadConnections(location.bucket_url())
     params: dict[str, str] = {"list-type": "2", "max-keys": str(PAGE_SIZE)}
     while True:
-        root = _list_page(location, pool, urllib.parse.urlencode(params))
+        root = _list_page(location, connections, urllib.parse.urlencode(params))
         for element in root.iter(f"{_NS}Contents"):
             fields = {child.tag.removeprefix(_NS): child.text or "" for child in element}
             yield S3Object(

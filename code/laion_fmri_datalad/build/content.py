@@ -53,22 +53,19 @@ def hash_objects(
     connections = ThreadConnections(location.bucket_url())
 
     def digest(obj: S3Object) -> Fetched:
-        state = {"sha": hashlib.sha256(), "size": 0}
-
         def consume(response: http.client.HTTPResponse) -> bytes:
+            """Hash the body as it streams in; stands in for the body: "<sha256> <size>"."""
             sha = hashlib.sha256()  # afresh on every attempt: a retry starts over
             size = 0
             while chunk := response.read(CHUNK):
                 sha.update(chunk)
                 size += len(chunk)
-            state.update(sha=sha, size=size)
-            return b""
+            return f"{sha.hexdigest()} {size}".encode()
 
         answer = connections.request("GET", location.object_url(obj.key, obj.version_id), consume)
         if answer.status != 200:
             return Fetched(obj.key, answer.status, error=answer.error)
-        sha, size = state["sha"], state["size"]
-        assert isinstance(sha, type(hashlib.sha256())) and isinstance(size, int)
-        return Fetched(obj.key, 200, sha256=sha.hexdigest(), size=size)
+        sha256, size = answer.body.decode().split()
+        return Fetched(obj.key, 200, sha256=sha256, size=int(size))
 
     return {f.key: f for f in parallel_map(digest, objects, jobs, progress)}
