@@ -6,6 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from PIL import Image
+
+from laion_fmri_datalad.fixture.catalogue import build_catalogue
+from laion_fmri_datalad.fixture.design import SubjectDesign
+from laion_fmri_datalad.fixture.spec import get_spec
+
 
 def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
@@ -17,7 +23,7 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "[7/7] verify" in out and " 0 failed" in out
+    assert "[7/8] verify" in out and " 0 failed" in out
     assert "28 files" in out  # 22 raw files of sub-01/ses-01 and 6 of its betas session
     clone = workdir / "clone"
     betas = next(
@@ -25,5 +31,14 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
     )
     assert betas.is_file()  # the symlink resolves: content is present
     assert (workdir / "superdataset/.gitmodules").is_file()
+    # step 8: the loaders fetched what they needed and drew the figure
+    assert "installing subdataset derivatives/rois with DataLad" in out
+    assert "label-FFA1_mask.nii.gz" in out
+    design = SubjectDesign(0, "sub-01", get_spec("tiny"), build_catalogue())
+    ffa = design.roi_mask("FFA1") | design.roi_mask("FFA2")
+    n_trials, n_voxels = len(design.schedule["ses-01"]), int(ffa[design.brain_mask].sum())
+    assert f"FFA betas {n_trials} trials x {n_voxels} voxels (float32)" in out
+    with Image.open(workdir / "sub-01_ses-01_FFA.png") as figure:
+        assert figure.format == "PNG" and figure.size == (1200, 400)
     leftover = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, text=True)
     assert leftover.stdout == ""  # the server is stopped

@@ -2,18 +2,24 @@
 
 Serve the synthetic bucket, build the superdataset, publish it to a RIA store, clone it
 into a fresh directory as a user would, ``datalad get`` a session of raw data and of
-betas, and verify what arrived. Leaves ``.demo/superdataset`` and ``.demo/clone``.
+betas, verify what arrived, and load FFA betas and noise ceilings from the clone into a
+figure. Leaves ``.demo/superdataset``, ``.demo/clone`` and ``.demo/sub-01_ses-01_FFA.png``.
 """
 
 from __future__ import annotations
 
+import logging
 import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .build.builder import build
 from .build.datasets import remove_dataset
 from .build.routing import route
 from .errors import LaionFmriError
+from .figure import roi_figure
 from .fixture.bucket import write_fixture
 from .localbucket import start_bucket
 from .progress import progress_bar
@@ -23,10 +29,12 @@ from .verify import VerifyReport, verify_present
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 GETS = ("sub-01/ses-01", "derivatives/glmsingle-tedana/sub-01/ses-01")
+FIGURE = "sub-01_ses-01_FFA.png"
+STEPS = 8
 
 
 def _step(number: int, text: str) -> None:
-    print(f"[{number}/7] {text}", flush=True)
+    print(f"[{number}/{STEPS}] {text}", flush=True)
 
 
 def _ensure_superdataset(path: Path) -> Path:
@@ -59,6 +67,24 @@ def _get(clone: Path, paths: tuple[str, ...]) -> VerifyReport:
         assert routed is not None
         report.merge(verify_present(clone / routed.subdataset, [str(clone / path)]))
     return report
+
+
+@contextmanager
+def _loader_log_shown() -> Iterator[None]:
+    """Print what the loaders fetch through DataLad (their INFO log), indented."""
+    logger = logging.getLogger("laion_fmri_datalad.loaders")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = True
 
 
 def run_demo(workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None = None) -> int:
@@ -101,6 +127,10 @@ def run_demo(workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None
             print(f"  {path}: " + ", ".join(shown) + ", ...")
         if verified.failed:
             return 1
+        _step(8, "load FFA (FFA1 + FFA2) betas and noise ceilings of sub-01 ses-01 from the clone")
+        with _loader_log_shown():
+            figure = roi_figure(clone, workdir / FIGURE)
+        print(f"  {figure.summary()}")
     finally:
         served.server.stop()
     print(f"server stopped; explore {superdataset} and {clone} (make serve restarts the bucket)")

@@ -21,3 +21,7 @@ class BucketError(LaionFmriError, RuntimeError):
 
 class BuildError(LaionFmriError, RuntimeError):
     """Building or updating the superdataset failed for one or more items."""
+
+
+class MissingContentError(LaionFmriError, FileNotFoundError):
+    """A file the loaders need is registered in the dataset but its content is not here."""

@@ -1,0 +1,126 @@
+"""Benchmark: the loaders' first query on a fresh clone of the real-size superdataset, and
+the same query in a second process that loads the persistent pybids index.
+
+    .venv/bin/python benchmarks/bench_index.py [--workdir DIR]
+
+Builds (or reuses, in ``--workdir``) the ``--scale real`` synthetic bucket, its superdataset
+and a RIA store, clones the superdataset afresh, and then, for three queries that each need a
+different subdataset, runs two new Python processes one after the other:
+
+1. first query: install the subdataset (DataLad), index it (pybids), answer;
+2. same query in a new process: the index is loaded from the clone's git directory.
+
+Each is timed inside the process (imports excluded, reported apart). Not a test: record the
+figures in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from laion_fmri_datalad.build.builder import build
+from laion_fmri_datalad.fixture.bucket import MANIFEST, write_fixture
+from laion_fmri_datalad.gitenv import apply_to_current_process
+from laion_fmri_datalad.localbucket import start_bucket
+from laion_fmri_datalad.publish import publish
+
+QUERIES = {
+    "sessions (glmsingle-tedana)": ("derivatives/glmsingle-tedana", "sub.get_sessions()"),
+    "ROI catalogue (rois)": ("derivatives/rois", "sub.get_available_rois()"),
+    "events ses-01 (sub-01 raw)": ("sub-01", "sub.get_events('ses-01')"),
+}
+
+CHILD = """
+import json, sys, time
+t0 = time.perf_counter()
+from laion_fmri_datalad.loaders import load_subject
+from laion_fmri_datalad.loaders.index import layout
+t1 = time.perf_counter()
+clone, subdataset, query, phases = sys.argv[1:5]
+sub = load_subject("sub-01", dataset=clone)
+out = {"import_s": t1 - t0}
+if phases == "1":
+    start = time.perf_counter()
+    root = sub.content.ensure_installed(subdataset)
+    out["install_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    out["files"] = len(layout(root).get())
+    out["index_s"] = time.perf_counter() - start
+start = time.perf_counter()
+result = eval(query)
+out["query_s"] = time.perf_counter() - start
+out["total_s"] = time.perf_counter() - t1
+print(json.dumps(out))
+"""
+
+
+def child(clone: Path, subdataset: str, query: str, phases: bool) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(clone), subdataset, query, "1" if phases else "0"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench-index"))
+    args = parser.parse_args()
+    apply_to_current_process()
+    work = args.workdir.absolute()
+    fixture = work / "fixture"
+    if not (fixture / MANIFEST).is_file():
+        print("writing the real-scale synthetic bucket ...", flush=True)
+        write_fixture(fixture, "real", seed=0)
+    served = start_bucket(fixture, work / "s3")
+    try:
+        superdataset = work / "superdataset"
+        if not (superdataset / ".gitmodules").is_file():
+            print("building the superdataset ...", flush=True)
+            report = build(superdataset, served.location)
+            print(f"  {report.summary()}")
+        store = work / "ria"
+        if not store.is_dir():
+            publish(superdataset, f"ria+file://{store}")
+        clone = work / "clone"
+        if clone.exists():
+            subprocess.run(["chmod", "-R", "u+w", str(clone)], check=True)
+            shutil.rmtree(clone)
+        import datalad.api as dl
+
+        started = time.perf_counter()
+        dl.clone(source=f"ria+file://{store}#~laion-fmri", path=str(clone),
+                 result_renderer="disabled")  # fmt: skip
+        print(f"fresh clone: {time.perf_counter() - started:.1f} s")
+        print(
+            "| query | files indexed | first: install | first: index | first: query | "
+            "first total | second process | speed-up |\n| --- | --- | --- | --- | --- | --- "
+            "| --- | --- |"
+        )
+        for name, (subdataset, query) in QUERIES.items():
+            first = child(clone, subdataset, query, phases=True)
+            second = child(clone, subdataset, query, phases=False)
+            print(
+                f"| {name} | {int(first['files'])} | {first['install_s']:.2f} s | "
+                f"{first['index_s']:.2f} s | {first['query_s']:.2f} s | "
+                f"{first['total_s']:.2f} s | {second['total_s']:.2f} s | "
+                f"{first['total_s'] / second['total_s']:.0f}x |",
+                flush=True,
+            )
+        print(f"(imports of loaders + pybids in each process: {second['import_s']:.2f} s)")
+    finally:
+        served.server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

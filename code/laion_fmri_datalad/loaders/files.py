@@ -1,0 +1,154 @@
+"""Which file holds what: pybids queries on the subdatasets of one subject.
+
+Every question "where is X of sub-01" is answered here, by a query on the ``BIDSLayout`` of
+the subdataset that holds it; installing that subdataset first if needed (through
+:class:`Content`). Nothing here reads annexed content.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from bids.layout import Query
+
+from ..choices import unknown
+from ..errors import LaionFmriError
+from .dataset import Content
+from .index import layout
+
+GLM = "derivatives/glmsingle-tedana"
+ROIS = "derivatives/rois"
+ANAT = "derivatives/anatomical"
+ROI_RES = "1pt8"  # the betas' grid
+
+
+def subjects_in(root: Path) -> list[str]:
+    """The subjects of a superdataset: its ``sub-XX`` subdatasets (from ``.gitmodules``, so
+    nothing needs to be installed)."""
+    found = []
+    for line in (root / ".gitmodules").read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "path" and value.strip().startswith("sub-"):
+            found.append(value.strip())
+    return sorted(found)
+
+
+def session_id(value: object) -> str:
+    """``ses-01`` from ``ses-01``, ``01`` or ``1``."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise LaionFmriError(f"session {value!r} is not a session name like 'ses-01'")
+    text = str(value).removeprefix("ses-")
+    return f"ses-{int(text):02d}" if text.isdigit() else f"ses-{text}"
+
+
+class SubjectFiles:
+    """The files of one subject in a clone, found with pybids."""
+
+    def __init__(self, subject: str, content: Content) -> None:
+        self.subject = subject
+        self.label = subject.removeprefix("sub-")
+        self.content = content
+
+    def layout(self, subdataset: str) -> Any:
+        return layout(self.content.ensure_installed(subdataset))
+
+    def query(self, subdataset: str, **entities: Any) -> list[Path]:
+        found = self.layout(subdataset).get(subject=self.label, return_type="filename", **entities)
+        return sorted(Path(f) for f in found)
+
+    def one(self, subdataset: str, what: str, **entities: Any) -> Path:
+        found = self.query(subdataset, **entities)
+        if len(found) != 1:
+            wanted = ", ".join(f"{k}={v}" for k, v in entities.items())
+            raise LaionFmriError(
+                f"expected one {what} file of {self.subject} in {subdataset} ({wanted}), "
+                f"found {len(found)}" + (f": {', '.join(p.name for p in found)}" if found else "")
+            )
+        return found[0]
+
+    @cached_property
+    def sessions(self) -> list[str]:
+        ids = self.layout(GLM).get_sessions(subject=self.label)
+        return sorted(f"ses-{s}" for s in ids)
+
+    def session(self, value: object) -> str:
+        try:
+            name = session_id(value)
+        except (LaionFmriError, ValueError):
+            name = str(value)
+        if name not in self.sessions:
+            raise unknown("session", value, self.sessions, f"for {self.subject}")
+        return name
+
+    def betas(self, session: str) -> Path:
+        return self.one(
+            GLM, "betas", session=session[4:], desc="SingletrialBetas", stat="effect",
+            suffix="statmap", extension=".nii.gz",
+        )  # fmt: skip
+
+    def trials(self, session: str) -> Path:
+        return self.one(
+            GLM, "trial table", session=session[4:], desc="SingletrialBetas", suffix="trials",
+            extension=".tsv",
+        )  # fmt: skip
+
+    def events(self, session: str) -> list[Path]:
+        return self.query(
+            self.subject, session=session[4:], task="images", suffix="events", extension=".tsv"
+        )
+
+    def session_noise_ceiling(self, session: str) -> Path:
+        return self.one(
+            GLM, "noise ceiling", session=session[4:], desc="Noiseceiling", suffix="statmap",
+            extension=".nii.gz",
+        )  # fmt: skip
+
+    @cached_property
+    def noise_ceiling_descs(self) -> list[str]:
+        """The subject-level noise ceilings (``Noiseceiling4rep`` ...)."""
+        found = self.layout(GLM).get(
+            subject=self.label, session=Query.NONE, suffix="statmap", extension=".nii.gz",
+            target="desc", return_type="id",
+        )  # fmt: skip
+        return sorted(d for d in found if d.startswith("Noiseceiling"))
+
+    def subject_noise_ceiling(self, desc: str) -> Path:
+        return self.one(
+            GLM,
+            "noise ceiling",
+            session=Query.NONE,
+            desc=desc,
+            suffix="statmap",
+            extension=".nii.gz",
+        )
+
+    def mean_rsquare(self) -> Path:
+        return self.one(
+            GLM, "mean R2", session=Query.NONE, stat="rsquare", desc="R2mean", suffix="statmap",
+            extension=".nii.gz",
+        )  # fmt: skip
+
+    def anatomical_mask(self) -> Path:
+        return self.one(
+            ANAT, "brain mask", res=ROI_RES, desc="brain", suffix="mask", extension=".nii.gz"
+        )
+
+    @cached_property
+    def roi_catalogue(self) -> dict[str, list[str]]:
+        """``{category: [ROI names]}``, both sorted, from the ``res-1pt8`` volume masks."""
+        files = self.layout(ROIS).get(
+            subject=self.label, res=ROI_RES, suffix="mask", extension=".nii.gz"
+        )
+        catalogue: dict[str, list[str]] = {}
+        for f in files:
+            entities = f.get_entities()
+            if "category" in entities and "label" in entities:
+                catalogue.setdefault(entities["category"], []).append(entities["label"])
+        return {c: sorted(names, key=str.lower) for c, names in sorted(catalogue.items())}
+
+    def roi(self, name: str) -> Path:
+        return self.one(
+            ROIS, "ROI mask", label=name, res=ROI_RES, suffix="mask", extension=".nii.gz"
+        )

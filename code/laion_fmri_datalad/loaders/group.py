@@ -1,0 +1,80 @@
+"""Several participants at once (upstream's ``load_subjects`` and ``Group``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ..choices import unknown
+from ..errors import UsageError
+from .dataset import find_superdataset
+from .files import subjects_in
+from .roiselect import RoiSpec
+from .subject import BrainMaskSource, Subject, load_subject, subject_id
+
+
+def load_subjects(
+    subjects: str | Sequence[str | int] = "all",
+    dataset: str | os.PathLike[str] | None = None,
+    *,
+    fetch: bool = True,
+    brain_mask: BrainMaskSource = "anatomical",
+) -> Group:
+    """Participants by id, or ``"all"`` of the superdataset's subjects."""
+    root = find_superdataset(dataset)
+    if subjects == "all":
+        chosen: Sequence[str | int] = subjects_in(root)
+    elif isinstance(subjects, str):
+        chosen = [subjects]
+    else:
+        chosen = list(subjects)
+    if not chosen:
+        raise UsageError("no subjects given; give ids like ['sub-01', 'sub-03'] or 'all'")
+    loaded = [load_subject(s, root, fetch=fetch, brain_mask=brain_mask) for s in chosen]
+    return Group({s.subject_id: s for s in loaded})
+
+
+class Group:
+    """Subjects in id order; ``group['sub-01']``, ``group[0]``, ``for sub_id, s in group``."""
+
+    def __init__(self, subjects: dict[str, Subject]) -> None:
+        self.subjects = dict(sorted(subjects.items()))
+
+    def __len__(self) -> int:
+        return len(self.subjects)
+
+    def __iter__(self) -> Iterator[tuple[str, Subject]]:
+        return iter(self.subjects.items())
+
+    def __getitem__(self, key: int | str) -> Subject:
+        if isinstance(key, int) and not isinstance(key, bool):
+            return list(self.subjects.values())[key]
+        if isinstance(key, str):
+            try:
+                name = subject_id(key)
+            except UsageError:
+                name = key
+            if name in self.subjects:
+                return self.subjects[name]
+            raise unknown("subject", key, self.subjects, "in this group")
+        raise UsageError(f"index a group by position or subject id, not {key!r}")
+
+    def __repr__(self) -> str:
+        return f"Group({list(self.subjects)})"
+
+    def get_shared_betas(
+        self,
+        session: Any,
+        roi: RoiSpec | None = None,
+        mask: Any = None,
+        nc_threshold: float | None = None,
+    ) -> dict[str, Any]:
+        """Each subject's betas for the trials showing shared images, in that subject's
+        trial order (``get_trial_info`` with ``label.str.startswith('shared_')`` gives the
+        labels to align them)."""
+        return {
+            sub: s.get_betas(session, roi=roi, mask=mask, nc_threshold=nc_threshold,
+                             stimuli="shared")
+            for sub, s in self
+        }  # fmt: skip

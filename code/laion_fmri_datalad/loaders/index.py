@@ -1,0 +1,98 @@
+"""pybids layouts of the installed subdatasets, with an index that persists between processes.
+
+Each subdataset gets its own ``BIDSLayout`` with the BIDS and derivatives configurations
+plus the entities this dataset's derivatives use and pybids does not know (``stat``, and the
+ROI ``category`` folder). The index is an SQLite database kept in the subdataset's git
+directory, named after the checked-out commit and the configuration, so a second process
+loads it instead of walking the tree, and a different version of the dataset gets its own.
+Only names are indexed (plus JSON sidecars, which live in git): no annexed content is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("laion_fmri_datalad.loaders")
+
+EXTRA_ENTITIES: dict[str, Any] = {
+    "name": "laion-fmri",
+    "entities": [
+        {"name": "stat", "pattern": "[_/\\\\]+stat-([a-zA-Z0-9]+)"},
+        {"name": "category", "pattern": "sub-[a-zA-Z0-9]+[/\\\\]+([a-z]+)[/\\\\]+sub-"},
+    ],
+}
+CONFIG: list[Any] = ["bids", "derivatives", EXTRA_ENTITIES]
+INDEX_FORMAT = "1"
+_open: dict[tuple[Path, str], Any] = {}
+
+
+def _config_digest() -> str:
+    import bids
+
+    text = json.dumps([CONFIG, bids.__version__, INDEX_FORMAT], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def index_dir(root: Path) -> Path:
+    """Where this subdataset's index lives: its git directory, else the user's cache."""
+    commit = _git(root, "rev-parse", "HEAD")
+    name = f"{commit[:16]}-{_config_digest()}"
+    git_dir = Path(_git(root, "rev-parse", "--absolute-git-dir"))
+    base = git_dir / "laion-fmri" / "pybids"
+    if not os.access(git_dir, os.W_OK):
+        cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+        base = cache / "laion-fmri-datalad" / "pybids" / digest
+    return base / name
+
+
+def _build(root: Path, final: Path) -> None:
+    """Index into a private directory, then move it into place (concurrent builders and an
+    interrupted run never leave a half-written index where readers look)."""
+    import bids
+
+    scratch = final.with_name(f".{final.name}.{os.getpid()}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    started = time.perf_counter()
+    bids.BIDSLayout(
+        str(root), validate=False, config=CONFIG, database_path=str(scratch), reset_database=True
+    )
+    log.info("indexed %s with pybids in %.2f s", root.name, time.perf_counter() - started)
+    try:
+        scratch.rename(final)
+    except OSError:  # another process got there first; its index is as good
+        shutil.rmtree(scratch, ignore_errors=True)
+    for stale in final.parent.iterdir():  # indexes of other commits of this clone
+        if stale != final and not stale.name.startswith("."):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def layout(root: Path) -> Any:
+    """The ``BIDSLayout`` of an installed subdataset (built once, then loaded)."""
+    import bids
+
+    root = root.absolute()
+    where = index_dir(root)
+    cached = _open.get((root, where.name))
+    if cached is not None:
+        return cached
+    if not (where / "layout_index.sqlite").is_file():
+        where.parent.mkdir(parents=True, exist_ok=True)
+        _build(root, where)
+    found = bids.BIDSLayout(str(root), validate=False, config=CONFIG, database_path=str(where))
+    _open[(root, where.name)] = found
+    return found

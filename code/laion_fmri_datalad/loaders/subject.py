@@ -1,0 +1,364 @@
+"""One participant's betas, trials, events, ROIs and noise ceilings, from a clone.
+
+Names and semantics follow the upstream ``laion_fmri`` package: voxel vectors run over the
+subject's brain-mask voxels in C order (``volume[brain_mask]``), ``get_betas`` returns
+float32 ``(n_trials, n_voxels)``, a list of sessions gives a dict keyed by session, and
+noise ceilings are in percent. What is new: ROI categories and ``"all"``, the choice of
+brain mask, raw events, and content fetched on demand through DataLad.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import nibabel as nib
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from nibabel.affines import apply_affine
+
+from ..choices import unknown
+from ..errors import UsageError
+from .betas import read_masked_betas, read_masked_betas_proxy
+from .dataset import Content, find_superdataset
+from .files import SubjectFiles, subjects_in
+from .roiselect import RoiSpec, resolve_rois
+
+BrainMaskSource = Literal["anatomical", "rsquare"]
+BRAIN_MASK_SOURCES = ("anatomical", "rsquare")
+RSQUARE_THRESHOLD = 15.0  # percent, the upstream package's mask (mean R2 > 15 %)
+Mask = npt.NDArray[np.bool_]
+Floats = npt.NDArray[np.float32]
+
+
+def subject_id(value: object) -> str:
+    """``sub-01`` from ``sub-01``, ``01`` or ``1``."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise UsageError(f"subject {value!r} is not a subject id like 'sub-01'")
+    text = str(value).removeprefix("sub-")
+    return f"sub-{int(text):02d}" if text.isdigit() else f"sub-{text}"
+
+
+def load_subject(
+    subject: str | int,
+    dataset: str | os.PathLike[str] | None = None,
+    *,
+    fetch: bool = True,
+    brain_mask: BrainMaskSource = "anatomical",
+) -> Subject:
+    """A participant of the superdataset cloned at ``dataset`` (default: the clone containing
+    the working directory, or ``$LAION_FMRI_DATASET``).
+
+    With ``fetch=True`` files are got through DataLad when first needed (logged at INFO on
+    the ``laion_fmri_datalad`` logger); with ``fetch=False`` missing content is an error
+    naming the ``datalad get`` command. ``brain_mask`` chooses the voxels every vector runs
+    over: the anatomical ``res-1pt8`` brain mask, or mean R2 above 15 %.
+    """
+    root = find_superdataset(dataset)
+    known = subjects_in(root)
+    try:
+        name = subject_id(subject)
+    except UsageError:
+        raise unknown("subject", subject, known) from None
+    if name not in known:
+        raise unknown("subject", subject, known)
+    if brain_mask not in BRAIN_MASK_SOURCES:
+        raise unknown("brain_mask source", brain_mask, BRAIN_MASK_SOURCES)
+    return Subject(name, Content(root, fetch=fetch), brain_mask)
+
+
+class Subject:
+    """A participant in a clone of the superdataset."""
+
+    def __init__(self, subject: str, content: Content, brain_mask: BrainMaskSource) -> None:
+        self.subject_id = subject
+        self.files = SubjectFiles(subject, content)
+        self.content = content
+        self.brain_mask_source = brain_mask
+
+    def __repr__(self) -> str:
+        return f"Subject({self.subject_id!r}, dataset={str(self.content.root)!r})"
+
+    # -- what exists -------------------------------------------------------------------
+    def get_sessions(self) -> list[str]:
+        """The public sessions with betas, sorted (``['ses-01', ...]``)."""
+        return list(self.files.sessions)
+
+    def get_available_categories(self) -> list[str]:
+        return list(self.files.roi_catalogue)
+
+    def get_available_rois(self, category: str | None = None) -> list[str]:
+        """ROI names (hyphen-free), sorted; of one category if given."""
+        catalogue = self.files.roi_catalogue
+        if category is None:
+            return sorted((n for names in catalogue.values() for n in names), key=str.lower)
+        if category not in catalogue:
+            raise unknown("ROI category", category, catalogue, f"for {self.subject_id}")
+        return list(catalogue[category])
+
+    # -- tables ------------------------------------------------------------------------
+    def get_trial_info(self, session: Any) -> Any:
+        """The trial table (``session, run, beta_index, label``); row i is betas volume i."""
+        if _is_many(session):
+            return {s: self.get_trial_info(s) for s in self._sessions(session)}
+        path = self.files.trials(self.files.session(session))
+        self.content.ensure_present([path])
+        return pd.read_csv(path, sep="\t")
+
+    def get_events(self, session: Any) -> Any:
+        """The raw ``events.tsv`` of every run of a session, in run order, with a ``run``
+        column first."""
+        if _is_many(session):
+            return {s: self.get_events(s) for s in self._sessions(session)}
+        name = self.files.session(session)
+        paths = self.files.events(name)
+        if not paths:
+            raise UsageError(f"no events.tsv for {self.subject_id} {name} in the raw data")
+        self.content.ensure_present(paths)
+        tables = []
+        for path in paths:
+            table = pd.read_csv(path, sep="\t")
+            run = next(p for p in path.name.split("_") if p.startswith("run-"))
+            table.insert(0, "run", int(run[4:]))
+            tables.append(table)
+        return pd.concat(tables, ignore_index=True)
+
+    # -- voxels ------------------------------------------------------------------------
+    @cached_property
+    def _grid(self) -> Any:
+        """The anatomical brain mask image: the grid (shape, affine) of the betas."""
+        path = self.files.anatomical_mask()
+        self.content.ensure_present([path])
+        return nib.load(path)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """The shape of the betas' voxel grid."""
+        return tuple(int(n) for n in self._grid.shape[:3])  # type: ignore[return-value]
+
+    @property
+    def affine(self) -> npt.NDArray[np.float64]:
+        return np.asarray(self._grid.affine, dtype=np.float64)
+
+    def _volume(self, path: Path) -> npt.NDArray[Any]:
+        self.content.ensure_present([path])
+        data = np.asarray(nib.load(path).dataobj)
+        if data.shape[:3] != self.shape:
+            raise UsageError(f"'{path.name}' has shape {data.shape}, not the grid {self.shape}")
+        return data
+
+    @cached_property
+    def _brain(self) -> Mask:
+        """The subject's voxels, as a 3D mask."""
+        return self.get_brain_mask().reshape(self.shape)
+
+    def get_brain_mask(self, source: BrainMaskSource | None = None) -> Mask:
+        """The brain mask over the whole grid, flattened in C order (upstream's form;
+        ``.reshape(subject.shape)`` gives the volume). ``anatomical``: the ``res-1pt8``
+        brain mask; ``rsquare``: mean R2 across sessions above 15 %. Default: the source
+        the subject was loaded with."""
+        source = self.brain_mask_source if source is None else source
+        if source == "anatomical":
+            return np.asarray(self._volume(self.files.anatomical_mask()) > 0).ravel()
+        if source == "rsquare":
+            r2 = self._volume(self.files.mean_rsquare()).astype(np.float32)
+            return np.asarray(np.nan_to_num(r2, nan=0.0) > RSQUARE_THRESHOLD).ravel()
+        raise unknown("brain mask source", source, BRAIN_MASK_SOURCES)
+
+    @property
+    def n_voxels(self) -> int:
+        return int(self._brain.sum())
+
+    def get_roi_mask(self, roi: RoiSpec) -> Mask:
+        """The voxels (of the brain mask) inside ``roi``: an ROI name, a category, ``"all"``
+        or a list of these, unioned. Bool ``(n_voxels,)``."""
+        names = resolve_rois(roi, self.files.roi_catalogue, self.subject_id)
+        paths = [self.files.roi(n) for n in names]
+        self.content.ensure_present(paths)
+        union = np.zeros(self.shape, dtype=bool)
+        for path in paths:
+            union |= self._volume(path) > 0
+        return np.asarray(union[self._brain])
+
+    def _selection(self, roi: RoiSpec | None, mask: Any) -> Mask:
+        if roi is not None and mask is not None:
+            raise UsageError("give roi or mask, not both (roi selects a mask itself)")
+        if roi is not None:
+            return self.get_roi_mask(roi)
+        if mask is None:
+            return np.ones(self.n_voxels, dtype=bool)
+        array = np.asarray(mask)
+        if array.dtype != np.bool_:
+            raise UsageError(f"mask has dtype {array.dtype}; a boolean array is needed")
+        if array.shape == (self.n_voxels,):
+            return array
+        if array.shape == self.shape:
+            return np.asarray(array[self._brain])
+        raise UsageError(
+            f"mask has shape {array.shape}; allowed: ({self.n_voxels},) over the brain-mask "
+            f"voxels or {self.shape} over the grid"
+        )
+
+    def get_voxel_coordinates(
+        self,
+        roi: RoiSpec | None = None,
+        mask: Any = None,
+        units: Literal["mm", "voxel"] = "mm",
+    ) -> npt.NDArray[Any]:
+        """``(n_selected, 3)`` positions of the selected voxels, in the order of the voxel
+        vectors: scanner millimetres of the subject's T1w space, or voxel indices (i, j, k)."""
+        if units not in ("mm", "voxel"):
+            raise unknown("units", units, ["mm", "voxel"])
+        ijk = np.argwhere(self._brain)[self._selection(roi, mask)]
+        if units == "voxel":
+            return ijk
+        return np.asarray(apply_affine(self.affine, ijk), dtype=np.float64)
+
+    # -- maps --------------------------------------------------------------------------
+    def get_noise_ceiling(
+        self,
+        session: Any = None,
+        desc: Any = None,
+        roi: RoiSpec | None = None,
+        mask: Any = None,
+    ) -> Any:
+        """Noise ceiling in percent over the selected voxels: of one session, or the
+        subject-level map ``desc`` (``Noiseceiling4rep``, ``Noiseceiling12rep``,
+        ``NoiseceilingAllrep``). Give exactly one of the two; a list gives a dict."""
+        if (session is None) == (desc is None):
+            raise UsageError(
+                "give exactly one of session (e.g. 'ses-01') or desc (one of "
+                + ", ".join(self.files.noise_ceiling_descs)
+                + ")"
+            )
+        if _is_many(session):
+            return {
+                s: self.get_noise_ceiling(session=s, roi=roi, mask=mask)
+                for s in self._sessions(session)
+            }
+        if _is_many(desc):
+            return {d: self.get_noise_ceiling(desc=d, roi=roi, mask=mask) for d in desc}
+        selection = self._selection(roi, mask)
+        if session is not None:
+            path = self.files.session_noise_ceiling(self.files.session(session))
+        else:
+            if desc not in self.files.noise_ceiling_descs:
+                raise unknown("noise ceiling desc", desc, self.files.noise_ceiling_descs)
+            path = self.files.subject_noise_ceiling(str(desc))
+        volume = self._volume(path).astype(np.float32)
+        return np.asarray(volume[self._brain][selection], dtype=np.float32)
+
+    def get_betas(
+        self,
+        session: Any,
+        roi: RoiSpec | None = None,
+        mask: Any = None,
+        nc_threshold: float | None = None,
+        stimuli: str | Sequence[str] | None = None,
+        streaming: bool = True,
+    ) -> Any:
+        """Single-trial betas, float32 ``(n_trials, n_voxels)``, NaNs kept.
+
+        ``roi``/``mask`` select voxels; ``nc_threshold`` (percent, like the maps) keeps
+        voxels whose noise ceiling of that session is at least that; ``stimuli`` keeps
+        trials: ``"shared"``, ``"unique"``, or a list of image names (trials in table order).
+        The 4D file is read once, front to back, keeping only the selected voxels; with
+        ``streaming=False`` through nibabel's array proxy instead (same result and memory
+        bound, slower on gzip). A list of sessions gives a dict."""
+        if _is_many(session):
+            return {
+                s: self.get_betas(s, roi, mask, nc_threshold, stimuli, streaming)
+                for s in self._sessions(session)
+            }
+        name = self.files.session(session)
+        selection = self._selection(roi, mask)
+        if nc_threshold is not None:
+            selection = selection & self._above(name, nc_threshold)
+        trials = self.get_trial_info(name)
+        rows = _trial_rows(trials, stimuli)
+        path = self.files.betas(name)
+        self.content.ensure_present([path])
+        grid = np.zeros(self.shape, dtype=bool)
+        grid[self._brain] = selection
+        reader = read_masked_betas if streaming else read_masked_betas_proxy
+        volumes = [int(trials["beta_index"].iloc[i]) for i in rows]
+        return reader(path, grid, volumes)
+
+    def _above(self, session: str, threshold: float) -> Mask:
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            raise UsageError(f"nc_threshold {threshold!r} is not a number (percent, 0-100)")
+        if not 0 <= threshold <= 100 or math.isnan(threshold):
+            raise UsageError(f"nc_threshold {threshold!r} is outside 0-100 (percent)")
+        if 0 < threshold <= 1:
+            warnings.warn(
+                f"nc_threshold={threshold} looks like a fraction; noise ceilings are in "
+                f"percent (0-100), so this keeps voxels with NC >= {threshold} %",
+                UserWarning,
+                stacklevel=3,
+            )
+        nc = self.get_noise_ceiling(session=session)
+        return np.asarray(np.nan_to_num(nc, nan=-1.0) >= threshold)
+
+    # -- writing -------------------------------------------------------------------------
+    def to_nifti(
+        self,
+        values: npt.ArrayLike,
+        path: str | os.PathLike[str],
+        roi: RoiSpec | None = None,
+        mask: Any = None,
+    ) -> Path:
+        """Write values over the selected voxels as a NIfTI on the betas' grid (zero
+        elsewhere): 1-D ``(n_selected,)`` gives a volume, 2-D ``(n_maps, n_selected)`` a 4D
+        image. Written to a temporary name and moved into place."""
+        target = Path(path)
+        if not target.name.endswith((".nii", ".nii.gz")):
+            raise UsageError(f"path {str(target)!r} must end in .nii or .nii.gz")
+        selection = self._selection(roi, mask)
+        data = np.asarray(values, dtype=np.float32)
+        n = int(selection.sum())
+        if data.ndim not in (1, 2) or data.shape[-1] != n:
+            raise UsageError(
+                f"values have shape {data.shape}; expected ({n},) or (n_maps, {n}) for the "
+                "selected voxels"
+            )
+        voxels = np.zeros(self.n_voxels, dtype=bool)
+        voxels[selection] = True
+        grid = np.zeros(self.shape, dtype=bool)
+        grid[self._brain] = voxels
+        maps = data[np.newaxis] if data.ndim == 1 else data
+        volume = np.zeros((*self.shape, maps.shape[0]), dtype=np.float32)
+        volume[grid] = maps.T
+        image = nib.Nifti1Image(volume[..., 0] if data.ndim == 1 else volume, self.affine)
+        image.header.set_xyzt_units("mm")
+        partial = target.with_name(f".{target.name}.partial{''.join(target.suffixes[-2:])}")
+        nib.save(image, partial)
+        partial.replace(target)
+        return target
+
+    def _sessions(self, sessions: Sequence[Any]) -> list[str]:
+        return [self.files.session(s) for s in sessions]
+
+
+def _is_many(value: Any) -> bool:
+    return isinstance(value, list | tuple)
+
+
+def _trial_rows(trials: Any, stimuli: str | Sequence[str] | None) -> list[int]:
+    labels = trials["label"].astype(str)
+    if stimuli is None:
+        keep = np.ones(len(labels), dtype=bool)
+    elif stimuli in ("shared", "unique"):
+        keep = labels.str.startswith(f"{stimuli}_").to_numpy()
+    elif isinstance(stimuli, str):
+        raise UsageError(
+            f"stimuli {stimuli!r} is not allowed; give 'shared', 'unique' or a list of image names"
+        )
+    else:
+        keep = labels.isin(list(stimuli)).to_numpy()
+    return [int(i) for i in np.flatnonzero(keep)]
