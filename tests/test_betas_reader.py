@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from laion_fmri_datalad.errors import UsageError
-from laion_fmri_datalad.loaders.betas import read_masked_betas
+from laion_fmri_datalad.loaders.betas import read_masked_betas, read_masked_betas_proxy
 
 BETAS = (
     "derivatives/glmsingle-tedana/sub-01/ses-01/func/"
@@ -56,3 +56,16 @@ def test_truncated_file_is_an_error(fixture_dir: Path, tmp_path: Path) -> None:
     mask = np.ones(nib.load(fixture_dir / "objects" / BETAS).shape[:3], dtype=bool)
     with pytest.raises(UsageError, match="ends early"):
         read_masked_betas(cut, mask)
+
+
+def test_chosen_volumes_in_the_order_given(fixture_dir: Path) -> None:
+    betas = fixture_dir / "objects" / BETAS
+    mask = np.asarray(nib.load(fixture_dir / "objects" / MASK).dataobj).astype(bool)
+    full = read_masked_betas(betas, mask)
+    picked = [5, 0, 5, 2]
+    np.testing.assert_array_equal(read_masked_betas(betas, mask, picked), full[picked])
+    np.testing.assert_array_equal(read_masked_betas_proxy(betas, mask, picked), full[picked])
+    np.testing.assert_array_equal(read_masked_betas_proxy(betas, mask), full)
+    assert read_masked_betas(betas, mask, []).shape == (0, int(mask.sum()))
+    with pytest.raises(UsageError, match=r"volume 99 is outside .* \(0 to 11\)"):
+        read_masked_betas(betas, mask, [99])

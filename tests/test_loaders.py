@@ -90,7 +90,7 @@ def test_brain_masks(sub: Subject, design: SubjectDesign) -> None:
     r2 = design.noise_ceiling("R2mean") / 2.0
     np.testing.assert_array_equal(sub.get_brain_mask("rsquare"), (r2 > 15.0).ravel())
     with pytest.raises(UsageError, match=r"no brain mask source 'rsq'.*'rsquare'"):
-        sub.get_brain_mask("rsq")  # type: ignore[arg-type]
+        sub.get_brain_mask("rsq")
 
 
 def test_betas_equal_the_generated_volumes(sub: Subject, design: SubjectDesign) -> None:

@@ -15,13 +15,12 @@ from typing import NoReturn
 
 from . import __version__
 from .errors import LaionFmriError, UsageError
-from .fixture.bucket import write_fixture
 from .fixture.spec import SCALES
 from .gitenv import apply_to_current_process, require_git_annex
-from .localbucket import start_bucket
 from .progress import progress_bar
 
 log = logging.getLogger("laion_fmri_datalad")
+ENTITY_FLAGS = ("ses", "task", "space", "desc", "stat", "suffix", "extension")
 
 
 def _scale(value: str) -> str:
@@ -49,6 +48,8 @@ def _port(value: str) -> int:
 
 
 def _fixture_command(args: argparse.Namespace) -> int:
+    from .fixture.bucket import write_fixture
+
     with progress_bar("writing objects") as advance:
         manifest = write_fixture(args.outdir, args.scale, args.seed, progress=advance)
     size = sum(e.size for e in manifest.objects)
@@ -60,6 +61,8 @@ def _fixture_command(args: argparse.Namespace) -> int:
 
 
 def _ensure_fixture(fixture: Path | None, scale: str, seed: int, workdir: Path) -> Path:
+    from .fixture.bucket import write_fixture
+
     directory = fixture or workdir / "fixture"
     if not (directory / "manifest.json").is_file():
         with progress_bar("writing objects") as advance:
@@ -80,6 +83,8 @@ def _wait_for_stop() -> None:
 
 def _serve_command(args: argparse.Namespace) -> int:
     import tempfile
+
+    from .localbucket import start_bucket
 
     with tempfile.TemporaryDirectory(prefix="laion-fmri-fixture-") as tmp:
         fixture = _ensure_fixture(args.fixture, args.scale, args.seed, Path(tmp))
@@ -133,6 +138,41 @@ def _demo_command(args: argparse.Namespace) -> int:
     return run_demo(args.workdir, scale=args.scale, seed=args.seed, port=args.port)
 
 
+def _get_command(args: argparse.Namespace) -> int:
+    from .loaders.dataset import human
+    from .loaders.discovery import plan_download
+    from .loaders.fetching import fetch
+
+    filters = {flag: getattr(args, flag) for flag in ENTITY_FLAGS}
+    content, selected = plan_download(
+        args.subject or "all", stream=args.stream, dataset=args.dataset, **filters
+    )
+    if args.dry_run:
+        for item in selected:
+            state = "present" if item.present else "to get"
+            print(f"{content.relative(item.path)}\t{human(item.size)}\t{state}")
+        missing = [s for s in selected if not s.present]
+        print(
+            f"would get {len(missing)} of {len(selected)} files, "
+            f"{human(sum(s.size for s in missing))} (of {human(sum(s.size for s in selected))})"
+        )
+        return 0
+    require_git_annex()
+    summary = fetch(content, selected, jobs=args.jobs)
+    print(summary.line())
+    return 0 if summary.ok else 1
+
+
+def _info_command(args: argparse.Namespace) -> int:
+    from .loaders.dataset import find_superdataset, resolve_subjects
+    from .loaders.info import clone_info
+
+    root = find_superdataset(args.dataset)
+    subject = resolve_subjects(root, args.subject)[0] if args.subject else None
+    print(clone_info(root, subject).render())
+    return 0
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Argument errors as one line (``--help`` still shows the usage)."""
 
@@ -182,6 +222,27 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--name", default="ria", help="sibling name (default: ria)")
     pub.add_argument("--alias", default="laion-fmri", help="alias of the superdataset")
     pub.set_defaults(func=_publish_command)
+
+    get = sub.add_parser("get", help="get the files of a clone that match BIDS entity filters")
+    get.add_argument("--subject", nargs="+", action="extend", help="ids (sub-01 or 01) or all")
+    for flag in ENTITY_FLAGS:
+        get.add_argument(f"--{flag}", nargs="+", action="extend", metavar="VALUE")
+    get.add_argument(
+        "--stream",
+        nargs="+",
+        action="extend",
+        help="raw, glmsingle-tedana, rois, anatomical, freesurfer or all "
+        "(default: glmsingle-tedana rois anatomical)",
+    )
+    get.add_argument("-J", "--jobs", type=_jobs, default=1, help="parallel transfers")
+    get.add_argument("--dry-run", action="store_true", help="list what would be got, and sizes")
+    get.add_argument("--dataset", "-d", type=Path, help="the clone (default: the one here)")
+    get.set_defaults(func=_get_command)
+
+    info = sub.add_parser("info", help="subjects, sessions, ROIs and what is present locally")
+    info.add_argument("--subject")
+    info.add_argument("--dataset", "-d", type=Path, help="the clone (default: the one here)")
+    info.set_defaults(func=_info_command)
 
     demo = sub.add_parser("demo", help="the whole job on the embedded synthetic bucket")
     demo.add_argument("--workdir", type=Path, default=Path(".demo"))

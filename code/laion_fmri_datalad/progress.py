@@ -10,12 +10,16 @@ from tqdm import tqdm
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-    """Yield an ``advance(n)`` callback; the bar shows only when stderr is a terminal."""
+def progress_bar(
+    description: str, total: int | None = None, unit: str = "obj"
+) -> Iterator[Callable[[int], None]]:
+    """Yield an ``advance(n)`` callback; the bar shows only when stderr is a terminal.
+    ``unit="B"`` counts bytes (shown scaled: kB, MB, ...)."""
     bar = tqdm(
         total=total,
         desc=description,
-        unit="obj",
+        unit=unit,
+        unit_scale=unit == "B",
         disable=not sys.stderr.isatty(),
         leave=False,
         dynamic_ncols=True,

@@ -3,9 +3,31 @@
 >>> from laion_fmri_datalad.loaders import load_subject
 >>> sub = load_subject("sub-01", dataset="laion-fmri")
 >>> betas = sub.get_betas("ses-01", roi="face", nc_threshold=20)
+
+The names are imported on first use, so ``laion-fmri-datalad info`` does not pay for
+pybids, nibabel and pandas.
 """
 
-from .group import Group, load_subjects
-from .subject import Subject, load_subject
+from __future__ import annotations
 
-__all__ = ["Group", "Subject", "load_subject", "load_subjects"]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "Group": "group",
+    "load_subjects": "group",
+    "Subject": "subject",
+    "load_subject": "subject",
+    "download": "discovery",
+    "describe": "discovery",
+    "get_rois": "discovery",
+    "get_subjects": "discovery",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..build.annexkeys import key_size
+from ..choices import unknown
 from ..errors import LaionFmriError, MissingContentError, UsageError
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
@@ -47,6 +48,35 @@ def find_superdataset(dataset: str | os.PathLike[str] | None = None) -> Path:
     )
 
 
+def subjects_in(root: Path) -> list[str]:
+    """The subjects of a superdataset: its ``sub-XX`` subdatasets (from ``.gitmodules``, so
+    nothing needs to be installed)."""
+    found = []
+    for line in (root / ".gitmodules").read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "path" and value.strip().startswith("sub-"):
+            found.append(value.strip())
+    return sorted(found)
+
+
+def as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def resolve_subjects(root: Path, subjects: Sequence[str] | str) -> list[str]:
+    known = subjects_in(root)
+    if subjects == "all" or subjects == ["all"]:
+        return known
+    chosen = []
+    for value in as_list(subjects):
+        text = value.removeprefix("sub-")
+        name = f"sub-{int(text):02d}" if text.isdigit() else f"sub-{text}"
+        if name not in known:
+            raise unknown("subject", value, known)
+        chosen.append(name)
+    return list(dict.fromkeys(chosen))
+
+
 def is_installed(path: Path) -> bool:
     return (path / ".git").exists()
 
@@ -65,7 +95,7 @@ def is_present(path: Path) -> bool:
     return path.exists()  # an annexed file without content is a dangling symlink
 
 
-def _ensure_git_annex_on_path() -> None:
+def ensure_git_annex_on_path() -> None:
     """DataLad calls ``git-annex`` from PATH; the wheel puts it beside this Python."""
     if shutil.which("git-annex") is None:
         scripts = str(Path(sys.executable).parent)
@@ -126,7 +156,7 @@ class Content:
     def _datalad_get(self, paths: Sequence[Path], get_data: bool) -> None:
         import datalad.api as dl
 
-        _ensure_git_annex_on_path()
+        ensure_git_annex_on_path()
         results = dl.get(
             path=[str(p) for p in paths],
             dataset=str(self.root),
@@ -141,11 +171,11 @@ class Content:
             where = self.relative(Path(first.get("path", "?")))
             raise LaionFmriError(
                 f"datalad get failed for {where} ({len(failed)} failed in all): "
-                f"{_result_message(first)}"
+                f"{result_message(first)}"
             )
 
 
-def _result_message(result: dict[str, Any]) -> str:
+def result_message(result: dict[str, Any]) -> str:
     """The reason in a DataLad result record, on one line."""
     parts: list[str] = []
     for field in ("message", "error_message"):

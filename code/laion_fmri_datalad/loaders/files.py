@@ -17,22 +17,9 @@ from ..choices import unknown
 from ..errors import LaionFmriError
 from .dataset import Content
 from .index import layout
+from .streams import ANAT, GLM, ROIS
 
-GLM = "derivatives/glmsingle-tedana"
-ROIS = "derivatives/rois"
-ANAT = "derivatives/anatomical"
 ROI_RES = "1pt8"  # the betas' grid
-
-
-def subjects_in(root: Path) -> list[str]:
-    """The subjects of a superdataset: its ``sub-XX`` subdatasets (from ``.gitmodules``, so
-    nothing needs to be installed)."""
-    found = []
-    for line in (root / ".gitmodules").read_text().splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "path" and value.strip().startswith("sub-"):
-            found.append(value.strip())
-    return sorted(found)
 
 
 def session_id(value: object) -> str:

@@ -8,8 +8,7 @@ from typing import Any
 
 from ..choices import unknown
 from ..errors import UsageError
-from .dataset import find_superdataset
-from .files import subjects_in
+from .dataset import find_superdataset, subjects_in
 from .roiselect import RoiSpec
 from .subject import BrainMaskSource, Subject, load_subject, subject_id
 

@@ -26,8 +26,8 @@ from nibabel.affines import apply_affine
 from ..choices import unknown
 from ..errors import UsageError
 from .betas import read_masked_betas, read_masked_betas_proxy
-from .dataset import Content, find_superdataset
-from .files import SubjectFiles, subjects_in
+from .dataset import Content, find_superdataset, subjects_in
+from .files import SubjectFiles
 from .roiselect import RoiSpec, resolve_rois
 
 BrainMaskSource = Literal["anatomical", "rsquare"]

@@ -1,0 +1,89 @@
+"""Getting a selection of files with DataLad, in parallel, idempotently, with progress."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..progress import progress_bar
+from .dataset import Content, ensure_git_annex_on_path, human, is_present, result_message
+from .selection import Selected
+
+log = logging.getLogger("laion_fmri_datalad.loaders")
+
+
+@dataclass
+class FetchSummary:
+    files: int = 0
+    bytes: int = 0
+    present: int = 0
+    present_bytes: int = 0
+    fetched: int = 0
+    fetched_bytes: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def line(self) -> str:
+        text = (
+            f"{self.files} files, {human(self.bytes)}: {self.fetched} fetched "
+            f"({human(self.fetched_bytes)}), {self.present} already present "
+            f"({human(self.present_bytes)}), {len(self.failed)} failed"
+        )
+        for path, reason in self.failed[:10]:
+            text += f"\n  failed: {path}: {reason}"
+        return text
+
+
+def fetch(content: Content, selected: list[Selected], jobs: int = 1) -> FetchSummary:
+    """``datalad get`` the files of ``selected`` that are not present yet."""
+    import datalad.api as dl
+
+    summary = FetchSummary(files=len(selected), bytes=sum(s.size for s in selected))
+    missing = {s.path: s for s in selected if not s.present}
+    for s in selected:
+        if s.present:
+            summary.present += 1
+            summary.present_bytes += s.size
+    if not missing:
+        return summary
+    log.info(
+        "getting %d file(s), %s, with DataLad",
+        len(missing),
+        human(sum(s.size for s in missing.values())),
+    )
+    ensure_git_annex_on_path()
+    with progress_bar(
+        "datalad get", total=sum(s.size for s in missing.values()), unit="B"
+    ) as advance:
+        for result in dl.get(
+            path=[str(p) for p in missing],
+            dataset=str(content.root),
+            jobs=jobs,
+            return_type="generator",
+            result_renderer="disabled",
+            on_failure="ignore",
+        ):
+            if result.get("type") != "file":
+                continue
+            path = Path(result.get("path", ""))
+            item = missing.get(path)
+            if item is None:
+                continue
+            status = result.get("status")
+            if status in ("ok", "notneeded") and is_present(path):
+                summary.fetched += 1
+                summary.fetched_bytes += item.size
+                advance(item.size)
+            else:
+                summary.failed.append((content.relative(path), result_message(result)))
+    answered = summary.fetched + len(summary.failed)
+    if answered < len(missing):  # DataLad gave no record for some: say so, never drop them
+        done = {content.root / f for f, _ in summary.failed}
+        for path in missing:
+            if path not in done and not is_present(path):
+                summary.failed.append((content.relative(path), "no result from datalad get"))
+    return summary

@@ -1,0 +1,171 @@
+"""Choosing files by BIDS entities, the way upstream's ``download`` filters do, on a clone.
+
+Filters are resolved by pybids on the installed subdatasets (names only: no content is
+needed). A file matches when, for every filter given, it has that entity with one of the
+values given; ``--ses averages`` stands for the subject-level files (those without a
+session). Each value must exist for its entity among the files in scope, else the error
+names the values that do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bids.layout import Query
+
+from ..choices import unknown
+from ..errors import UsageError
+from .dataset import Content, annexed_size, as_list, is_present, resolve_subjects
+from .index import layout
+from .streams import DEFAULT_STREAMS, STREAMS
+
+AVERAGES = "averages"
+# command-line flag -> pybids entity
+ENTITIES = {
+    "ses": "session",
+    "task": "task",
+    "space": "space",
+    "desc": "desc",
+    "stat": "stat",
+    "suffix": "suffix",
+    "extension": "extension",
+}
+
+
+@dataclass(frozen=True)
+class Selected:
+    path: Path
+    subdataset: str
+    size: int
+    annexed: bool
+    present: bool
+
+
+@dataclass
+class Filters:
+    """Values per entity (as given: ``ses-01`` or ``01``, several per entity)."""
+
+    subjects: Sequence[str] | str = "all"
+    streams: Sequence[str] = DEFAULT_STREAMS
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, subject: Any, streams: Any = None, **entities: Any) -> Filters:
+        values: dict[str, list[str]] = {}
+        for flag, given in entities.items():
+            if flag not in ENTITIES:
+                raise UsageError(f"no filter {flag!r}; known: {', '.join(ENTITIES)}")
+            if given is None:
+                continue
+            items = [given] if isinstance(given, str | int) else list(given)
+            if not items:
+                raise UsageError(f"--{flag} is empty; give one or more values")
+            values[flag] = [_bare(flag, str(v)) for v in items]
+        chosen = DEFAULT_STREAMS if streams is None else as_list(streams)
+        if "all" in chosen:
+            chosen = list(STREAMS)
+        for stream in chosen:
+            if stream not in STREAMS:
+                raise unknown("stream", stream, [*STREAMS, "all"])
+        return cls(subject if subject is not None else "all", tuple(chosen), values)
+
+
+def _bare(flag: str, value: str) -> str:
+    """``ses-01`` -> ``01``, ``desc-X`` -> ``X``, ``nii.gz`` -> ``.nii.gz``."""
+    if flag == "extension":
+        return value if value.startswith(".") else f".{value}"
+    if flag == "ses" and value == AVERAGES:
+        return value
+    prefix = "ses" if flag == "ses" else flag
+    bare = value.removeprefix(f"{prefix}-")
+    if flag == "ses" and bare.isdigit():
+        return f"{int(bare):02d}"
+    return bare
+
+
+def _subdataset(stream: str, subject: str) -> str:
+    path = STREAMS[stream]
+    return subject if path is None else path
+
+
+def select(content: Content, filters: Filters) -> list[Selected]:
+    """The files of the chosen subjects and streams that match every filter."""
+    subjects = resolve_subjects(content.root, filters.subjects)
+    labels = [s.removeprefix("sub-") for s in subjects]
+    scopes = list(dict.fromkeys(_subdataset(st, s) for st in filters.streams for s in subjects))
+    layouts = [(sub, layout(content.ensure_installed(sub))) for sub in scopes]
+    _check_values(layouts, labels, filters.values)
+    query: dict[str, Any] = {
+        ENTITIES[flag]: values for flag, values in filters.values.items() if flag != "ses"
+    }
+    sessions = filters.values.get("ses")
+    found: dict[Path, str] = {}
+    for sub, bids_layout in layouts:
+        for session_query in _session_queries(sessions):
+            for name in bids_layout.get(
+                subject=labels, return_type="filename", **query, **session_query
+            ):
+                found.setdefault(Path(name), sub)
+    if not found:
+        given = " ".join(f"--{k} {' '.join(v)}" for k, v in filters.values.items())
+        raise UsageError(
+            f"no file of {', '.join(subjects)} in {', '.join(filters.streams)} matches "
+            f"{given or 'these filters'} together; each value exists on its own"
+        )
+    return [_describe(path, sub) for path, sub in sorted(found.items())]
+
+
+def _session_queries(sessions: list[str] | None) -> list[dict[str, Any]]:
+    if sessions is None:
+        return [{}]
+    queries: list[dict[str, Any]] = []
+    named = [s for s in sessions if s != AVERAGES]
+    if named:
+        queries.append({"session": named})
+    if AVERAGES in sessions:
+        queries.append({"session": Query.NONE})
+    return queries
+
+
+def _check_values(
+    layouts: list[tuple[str, Any]], labels: list[str], values: dict[str, list[str]]
+) -> None:
+    for flag, wanted in values.items():
+        entity = ENTITIES[flag]
+        known: set[str] = set()
+        for _, bids_layout in layouts:
+            known |= {
+                str(v) for v in bids_layout.get(subject=labels, target=entity, return_type="id")
+            }
+        if flag == "ses":
+            known = {f"ses-{v}" for v in known} | {AVERAGES}
+            wanted = [w if w == AVERAGES else f"ses-{w}" for w in wanted]
+        for value in wanted:
+            if value not in known:
+                raise unknown(
+                    flag if flag != "ses" else "session", value, sorted(known, key=str.lower)
+                )
+
+
+def _describe(path: Path, subdataset: str) -> Selected:
+    size = annexed_size(path)
+    if size is None:
+        return Selected(
+            path, subdataset, path.stat().st_size if path.exists() else 0, False, path.exists()
+        )
+    return Selected(path, subdataset, size, True, is_present(path))
+
+
+def describe_selection(selected: Iterable[Selected]) -> tuple[int, int, int, int]:
+    """Files, bytes, files present, bytes present."""
+    files = nbytes = have = have_bytes = 0
+    for s in selected:
+        files += 1
+        nbytes += s.size
+        if s.present:
+            have += 1
+            have_bytes += s.size
+    return files, nbytes, have, have_bytes

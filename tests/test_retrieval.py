@@ -1,0 +1,276 @@
+"""Entity-filtered retrieval (``get``/``download``) and discovery (``info``) on a user's clone.
+
+The expected file lists are computed here from ``git ls-files`` of the subdatasets and a
+plain parse of the BIDS names, not with pybids: the two must agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import clone_dataset, git
+from laion_fmri_datalad.errors import UsageError
+from laion_fmri_datalad.fixture.spec import SUBJECTS
+from laion_fmri_datalad.loaders import describe, download, get_rois, get_subjects
+from laion_fmri_datalad.loaders.dataset import human
+from laion_fmri_datalad.loaders.discovery import plan_download
+from laion_fmri_datalad.rois import ROI_CATEGORIES
+
+DEFAULT = ("derivatives/glmsingle-tedana", "derivatives/rois", "derivatives/anatomical")
+PAIR = re.compile(r"([a-zA-Z]+)-([a-zA-Z0-9]+)")
+
+
+def entities(relpath: str) -> dict[str, str]:
+    """BIDS entities of a path, parsed by hand: key-value pairs, suffix, extension."""
+    name = relpath.rsplit("/", 1)[-1]
+    stem, dot, rest = name.partition(".")
+    found = {k: v for k, v in (m.groups() for m in PAIR.finditer(stem))}
+    parts = stem.split("_")
+    if "-" not in parts[-1]:
+        found["suffix"] = parts[-1]
+    found["extension"] = dot + rest
+    return found
+
+
+def registered(clone: Path, subdatasets: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Every file of those subdatasets (path in the clone -> entities), BIDS files only."""
+    files: dict[str, dict[str, str]] = {}
+    for sub in subdatasets:
+        for rel in git(clone / sub, "ls-files").splitlines():
+            if "/" in rel and rel.rsplit("/", 1)[-1].startswith("sub-"):
+                files[f"{sub}/{rel}"] = entities(rel)
+    return files
+
+
+def expected(
+    files: dict[str, dict[str, str]], subjects: list[str], **wanted: list[str]
+) -> list[str]:
+    keep = []
+    for path, ent in files.items():
+        if ent.get("sub") not in [s.removeprefix("sub-") for s in subjects]:
+            continue
+        ok = True
+        for key, values in wanted.items():
+            if key == "ses" and "averages" in values:
+                ok &= ent.get("ses") in values or "ses" not in ent
+            else:
+                ok &= ent.get(key) in values
+        if ok:
+            keep.append(path)
+    return sorted(keep)
+
+
+def planned(clone: Path, subject: object = "all", **filters: object) -> list[str]:
+    content, selected = plan_download(subject, dataset=clone, **filters)
+    return sorted(content.relative(s.path) for s in selected)
+
+
+@pytest.fixture(scope="module")
+def clone(store: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import datalad.api as dl
+
+    path = Path(clone_dataset(store, tmp_path_factory.mktemp("retrieval") / "laion-fmri"))
+    dl.get(path=[str(path / d) for d in (*DEFAULT, "sub-01")], dataset=str(path),
+           get_data=False, result_renderer="disabled")  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(clone: Path) -> dict[str, dict[str, str]]:
+    """The default streams' files (what ``get`` chooses from unless --stream says more)."""
+    return registered(clone, DEFAULT)
+
+
+@pytest.mark.parametrize(
+    ("flag", "values", "key", "bare"),
+    [
+        ("ses", ["ses-02"], "ses", ["02"]),
+        ("ses", ["1", "averages"], "ses", ["01", "averages"]),
+        ("task", ["images"], "task", ["images"]),
+        ("space", ["T1w"], "space", ["T1w"]),
+        ("desc", ["desc-Noiseceiling"], "desc", ["Noiseceiling"]),
+        ("stat", ["rsquare", "effect"], "stat", ["rsquare", "effect"]),
+        ("suffix", ["mask"], "suffix", ["mask"]),
+        ("extension", ["tsv", ".json"], "extension", [".tsv", ".json"]),
+    ],
+)
+def test_each_filter_alone(
+    clone: Path,
+    files: dict[str, dict[str, str]],
+    flag: str,
+    values: list[str],
+    key: str,
+    bare: list[str],
+) -> None:
+    got = planned(clone, "sub-01", **{flag: values})
+    assert got == expected(files, ["sub-01"], **{key: bare})
+    assert got
+
+
+def test_subject_alone_and_streams(clone: Path, files: dict[str, dict[str, str]]) -> None:
+    assert planned(clone, "01") == expected(files, ["sub-01"])
+    raw = planned(clone, "sub-01", stream="raw", suffix="events")
+    assert raw == expected(registered(clone, ("sub-01",)), ["sub-01"], suffix=["events"])
+    assert len(raw) == 2 * 2  # two sessions of two runs
+
+
+def test_filters_combined(clone: Path, store: str, tmp_path: Path) -> None:
+    import datalad.api as dl
+
+    subjects = ["sub-01", "sub-03"]
+    dl.get(path=str(clone / "derivatives/glmsingle-tedana"), dataset=str(clone), get_data=False,
+           result_renderer="disabled")  # fmt: skip
+    both = registered(clone, DEFAULT)
+    got = planned(
+        clone, ["01", "sub-03"], ses=["01", "averages"], desc=["SingletrialBetas", "Noiseceiling4rep"],
+        extension="nii.gz",
+    )  # fmt: skip
+    want = expected(
+        both, subjects, ses=["01", "averages"], desc=["SingletrialBetas", "Noiseceiling4rep"],
+        extension=[".nii.gz"],
+    )  # fmt: skip
+    assert got == want
+    assert len(got) == 4  # betas of ses-01 and the subject-level 4rep ceiling, per subject
+    got = planned(clone, "sub-03", space="T1w", stat="rsquare", suffix="statmap")
+    assert got == expected(both, ["sub-03"], space=["T1w"], stat=["rsquare"], suffix=["statmap"])
+
+
+def test_no_match_names_what_exists(clone: Path) -> None:
+    with pytest.raises(UsageError) as caught:
+        planned(clone, "sub-01", desc="singletrial")
+    message = str(caught.value)
+    assert message.startswith("no desc 'singletrial'; known: ")
+    assert "SingletrialBetas" in message and "Noiseceiling" in message
+    assert message.endswith("did you mean 'SingletrialBetas'?")
+    with pytest.raises(UsageError, match="no session 'ses-07'; known: averages, ses-01, ses-02"):
+        planned(clone, "sub-01", ses="07")
+    with pytest.raises(UsageError, match="no subject 'sub-02'"):
+        planned(clone, "sub-02")
+    with pytest.raises(UsageError, match="no stream 'betas'"):
+        planned(clone, "sub-01", stream="betas")
+    with pytest.raises(
+        UsageError,
+        match="matches --desc SingletrialBetas --stat rsquare together; each value exists on its own",
+    ):
+        planned(clone, "sub-01", stat="rsquare", desc="SingletrialBetas")
+
+
+def annexed_sizes(dataset: Path) -> dict[str, int]:
+    sizes = {}
+    for where in ("--in=here", "--not --in=here"):
+        out = git(dataset, "annex", "find", *where.split(), "--format=${file} ${bytesize}\\n")
+        for line in out.splitlines():
+            name, size = line.rsplit(" ", 1)
+            sizes[name] = int(size)
+    return sizes
+
+
+def test_dry_run_sizes_are_the_annexed_sizes(clone: Path) -> None:
+    _, selected = plan_download("sub-01", ses="02", dataset=clone)
+    glm = clone / "derivatives/glmsingle-tedana"
+    sizes = annexed_sizes(glm)
+    annexed = [s for s in selected if s.annexed]
+    assert annexed
+    for item in annexed:
+        assert item.size == sizes[str(item.path.relative_to(glm))]
+    done = subprocess.run(
+        [sys.executable, "-m", "laion_fmri_datalad.cli", "get", "--subject", "01", "--ses", "02",
+         "--desc", "SingletrialBetas", "--dry-run", "--dataset", str(clone)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1 + len(planned(clone, "sub-01", ses="02", desc="SingletrialBetas"))
+    assert lines[-1].startswith("would get ")
+
+
+def tree_digest(paths: list[Path]) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+def test_download_is_exact_idempotent_and_parallel_equals_serial(
+    store: str, tmp_path: Path
+) -> None:
+    digests = []
+    for jobs in (1, 4):
+        fresh = Path(clone_dataset(store, tmp_path / f"j{jobs}"))
+        filters = {"ses": "01", "extension": ".nii.gz", "stream": "glmsingle-tedana"}
+        summary = download(["sub-01", "sub-05"], n_jobs=jobs, dataset=fresh, **filters)
+        # per subject: betas, noise ceiling, R2, fracridge and HRF index maps
+        assert summary.ok and summary.fetched == 2 * 5
+        _, selected = plan_download(["sub-01", "sub-05"], dataset=fresh, **filters)
+        assert all(s.present for s in selected)
+        glm = fresh / "derivatives/glmsingle-tedana"
+        # exactly the selected content arrived (compared by key: identical maps share one)
+        present = set(git(glm, "annex", "find", "--in=here", "--format=${key}\\n").split())
+        assert present == {s.path.readlink().name for s in selected if s.annexed}
+        again = download(["sub-01", "sub-05"], n_jobs=jobs, dataset=fresh, **filters)
+        assert again.fetched == 0 and again.present == again.files == summary.files
+        digests.append(tree_digest([s.path for s in selected]))
+    assert digests[0] == digests[1]
+
+
+def test_get_command_summary(clone: Path) -> None:
+    filters = {"ses": "02", "suffix": ["trials", "statmap"], "desc": "SingletrialBetas"}
+    _, before = plan_download("sub-03", dataset=clone, **filters)
+    missing = [s for s in before if not s.present]
+    here = [s for s in before if s.present]
+    assert len(missing) == 1 and len(here) == 3  # the betas; the trial table and sidecars
+    run = [sys.executable, "-m", "laion_fmri_datalad.cli", "get", "--subject", "sub-03", "--ses",
+           "02", "--suffix", "trials", "statmap", "--desc", "SingletrialBetas", "-J", "2",
+           "--dataset", str(clone)]  # fmt: skip
+    first = subprocess.run(run, capture_output=True, text=True, check=True).stdout
+    total = human(sum(s.size for s in before))
+    assert first.strip() == (
+        f"4 files, {total}: 1 fetched ({human(missing[0].size)}), 3 already present "
+        f"({human(sum(s.size for s in here))}), 0 failed"
+    )
+    second = subprocess.run(run, capture_output=True, text=True, check=True).stdout
+    assert (
+        second.strip()
+        == f"4 files, {total}: 0 fetched (0 B), 4 already present ({total}), 0 failed"
+    )
+    bad = subprocess.run([*run[:6], "--desc", "singletrial", "--dataset", str(clone)],
+                         capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("laion-fmri-datalad: error: no desc 'singletrial'; known: ")
+    assert bad.stderr.count("\n") == 1
+
+
+def test_discovery_functions(clone: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert get_subjects(clone) == list(SUBJECTS)
+    assert get_rois("sub-03", "place", dataset=clone) == ["MPA", "OPA", "PPA"]
+    assert len(get_rois(dataset=clone)) == sum(len(v) for v in ROI_CATEGORIES.values())
+    describe(clone)
+    out = capsys.readouterr().out
+    assert "subjects: " + " ".join(SUBJECTS) in out
+    assert "sub-01: 2 sessions (ses-01 ... ses-02)" in out
+    assert "  face        FFA1 FFA2 OFA pSTSfaces" in out
+
+
+def test_info_counts_files_and_bytes(clone: Path) -> None:
+    glm = clone / "derivatives/glmsingle-tedana"
+    sizes = annexed_sizes(glm)
+    present = set(git(glm, "annex", "find", "--in=here").splitlines())
+    tracked = [p for p in git(glm, "ls-files").splitlines() if p.startswith("sub-")]
+    in_git = [p for p in tracked if p not in sizes]
+    total = sum(sizes.values()) + sum((glm / p).stat().st_size for p in in_git)
+    have = sum(sizes[p] for p in present) + sum((glm / p).stat().st_size for p in in_git)
+    from laion_fmri_datalad.loaders.info import clone_info
+
+    info = clone_info(clone)
+    tally = info.streams["derivatives/glmsingle-tedana"]
+    assert (tally.files, tally.bytes) == (len(tracked), total)
+    assert (tally.present, tally.present_bytes) == (len(present) + len(in_git), have)
+    assert "derivatives/freesurfer" in info.not_installed
+    done = subprocess.run(
+        [sys.executable, "-m", "laion_fmri_datalad.cli", "info", "--subject", "sub-01",
+         "--dataset", str(clone)], capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "ROIs of sub-01 (40):" in done.stdout
+    assert "derivatives/freesurfer" in done.stdout and "not installed" in done.stdout
