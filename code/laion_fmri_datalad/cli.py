@@ -173,6 +173,38 @@ def _info_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _splits_command(args: argparse.Namespace) -> int:
+    from .splits.run import make_splits
+
+    require_git_annex()
+    print(make_splits(args.target).summary())
+    return 0
+
+
+def _release_command(args: argparse.Namespace) -> int:
+    from .provenance.release import release
+
+    print(release(args.dataset.absolute(), args.version).summary())
+    return 0
+
+
+def _cite_command(args: argparse.Namespace) -> int:
+    from .loaders.dataset import find_superdataset
+    from .provenance.cite import render
+
+    print(render(find_superdataset(args.dataset), args.format))
+    return 0
+
+
+def _verify_command(args: argparse.Namespace) -> int:
+    from .provenance.rerun import verify_runs
+
+    require_git_annex()
+    report = verify_runs(args.dataset.absolute(), args.revision)
+    print(report.text())
+    return 0 if report.ok else 1
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Argument errors as one line (``--help`` still shows the usage)."""
 
@@ -243,6 +275,25 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--subject")
     info.add_argument("--dataset", "-d", type=Path, help="the clone (default: the one here)")
     info.set_defaults(func=_info_command)
+
+    splits = sub.add_parser("splits", help="make the train/test splits under datalad run")
+    splits.add_argument("target", type=Path, nargs="?", default=Path())
+    splits.set_defaults(func=_splits_command)
+
+    rel = sub.add_parser("release", help="tag a release of the superdataset and subdatasets")
+    rel.add_argument("version", help="e.g. 1.0.0 or v1.0.0")
+    rel.add_argument("--dataset", "-d", type=Path, default=Path(), help="the superdataset")
+    rel.set_defaults(func=_release_command)
+
+    cite = sub.add_parser("cite", help="the citation of the checked-out version")
+    cite.add_argument("--format", choices=("text", "bibtex", "cff"), default="text")
+    cite.add_argument("--dataset", "-d", type=Path, help="the clone (default: the one here)")
+    cite.set_defaults(func=_cite_command)
+
+    ver = sub.add_parser("verify", help="rerun recorded datalad run commits and compare outputs")
+    ver.add_argument("revision", nargs="?", default="HEAD")
+    ver.add_argument("--dataset", "-d", type=Path, default=Path(), help="the superdataset")
+    ver.set_defaults(func=_verify_command)
 
     demo = sub.add_parser("demo", help="the whole job on the embedded synthetic bucket")
     demo.add_argument("--workdir", type=Path, default=Path(".demo"))

@@ -23,14 +23,18 @@ from .figure import roi_figure
 from .fixture.bucket import write_fixture
 from .localbucket import start_bucket
 from .progress import progress_bar
+from .provenance.cite import render
+from .provenance.release import release
 from .publish import publish
 from .s3server import ensure_writable_dir
+from .splits.run import make_splits
 from .verify import VerifyReport, verify_present
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 GETS = ("sub-01/ses-01", "derivatives/glmsingle-tedana/sub-01/ses-01")
 FIGURE = "sub-01_ses-01_FFA.png"
-STEPS = 8
+STEPS = 10
+RELEASE = "1.0.0"
 
 
 def _step(number: int, text: str) -> None:
@@ -105,19 +109,23 @@ def run_demo(workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None
         print(f"  {report.summary()}")
         if not report.ok:
             return 1
+        _step(4, "make the train/test splits with datalad run (derivatives/splits)")
+        print(f"  {make_splits(superdataset).summary()}")
+        _step(5, f"release {RELEASE}: tags, CHANGES.md, CITATION.cff")
+        print(f"  {release(superdataset, RELEASE).summary()}")
         store = f"ria+file://{workdir / 'ria'}"
-        _step(4, f"publish to the RIA store {store}")
+        _step(6, f"publish to the RIA store {store}")
         published = publish(superdataset, store)
         print(f"  {published.summary()}")
         clone = workdir / "clone"
         remove_dataset(clone)
-        _step(5, f"datalad clone '{published.clone_url}' {clone}")
+        _step(7, f"datalad clone '{published.clone_url}' {clone}")
         import datalad.api as dl
 
         dl.clone(source=published.clone_url, path=str(clone), result_renderer="disabled")
-        _step(6, "datalad get " + " ".join(GETS))
+        _step(8, "datalad get " + " ".join(GETS))
         verified = _get(clone, GETS)
-        _step(7, "verify the content against its git-annex keys (git annex fsck)")
+        _step(9, "verify the content against its git-annex keys (git annex fsck)")
         print(
             f"  {verified.verified} files, {verified.bytes / 1e6:.2f} MB arrived and match "
             f"their keys; {len(verified.failed)} failed"
@@ -127,10 +135,11 @@ def run_demo(workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None
             print(f"  {path}: " + ", ".join(shown) + ", ...")
         if verified.failed:
             return 1
-        _step(8, "load FFA (FFA1 + FFA2) betas and noise ceilings of sub-01 ses-01 from the clone")
+        _step(10, "load FFA (FFA1 + FFA2) betas and noise ceilings of sub-01 ses-01 from the clone")
         with _loader_log_shown():
             figure = roi_figure(clone, workdir / FIGURE)
         print(f"  {figure.summary()}")
+        print(f"  cite this version: {render(clone, 'text')}")
     finally:
         served.server.stop()
     print(f"server stopped; explore {superdataset} and {clone} (make serve restarts the bucket)")

@@ -94,6 +94,9 @@ def publish(
         details = "; ".join(f"{r.get('path')}: {r.get('message')}" for r in failed[:5])
         raise LaionFmriError(f"publishing to {store} failed for {len(failed)} items: {details}")
     datasets = {str(r.get("path")) for r in results if r.get("action") == "publish"}
+    for path in datasets:  # release tags travel with the history (datalad push leaves them)
+        if git(Path(path), "tag", "--list").strip():
+            git(Path(path), "push", "--quiet", "--tags", sibling)
     if store.startswith("ria+file://"):
         for path in datasets:
             _point_store_head(Path(store.removeprefix("ria+file://")), Path(path))

@@ -1,0 +1,1 @@
+"""Provenance: releases, citations, and reruns of recorded ``datalad run`` commits."""

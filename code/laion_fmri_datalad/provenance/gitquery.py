@@ -1,0 +1,56 @@
+"""Small read-only git questions the provenance commands ask."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from ..errors import LaionFmriError
+
+VERSION_TAG = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise LaionFmriError(f"git {' '.join(args[:2])} failed in {repo}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def tag_commit(repo: Path, tag: str) -> str | None:
+    done = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}"],
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip() or None
+
+
+def version_tags(repo: Path, revision: str) -> list[str]:
+    """Release tags reachable from ``revision``, newest version first."""
+    names = git(repo, "tag", "--merged", revision).splitlines()
+
+    def key(name: str) -> tuple[int, int, int]:
+        m = VERSION_TAG.match(name)
+        assert m is not None
+        return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+
+    return sorted((n for n in names if VERSION_TAG.match(n)), key=key, reverse=True)
+
+
+def gitlinks(repo: Path, revision: str) -> dict[str, str]:
+    """Subdataset path -> recorded commit, at ``revision``."""
+    out = git(repo, "ls-tree", "-r", revision)
+    links = {}
+    for line in out.splitlines():
+        meta, path = line.split("\t", 1)
+        mode, _, sha = meta.split()
+        if mode == "160000":
+            links[path] = sha
+    return links
+
+
+def is_clean(repo: Path) -> bool:
+    """No modified or staged tracked file (untracked files do not count)."""
+    return git(repo, "status", "--porcelain", "--untracked-files=no") == ""

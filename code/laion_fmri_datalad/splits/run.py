@@ -1,0 +1,96 @@
+"""Making the splits in a superdataset under ``datalad run``, so the commit carries the
+command, its inputs and its outputs, and ``datalad rerun`` can reproduce them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import LaionFmriError, UsageError
+from ..gitenv import apply_to_current_process
+from .api import SPLITS
+
+SCRIPT = "code/make_splits.py"
+METADATA = "stimuli/task-images_metadata.csv"
+EMBEDDINGS = "stimuli/task-images_desc-CLIP_embeddings.h5"
+COMMAND = f"python {SCRIPT} --metadata {METADATA} --embeddings {EMBEDDINGS} --out {SPLITS}"
+OUTPUTS = [f"{SPLITS}/shared/*.json", f"{SPLITS}/sub-*/*.json"]
+MESSAGE = "[laion-fmri] Make the train/test splits of the six pools"
+README = """\
+# LAION-fMRI train/test splits
+
+Made by `code/make_splits.py` of the superdataset under `datalad run`: see the commit that
+last changed this subdataset in the superdataset (`git log -- derivatives/splits`) for the
+command, inputs and outputs, and `datalad rerun` it to reproduce these files byte for byte.
+`<pool>/<split>.json`: `{name, pool, splitter, params, n_train, n_test, variants}`.
+"""
+
+
+@dataclass
+class SplitRun:
+    commit: str | None  # None: the outputs were already up to date
+
+    def summary(self) -> str:
+        if self.commit is None:
+            return "splits already up to date (datalad run made no change)"
+        return f"splits made under datalad run: commit {self.commit[:10]}"
+
+
+def _ensure_splits_dataset(superdataset: Path) -> None:
+    import datalad.api as dl
+
+    target = superdataset / SPLITS
+    if (target / ".datalad" / "config").is_file():
+        return
+    dl.create(path=str(target), dataset=str(superdataset), cfg_proc="text2git",
+              result_renderer="disabled")  # fmt: skip
+    description = {
+        "Name": "LAION-fMRI train/test splits",
+        "BIDSVersion": "1.10.0",
+        "DatasetType": "derivative",
+        "GeneratedBy": [{"Name": "laion-fmri-datalad make_splits", "CodeURL": SCRIPT}],
+    }
+    (target / "dataset_description.json").write_text(json.dumps(description, indent=2) + "\n")
+    (target / "README.md").write_text(README)
+    dl.save(dataset=str(superdataset), path=[str(target)], recursive=True,
+            message="[laion-fmri] Add the splits subdataset", result_renderer="disabled")  # fmt: skip
+
+
+def make_splits(superdataset: Path) -> SplitRun:
+    """Run the split script in ``superdataset`` with ``datalad run``."""
+    import datalad.api as dl
+
+    superdataset = superdataset.absolute()
+    if not (superdataset / SCRIPT).is_file():
+        raise UsageError(
+            f"{str(superdataset)!r} has no {SCRIPT}: make splits in a clone of the "
+            "laion-fmri superdataset repository (it carries the script it records)"
+        )
+    apply_to_current_process()  # `python` and `git-annex` from this environment
+    _ensure_splits_dataset(superdataset)
+    before = _head(superdataset)
+    results = dl.run(
+        cmd=COMMAND,
+        dataset=str(superdataset),
+        inputs=[METADATA, EMBEDDINGS],
+        outputs=OUTPUTS,
+        message=MESSAGE,
+        result_renderer="disabled",
+        on_failure="ignore",
+    )
+    failed = [r for r in results if r.get("status") in ("error", "impossible")]
+    if failed:
+        from ..loaders.dataset import result_message
+
+        raise LaionFmriError(f"datalad run of the splits failed: {result_message(failed[0])}")
+    after = _head(superdataset)
+    return SplitRun(after if after != before else None)
+
+
+def _head(dataset: Path) -> str:
+    import subprocess
+
+    return subprocess.run(
+        ["git", "-C", str(dataset), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
