@@ -23,7 +23,7 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "[7/8] verify" in out and " 0 failed" in out
+    assert "[9/10] verify" in out and " 0 failed" in out
     assert "28 files" in out  # 22 raw files of sub-01/ses-01 and 6 of its betas session
     clone = workdir / "clone"
     betas = next(
@@ -31,6 +31,15 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
     )
     assert betas.is_file()  # the symlink resolves: content is present
     assert (workdir / "superdataset/.gitmodules").is_file()
+    # steps 4-5: the user's clone has the splits, their run record, and the release tag
+    assert "splits made under datalad run" in out and "released 1.0.0" in out
+    log = subprocess.run(["git", "-C", str(clone), "log", "--format=%B"], capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    assert "[DATALAD RUNCMD] [laion-fmri] Make the train/test splits" in log
+    assert '"cmd": "python code/make_splits.py' in log
+    tags = subprocess.run(["git", "-C", str(clone), "tag"], capture_output=True, text=True).stdout
+    assert tags.split() == ["1.0.0"]
+    assert "cite this version: " in out and "tag 1.0.0" in out
     # step 8: the loaders fetched what they needed and drew the figure
     assert "installing subdataset derivatives/rois with DataLad" in out
     assert "label-FFA1_mask.nii.gz" in out

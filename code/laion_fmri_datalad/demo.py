@@ -46,7 +46,7 @@ def _ensure_superdataset(path: Path) -> Path:
     installed package."""
     if path.exists() or not (REPOSITORY / ".datalad" / "config").is_file():
         return path
-    subprocess.run(["git", "clone", "--quiet", str(REPOSITORY), str(path)], check=True)
+    subprocess.run(["git", "clone", "--quiet", "--no-tags", str(REPOSITORY), str(path)], check=True)
     return path
 
 

@@ -19,6 +19,14 @@ VERSION = re.compile(r"^v?\d+\.\d+(\.\d+)?$")
 CHANGES = "CHANGES.md"
 CITATION = "CITATION.cff"
 LISTED = 20  # paths named per kind of change before only counting
+MINIMAL_CITATION = """\
+cff-version: 1.2.0
+message: "Cite this release of the LAION-fMRI DataLad dataset by its tag and commit."
+title: "LAION-fMRI (DataLad superdataset)"
+type: dataset
+authors:
+  - name: "LAION-fMRI authors"
+"""
 HIDDEN = (".datalad/", ".laion-fmri/", ".gitattributes", ".gitmodules")
 
 
@@ -122,7 +130,8 @@ def release(root: Path, version: str, date: str | None = None) -> ReleaseReport:
     day = date or dt.datetime.now(dt.UTC).date().isoformat()
     _write_changes(root, report, day)
     citation = root / CITATION
-    citation.write_text(_update_citation(citation.read_text(), version, day, head))
+    text = citation.read_text() if citation.is_file() else MINIMAL_CITATION
+    citation.write_text(_update_citation(text, version, day, head))
     git(root, "add", CHANGES, CITATION)
     git(root, "commit", "-q", "-m", f"[laion-fmri] Release {version}", "--", CHANGES, CITATION)
     for changes in report.datasets:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,46 @@ def run_records(root: Path, revision: str) -> list[tuple[str, str, dict[str, Any
     return found
 
 
+def _first_line(result: dict[str, Any]) -> str:
+    from ..loaders.dataset import result_message
+
+    return result_message(result)[:300]
+
+
+def _inherit_source_candidates(root: Path, clone: Path) -> None:
+    """Let the temporary clone find subdatasets where the original found them (a RIA
+    store configured at clone time lives in the original's local git config)."""
+    done = subprocess.run(
+        ["git", "-C", str(root), "config", "--local", "--get-regexp",
+         r"^datalad\.get\.subdataset-source-candidate"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    for line in done.stdout.splitlines():
+        key, _, value = line.partition(" ")
+        git(clone, "config", "--local", key, value)
+    # the original's installed subdatasets, then where the original came from
+    git(clone, "config", "--local", "datalad.get.subdataset-source-candidate-050original",
+        f"{root}/{{path}}")  # fmt: skip
+    origin = subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"],
+                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+    if origin and "://" not in origin:  # a local path: its subdatasets sit beside it
+        git(clone, "config", "--local", "datalad.get.subdataset-source-candidate-060upstream",
+            f"{origin}/{{path}}")  # fmt: skip
+
+
+def _subdatasets_of(root: Path, paths: list[str]) -> list[str]:
+    """The subdatasets (from ``.gitmodules``) that contain any of ``paths``."""
+    modules = root / ".gitmodules"
+    if not modules.is_file():
+        return []
+    subdatasets = [
+        line.split("=", 1)[1].strip()
+        for line in modules.read_text().splitlines()
+        if line.strip().startswith("path =")
+    ]
+    return [s for s in subdatasets if any(p == s or p.startswith(s + "/") for p in paths)]
+
+
 def _digests(root: Path, patterns: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for pattern in patterns:
@@ -107,19 +148,25 @@ def verify_runs(
             clone = scratch / "clone"
             dl.clone(source=str(root), path=str(clone), result_renderer="disabled")
             git(clone, "checkout", "-q", resolved)
+            _inherit_source_candidates(root, clone)
             outputs = [str(o) for o in record.get("outputs", [])]
             inputs = [str(i) for i in record.get("inputs", [])]
-            # install what the run touches; get the outputs' content to compare with
-            dl.get(path=[str(clone / p.split("*")[0].rstrip("/")) for p in outputs + inputs],
-                   dataset=str(clone), get_data=False, result_renderer="disabled")  # fmt: skip
+            # install the subdatasets the run touches (outputs here are text in git)
+            touched = _subdatasets_of(clone, outputs + inputs)
+            if touched:
+                results = dl.get(path=[str(clone / p) for p in touched], dataset=str(clone),
+                                 get_data=False, result_renderer="disabled",
+                                 on_failure="ignore")  # fmt: skip
+                failed = [r for r in results if r.get("status") in ("error", "impossible")]
+                if failed:
+                    check.error = "installing subdatasets: " + _first_line(failed[0])
+                    continue
             held = _digests(clone, outputs)
             results = dl.rerun(revision=commit, dataset=str(clone), result_renderer="disabled",
                                on_failure="ignore")  # fmt: skip
             failed = [r for r in results if r.get("status") in ("error", "impossible")]
             if failed:
-                from ..loaders.dataset import result_message
-
-                check.error = result_message(failed[0])
+                check.error = _first_line(failed[0])
                 continue
             remade = _digests(clone, outputs)
             for path in sorted(set(held) | set(remade)):

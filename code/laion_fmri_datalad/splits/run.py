@@ -3,6 +3,7 @@ command, its inputs and its outputs, and ``datalad rerun`` can reproduce them.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,15 +71,16 @@ def make_splits(superdataset: Path) -> SplitRun:
     apply_to_current_process()  # `python` and `git-annex` from this environment
     _ensure_splits_dataset(superdataset)
     before = _head(superdataset)
-    results = dl.run(
-        cmd=COMMAND,
-        dataset=str(superdataset),
-        inputs=[METADATA, EMBEDDINGS],
-        outputs=OUTPUTS,
-        message=MESSAGE,
-        result_renderer="disabled",
-        on_failure="ignore",
-    )
+    with contextlib.chdir(superdataset):  # the command runs (and is recorded) at the root
+        results = dl.run(
+            cmd=COMMAND,
+            dataset=str(superdataset),
+            inputs=[METADATA, EMBEDDINGS],
+            outputs=OUTPUTS,
+            message=MESSAGE,
+            result_renderer="disabled",
+            on_failure="ignore",
+        )
     failed = [r for r in results if r.get("status") in ("error", "impossible")]
     if failed:
         from ..loaders.dataset import result_message

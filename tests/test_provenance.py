@@ -1,0 +1,306 @@
+"""Splits under ``datalad run``, their API, ``verify``, releases and citations.
+
+One superdataset is built from a server of its own (its bucket is changed for the second
+release), carries this repository's ``code/`` as the real one does, and gets its splits
+made by ``datalad run``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import clone_dataset, git, serving
+from laion_fmri_datalad.build.builder import build
+from laion_fmri_datalad.errors import UsageError
+from laion_fmri_datalad.fixture.catalogue import OOD_TYPES, build_catalogue
+from laion_fmri_datalad.fixture.spec import SUBJECTS
+from laion_fmri_datalad.fixture.stimuli import embeddings
+from laion_fmri_datalad.localbucket import ServedBucket
+from laion_fmri_datalad.provenance.cite import render
+from laion_fmri_datalad.provenance.release import release
+from laion_fmri_datalad.provenance.rerun import verify_runs
+from laion_fmri_datalad.s3load import admin_client
+from laion_fmri_datalad.splits import api
+from laion_fmri_datalad.splits.algorithms import cosine_distances
+from laion_fmri_datalad.splits.make import SPLIT_NAMES
+from laion_fmri_datalad.splits.run import COMMAND, make_splits
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+GLM = "derivatives/glmsingle-tedana"
+BETAS = "sub-01/ses-02/func/sub-01_ses-02_task-images_space-T1w_stat-effect_desc-SingletrialBetas_statmap.nii.gz"
+NEW_SESSION = {  # a session added to the bucket between the releases
+    f"{GLM}/sub-03/ses-03/func/sub-03_ses-03_task-images_desc-SingletrialBetas_trials.tsv":
+        b"session\trun\tbeta_index\tlabel\n3\t1\t0\tshared_12rep_LAION_cluster_0_i0.jpg\n",
+    f"{GLM}/sub-03/ses-03/func/sub-03_ses-03_task-images_space-T1w_stat-effect_desc-SingletrialBetas_statmap.nii.gz":
+        b"\x1f\x8b new session betas" * 50,
+    "sub-03/ses-03/func/sub-03_ses-03_task-images_run-01_events.tsv": b"onset\tduration\n4.0\t2.5\n",
+}  # fmt: skip
+NEW_BETAS = b"\x1f\x8b overwritten betas of sub-01 ses-02" * 64
+
+
+@pytest.fixture(scope="module")
+def server(fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedBucket]:
+    with serving(fixture_dir, tmp_path_factory.mktemp("provenance-s3")) as bucket:
+        yield bucket
+
+
+@pytest.fixture(scope="module")
+def superdataset(server: ServedBucket, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built, with this repository's code and citation, and splits made by datalad run."""
+    import datalad.api as dl
+
+    root = tmp_path_factory.mktemp("provenance") / "superdataset"
+    assert build(root, server.location).ok
+    shutil.copytree(REPOSITORY / "code", root / "code",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
+    shutil.copy(REPOSITORY / "CITATION.cff", root / "CITATION.cff")
+    dl.save(dataset=str(root), path=[str(root / "code"), str(root / "CITATION.cff")], message="add code",
+            result_renderer="disabled")  # fmt: skip
+    assert make_splits(root).commit is not None
+    return root
+
+
+def split_file(root: Path, pool: str, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        (root / "derivatives/splits" / pool / f"{name}.json").read_text()
+    )
+    return data
+
+
+def test_split_counts_and_disjointness(superdataset: Path) -> None:
+    catalogue = build_catalogue()
+    shared = [im.name for im in catalogue if im.participant == "shared" and im.dataset != "OOD"]
+    ood = [im.name for im in catalogue if im.dataset == "OOD"]
+    assert len(shared) == 1121 and len(ood) == sum(OOD_TYPES.values()) == 371
+    assert api.list_pools(superdataset) == ["shared", *SUBJECTS]
+    assert api.list_splits(superdataset) == SPLIT_NAMES
+    for pool in ["shared", *SUBJECTS]:
+        own = [im.name for im in catalogue if pool != "shared" and im.participant == pool]
+        ids = shared + own
+        assert len(ids) == (1121 if pool == "shared" else 5833)
+        for name in SPLIT_NAMES:
+            split = split_file(superdataset, pool, name)
+            assert set(split) == {
+                "name",
+                "pool",
+                "splitter",
+                "params",
+                "n_train",
+                "n_test",
+                "variants",
+            }
+            (variant,) = split["variants"]
+            train, test = variant["train_ids"], variant["test_ids"]
+            assert (split["n_train"], split["n_test"]) == (len(train), len(test))
+            assert not set(train) & set(test)
+            if name == "ood":
+                assert train == ids and sorted(test) == sorted(ood)
+            elif name.startswith("random"):
+                assert sorted(train + test) == sorted(ids)
+                assert len(test) == round(0.2 * len(ids))
+            else:  # cluster and tau splits leave out images without a valid embedding
+                assert set(train + test) == set(ids)
+    assert (
+        split_file(superdataset, "shared", "tau")["n_train"],
+        split_file(superdataset, "shared", "tau")["n_test"],
+    ) == (897, 224)
+    sizes = split_file(superdataset, "sub-01", "cluster_k5_0")["params"]["cluster_sizes"]
+    assert sum(sizes) == 5833 - 2  # two of sub-01's images have no valid CLIP embedding
+    assert [
+        split_file(superdataset, "sub-01", f"cluster_k5_{k}")["n_test"] for k in range(5)
+    ] == sizes
+
+
+def test_tau_split_keeps_its_distance(superdataset: Path) -> None:
+    catalogue = build_catalogue()
+    vectors = dict(
+        zip([im.name for im in catalogue], embeddings(0, catalogue, "CLIP"), strict=True)
+    )
+    for pool in ("shared", "sub-05"):
+        split = split_file(superdataset, pool, "tau")
+        train = np.array(
+            [vectors[i] for i in split["variants"][0]["train_ids"] if i in vectors],
+            dtype=np.float64,
+        )
+        test = np.array([vectors[i] for i in split["variants"][0]["test_ids"]], dtype=np.float64)
+        nearest = cosine_distances(test, train).min(axis=1)
+        assert nearest.min() >= split["params"]["tau"] * (1 - 1e-5)
+        assert split["params"]["mmd2"] > 0 and split["params"]["tau_quantile"] in (
+            0.9,
+            0.8,
+            0.7,
+            0.6,
+            0.5,
+            0.4,
+            0.3,
+            0.2,
+            0.1,
+            0.05,
+            0.0,
+        )
+
+
+def test_split_script_is_deterministic(superdataset: Path, tmp_path: Path) -> None:
+    args = ["--metadata", str(superdataset / "stimuli/task-images_metadata.csv"),
+            "--embeddings", str(superdataset / "stimuli/task-images_desc-CLIP_embeddings.h5")]  # fmt: skip
+    subprocess.run([sys.executable, str(superdataset / "code/make_splits.py"), *args,
+                    "--out", str(tmp_path / "again")], check=True, capture_output=True)  # fmt: skip
+
+    def digests(root: Path) -> dict[str, str]:
+        """The split files (``<pool>/<name>.json``) and their SHA-256."""
+        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(root.glob("*/*.json")) if not p.parent.name.startswith(".")}  # fmt: skip
+
+    again = digests(tmp_path / "again")
+    assert len(again) == 6 * 12
+    assert again == digests(superdataset / "derivatives/splits")  # what datalad run made
+
+
+def test_run_record_in_the_commit(superdataset: Path) -> None:
+    log = git(superdataset, "log", "--format=%H%x00%B%x1e", "--", "derivatives/splits")
+    runs = [e for e in log.split("\x1e") if "=== Do not change lines below ===" in e]
+    assert len(runs) == 1
+    record = json.loads(runs[0].split("=== Do not change lines below ===")[1].split("^^^")[0])
+    assert record["cmd"] == COMMAND
+    assert record["inputs"] == [
+        "stimuli/task-images_metadata.csv",
+        "stimuli/task-images_desc-CLIP_embeddings.h5",
+    ]
+    assert record["outputs"] == [
+        "derivatives/splits/shared/*.json",
+        "derivatives/splits/sub-*/*.json",
+    ]
+    assert record["exit"] == 0
+
+
+def test_verify_passes_and_fails_when_tampered(superdataset: Path, tmp_path: Path) -> None:
+    import datalad.api as dl
+
+    report = verify_runs(superdataset, workdir=tmp_path)
+    assert report.ok, report.text()
+    assert len(report.checks[0].identical) == 72
+    tampered = Path(clone_dataset(str(superdataset), tmp_path / "tampered"))
+    dl.get(path=str(tampered / "derivatives/splits"), dataset=str(tampered), get_data=False,
+           result_renderer="disabled")  # fmt: skip
+    target = tampered / "derivatives/splits/sub-03/random_2.json"
+    data = json.loads(target.read_text())
+    data["variants"][0]["test_ids"].reverse()
+    target.write_text(json.dumps(data, indent=1) + "\n")
+    dl.save(dataset=str(tampered), path=[str(target)], recursive=True, message="tamper",
+            result_renderer="disabled")  # fmt: skip
+    report = verify_runs(tampered, workdir=tmp_path)
+    assert not report.ok, report.text()
+    assert report.checks[0].differing == ["derivatives/splits/sub-03/random_2.json"], report.text()
+    assert "1 differ: derivatives/splits/sub-03/random_2.json" in report.text()
+    assert report.text().endswith("0 of 1 runs NOT reproduced")
+
+
+def test_splits_api(superdataset: Path) -> None:
+    assert api.list_ood_types(superdataset) == sorted(OOD_TYPES)
+    train, test = api.get_train_test_ids(
+        "ood", "shared", ood_types=["gabor", "shape"], dataset=superdataset
+    )
+    assert len(train) == 1121 and len(test) == OOD_TYPES["gabor"] + OOD_TYPES["shape"]
+    with pytest.raises(UsageError, match="ood_types applies to the 'ood' split only"):
+        api.get_train_test_ids("tau", "shared", ood_types="gabor", dataset=superdataset)
+    with pytest.raises(UsageError, match=r"no OOD type 'gabbor'.*did you mean 'gabor'"):
+        api.get_train_test_ids("ood", "shared", ood_types="gabbor", dataset=superdataset)
+    with pytest.raises(UsageError, match="no variant_id 3; known: 0"):
+        api.get_train_test_ids("tau", "shared", variant_id=3, dataset=superdataset)
+    with pytest.raises(UsageError, match=r"no pool 'sub-02'.*did you mean"):
+        api.load_split("tau", "sub-02", superdataset)
+    split = api.load_split("cluster_k5_1", "sub-01", superdataset)
+    assert split.split_family == "cluster_k5" and split.splitter == "kmeans"
+    trials = pd.read_csv(
+        superdataset
+        / GLM
+        / "sub-01/ses-01/func/sub-01_ses-01_task-images_desc-SingletrialBetas_trials.tsv",
+        sep="\t",
+    )
+    train_mask, test_mask = api.get_split_masks(trials, "random_0", "sub-01", dataset=superdataset)
+    assert len(train_mask) == len(trials) and not (train_mask & test_mask).any()
+    assert (train_mask | test_mask).all()  # every trial image is in sub-01's pool
+    _, test_ids = api.get_train_test_ids("random_0", "sub-01", dataset=superdataset)
+    assert [bool(x) for x in test_mask] == [label in set(test_ids) for label in trials["label"]]
+    with pytest.raises(UsageError, match="unique images of sub-01, but pool 'sub-03' is sub-03's"):
+        api.get_split_masks(trials, "random_0", "sub-03", dataset=superdataset)
+    shared_train, shared_test = api.get_split_masks(
+        trials["label"].tolist(), "random_0", "shared", dataset=superdataset
+    )
+    unique = trials["label"].str.startswith("unique_").to_numpy()
+    assert not (shared_train | shared_test)[unique].any()
+
+
+def test_release_cite_and_version_pinned_content(
+    superdataset: Path, server: ServedBucket, fixture_dir: Path, tmp_path: Path
+) -> None:
+    import datalad.api as dl
+
+    v1 = release(superdataset, "1.0.0", date="2026-11-20")
+    assert v1.previous is None and not v1.already
+    assert "derivatives/splits" in [d.path for d in v1.datasets]
+    head = git(superdataset, "rev-parse", "HEAD").strip()
+    assert release(superdataset, "1.0.0").already  # idempotent: same version, nothing done
+    assert git(superdataset, "rev-parse", "HEAD").strip() == head
+    assert git(superdataset / GLM, "tag", "--list").split() == ["1.0.0"]
+    with pytest.raises(UsageError, match="version 'one' is not allowed"):
+        release(superdataset, "one")
+    old_bytes = (fixture_dir / "objects" / GLM / BETAS).read_bytes()  # what v1 registered
+
+    client = admin_client(server.server)
+    client.put_object(Bucket="laion-fmri", Key=f"{GLM}/{BETAS}", Body=NEW_BETAS)
+    for key, body in NEW_SESSION.items():
+        client.put_object(Bucket="laion-fmri", Key=key, Body=body)
+    assert build(superdataset, server.location).ok
+    with pytest.raises(UsageError, match=r"version '1\.0\.0' already tags"):
+        release(superdataset, "1.0.0")
+    v2 = release(superdataset, "2.0.0", date="2026-11-21")
+    assert v2.previous == "1.0.0"
+    assert sorted(d.path for d in v2.datasets) == [GLM, "sub-03"]
+    changes = (superdataset / "CHANGES.md").read_text()
+    entry = changes.split("## 2.0.0 (2026-11-21)")[1].split("## 1.0.0")[0]
+    assert [line for line in entry.splitlines() if line.startswith(("###", "-", "  -"))] == [
+        f"### {GLM}",
+        "- added: 2 files",
+        "  - `sub-03/ses-03/func/sub-03_ses-03_task-images_desc-SingletrialBetas_trials.tsv`",
+        "  - `sub-03/ses-03/func/sub-03_ses-03_task-images_space-T1w_stat-effect_desc-SingletrialBetas_statmap.nii.gz`",
+        "- changed: 1 file",
+        f"  - `{BETAS}`",
+        "### sub-03",
+        "- added: 1 file",
+        "  - `ses-03/func/sub-03_ses-03_task-images_run-01_events.tsv`",
+    ]
+    citation = (superdataset / "CITATION.cff").read_text()
+    assert 'version: "2.0.0"' in citation and 'date-released: "2026-11-21"' in citation
+    assert f'commit: "{v2.data_commit}"' in citation
+
+    for version, expected in (("1.0.0", old_bytes), ("2.0.0", NEW_BETAS)):
+        clone = Path(clone_dataset(str(superdataset), tmp_path / f"at-{version}"))
+        git(clone, "checkout", "-q", version)
+        dl.get(path=str(clone / GLM / BETAS), dataset=str(clone), result_renderer="disabled")
+        assert (clone / GLM / BETAS).read_bytes() == expected
+        fsck = git(clone / GLM, "annex", "fsck", "--json", BETAS)
+        assert json.loads(fsck)["success"] is True
+        text = render(clone, "text")
+        assert f"(Version {version})" in text and f"tag {version}" in text
+        assert git(clone, "rev-parse", "HEAD").strip() in text
+        dsid = git(clone, "config", "-f", ".datalad/config", "datalad.dataset.id").strip()
+        assert dsid in text
+        bib = render(clone, "bibtex")
+        assert (
+            bib.startswith("@misc{laionfmri" + version.replace(".", "_"))
+            and f"tag {version}" in bib
+        )
+    with pytest.raises(UsageError, match="no citation format 'ris'"):
+        render(superdataset, "ris")
