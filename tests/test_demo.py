@@ -24,8 +24,12 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "[9/10] verify" in out and " 0 failed" in out
-    assert "28 files" in out  # 22 raw files of sub-01/ses-01 and 6 of its betas session
+    # 22 raw files of sub-01/ses-01, 6 of its betas session, and the gated image file
+    assert "29 files" in out
+    assert "gated files: 1 registered" in out
     clone = workdir / "clone"
+    assert (clone / "stimuli/task-images_stimuli.h5").is_file()
+    assert "trial-aligned stimuli of sub-01 ses-01: 12 images" in out
     betas = next(
         (clone / "derivatives/glmsingle-tedana/sub-01/ses-01/func").glob("*Betas_statmap.nii.gz")
     )

@@ -92,6 +92,7 @@ def _serve_command(args: argparse.Namespace) -> int:
             served = start_bucket(fixture, args.data, args.port, progress=advance)
         try:
             print(f"endpoint: {served.server.endpoint_url}", flush=True)
+            print(f"access service: {served.access.url}", flush=True)
             print(
                 f"bucket: {served.manifest.bucket} ({len(served.manifest.objects)} objects, "
                 "anonymous read; Ctrl-C stops the server)",
@@ -119,6 +120,10 @@ def _build_command(args: argparse.Namespace) -> int:
     )
     print(report.table())
     print(report.summary())
+    if report.ok and args.access_url:
+        from .gated.register import register_gated
+
+        print(register_gated(args.target, args.access_url).summary())
     return 0 if report.ok else 1
 
 
@@ -205,6 +210,22 @@ def _verify_command(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _request_access_command(args: argparse.Namespace) -> int:
+    from .gated.request import interactive, recorded_service_url, request
+    from .loaders.dataset import find_superdataset
+
+    url = args.access_url
+    if url is None:
+        try:
+            url = recorded_service_url(find_superdataset(args.dataset))
+        except UsageError:
+            url = None  # not in a clone: the default service
+    form = {f: getattr(args, f) for f in ("name", "email", "institution", "purpose")}
+    path, base = request(form, args.accept_terms, url, interactive())
+    print(f"access granted by {base}; token stored in {path} (mode 0600)")
+    return 0
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Argument errors as one line (``--help`` still shows the usage)."""
 
@@ -245,6 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--recheck-withheld",
         action="store_true",
         help="check again whether objects denied before can now be read",
+    )
+    build.add_argument(
+        "--access-url",
+        help="access service of the gated files: register them from its manifest",
     )
     build.set_defaults(func=_build_command)
 
@@ -294,6 +319,14 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("revision", nargs="?", default="HEAD")
     ver.add_argument("--dataset", "-d", type=Path, default=Path(), help="the superdataset")
     ver.set_defaults(func=_verify_command)
+
+    req = sub.add_parser("request-access", help="request access to the gated stimuli")
+    for field in ("name", "email", "institution", "purpose"):
+        req.add_argument(f"--{field}")
+    req.add_argument("--accept-terms", action="store_true", help="accept the terms of use")
+    req.add_argument("--access-url", help="access service (default: the clone's, or the real)")
+    req.add_argument("--dataset", "-d", type=Path, help="the clone (default: the one here)")
+    req.set_defaults(func=_request_access_command)
 
     demo = sub.add_parser("demo", help="the whole job on the embedded synthetic bucket")
     demo.add_argument("--workdir", type=Path, default=Path(".demo"))

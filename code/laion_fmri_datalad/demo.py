@@ -9,6 +9,7 @@ figure. Leaves ``.demo/superdataset``, ``.demo/clone`` and ``.demo/sub-01_ses-01
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,10 @@ from .build.routing import route
 from .errors import LaionFmriError
 from .figure import roi_figure
 from .fixture.bucket import write_fixture
+from .gated.client import request_access
+from .gated.register import register_gated
+from .gated.tokens import TOKEN_ENV
+from .loaders import load_subject
 from .localbucket import start_bucket
 from .progress import progress_bar
 from .provenance.cite import render
@@ -33,6 +38,7 @@ from .verify import VerifyReport, verify_present
 REPOSITORY = Path(__file__).resolve().parents[2]
 GETS = ("sub-01/ses-01", "derivatives/glmsingle-tedana/sub-01/ses-01")
 FIGURE = "sub-01_ses-01_FFA.png"
+GATED = "stimuli/task-images_stimuli.h5"
 STEPS = 10
 RELEASE = "1.0.0"
 
@@ -91,6 +97,22 @@ def _loader_log_shown() -> Iterator[None]:
         logger.propagate = True
 
 
+def _get_gated(clone: Path, access_url: str) -> VerifyReport:
+    """Request access at the local service (the token goes to this process's environment
+    only, never to the user's cache file) and get the gated image file."""
+    form = {"name": "Demo User", "email": "demo@example.org", "institution": "Demo",
+            "purpose": "the README's demo", "accept_terms": True}  # fmt: skip
+    saved = os.environ.get(TOKEN_ENV)
+    os.environ[TOKEN_ENV] = request_access(access_url, form)
+    try:
+        return _get(clone, (GATED,))
+    finally:
+        if saved is None:
+            os.environ.pop(TOKEN_ENV, None)
+        else:
+            os.environ[TOKEN_ENV] = saved
+
+
 def run_demo(workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None = None) -> int:
     workdir = ensure_writable_dir(Path(workdir), "demo directory").absolute()
     fixture = workdir / "fixture"
@@ -109,6 +131,7 @@ def run_demo(workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None
         print(f"  {report.summary()}")
         if not report.ok:
             return 1
+        print(f"  {register_gated(superdataset, served.access.url).summary()}")
         _step(4, "make the train/test splits with datalad run (derivatives/splits)")
         print(f"  {make_splits(superdataset).summary()}")
         _step(5, f"release {RELEASE}: tags, CHANGES.md, CITATION.cff")
@@ -123,8 +146,9 @@ def run_demo(workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None
         import datalad.api as dl
 
         dl.clone(source=published.clone_url, path=str(clone), result_renderer="disabled")
-        _step(8, "datalad get " + " ".join(GETS))
+        _step(8, "datalad get " + " ".join(GETS) + f", then {GATED} with an access token")
         verified = _get(clone, GETS)
+        verified.merge(_get_gated(clone, served.access.url))
         _step(9, "verify the content against its git-annex keys (git annex fsck)")
         print(
             f"  {verified.verified} files, {verified.bytes / 1e6:.2f} MB arrived and match "
@@ -139,6 +163,11 @@ def run_demo(workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None
         with _loader_log_shown():
             figure = roi_figure(clone, workdir / FIGURE)
         print(f"  {figure.summary()}")
+        sub = load_subject("sub-01", clone)
+        images = sub.get_trial_images("ses-01")
+        clip = sub.get_trial_embeddings("ses-01", "CLIP")
+        print(f"  trial-aligned stimuli of sub-01 ses-01: {len(images)} images "
+              f"({images[0].mode} {images[0].size[0]}x{images[0].size[1]}), CLIP {clip.shape}")  # fmt: skip
         print(f"  cite this version: {render(clone, 'text')}")
     finally:
         served.server.stop()

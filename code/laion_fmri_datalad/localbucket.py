@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .fixture.bucket import MANIFEST, Manifest, read_manifest
+from .gated.service import AccessService
 from .s3client import BucketLocation
 from .s3load import load_fixture
 from .s3server import LocalS3Server, port_is_free
@@ -27,6 +28,7 @@ class ServedBucket:
     server: LocalS3Server
     manifest: Manifest
     location: BucketLocation
+    access: AccessService  # the gated files' access service; stops with the server
 
 
 def _fingerprint(fixture_dir: Path) -> str:
@@ -58,18 +60,31 @@ def start_bucket(
         shutil.rmtree(data_dir / "weed", ignore_errors=True)
     if port is None and reuse and isinstance(recorded, int) and port_is_free(recorded):
         port = recorded
-    server = LocalS3Server(data_dir, port).start()
+    public = read_manifest(fixture_dir).bucket  # anonymous access to this bucket only
+    server = LocalS3Server(data_dir, port, public_bucket=public).start()
     try:
         if reuse:
             manifest = read_manifest(fixture_dir)
         else:
             manifest = load_fixture(server, fixture_dir, versioned=versioned, progress=progress)
+        access_port = state.get("access_port") if reuse else None
+        if not (isinstance(access_port, int) and port_is_free(access_port)):
+            access_port = 0
+        access = AccessService(server, manifest, fixture_dir, server.data_dir, access_port)
+        server.companions.append(access.start().stop)
         if data_dir is not None:
             (data_dir / STATE).write_text(
-                json.dumps({"fixture": fingerprint, "port": server.port, "versioned": versioned})
+                json.dumps(
+                    {
+                        "fixture": fingerprint,
+                        "port": server.port,
+                        "versioned": versioned,
+                        "access_port": access.port,
+                    }
+                )
             )
     except BaseException:
         server.stop()
         raise
     location = BucketLocation(manifest.bucket, endpoint_url=server.endpoint_url)
-    return ServedBucket(server, manifest, location)
+    return ServedBucket(server, manifest, location, access)

@@ -17,6 +17,7 @@ import boto3
 from botocore.config import Config
 
 from .fixture.bucket import Manifest, ManifestEntry, read_manifest
+from .fixture.spec import GATED_STIMULI_KEY
 from .s3server import LocalS3Server
 
 if TYPE_CHECKING:
@@ -131,4 +132,18 @@ def load_fixture(
         for _ in pool.map(upload, manifest.objects):
             pass
     client.put_bucket_policy(Bucket=name, Policy=bucket_policy(name, manifest.denied))
+    # The access service's store: a private bucket holding the gated files, read only
+    # through presigned URLs (the public bucket lists them but answers 403).
+    ensure_bucket(client, gated_bucket(name), versioned=False)
+    for entry in manifest.objects:
+        if entry.key in GATED_KEYS:
+            data = (fixture_dir / "objects" / entry.key).read_bytes()
+            put_object(client, gated_bucket(name), entry.key, data, entry.multipart)
     return manifest
+
+
+GATED_KEYS = (GATED_STIMULI_KEY,)
+
+
+def gated_bucket(bucket: str) -> str:
+    return f"{bucket}-gated"

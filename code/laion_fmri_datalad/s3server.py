@@ -21,6 +21,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -98,7 +99,12 @@ def ensure_writable_dir(path: Path, what: str) -> Path:
 class LocalS3Server:
     """SeaweedFS on loopback. Use as a context manager, or call ``start``/``stop``."""
 
-    def __init__(self, data_dir: Path | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        port: int | None = None,
+        public_bucket: str | None = None,
+    ) -> None:
         if port is not None:
             check_port(port)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -108,12 +114,20 @@ class LocalS3Server:
         self.data_dir = ensure_writable_dir(data_dir, "server data directory")
         self._requested_port = port
         self.credentials = S3Credentials("laionfmriadmin", secrets.token_hex(16))
+        # anonymous read and list: of this bucket only (others stay private), or of all
+        self.public_bucket = public_bucket
+        self.companions: list[Callable[[], None]] = []
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
+
+    def _anonymous_actions(self) -> list[str]:
+        if self.public_bucket is None:
+            return ["Read", "List"]
+        return [f"Read:{self.public_bucket}", f"List:{self.public_bucket}"]
 
     def _write_identities(self) -> Path:
         config = {
@@ -128,7 +142,7 @@ class LocalS3Server:
                     ],
                     "actions": ["Admin", "Read", "List", "Tagging", "Write"],
                 },
-                {"name": "anonymous", "actions": ["Read", "List"]},
+                {"name": "anonymous", "actions": self._anonymous_actions()},
             ]
         }
         path = self.data_dir / "s3-identities.json"
@@ -207,6 +221,8 @@ class LocalS3Server:
         )
 
     def stop(self) -> None:
+        while self.companions:  # services built on this server stop first
+            self.companions.pop()()
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):

@@ -22,6 +22,8 @@ _WHERE = {
     "describe": "discovery",
     "get_rois": "discovery",
     "get_subjects": "discovery",
+    "Stimuli": "stimuli",
+    "load_stimuli": "stimuli",
 }
 
 __all__ = sorted(_WHERE)

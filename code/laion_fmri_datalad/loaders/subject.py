@@ -305,6 +305,33 @@ class Subject:
         nc = self.get_noise_ceiling(session=session)
         return np.asarray(np.nan_to_num(nc, nan=-1.0) >= threshold)
 
+    # -- the stimuli of the trials ------------------------------------------------------
+    @cached_property
+    def stimuli(self) -> Any:
+        from .stimuli import Stimuli
+
+        return Stimuli(self.content)
+
+    def _labels(self, session: Any) -> list[str]:
+        return [str(v) for v in self.get_trial_info(session)["label"]]
+
+    def get_trial_images(self, session: Any, format: str = "pil", composite: bool = True) -> Any:
+        """The images of a session's trials, in trial order (gated: needs access)."""
+        if _is_many(session):
+            return {s: self.get_trial_images(s, format, composite) for s in self._sessions(session)}
+        return self.stimuli.get_images(self._labels(session), format, composite)
+
+    def get_trial_embeddings(self, session: Any, model: str = "CLIP") -> Any:
+        """``(n_trials, D)`` embeddings of a session's trial images, in trial order."""
+        if _is_many(session):
+            return {s: self.get_trial_embeddings(s, model) for s in self._sessions(session)}
+        return self.stimuli.get_embeddings(model, self._labels(session))
+
+    def get_trial_captions(self, session: Any) -> Any:
+        if _is_many(session):
+            return {s: self.get_trial_captions(s) for s in self._sessions(session)}
+        return self.stimuli.get_captions(self._labels(session))
+
     # -- writing -------------------------------------------------------------------------
     def to_nifti(
         self,

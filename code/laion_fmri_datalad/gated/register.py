@@ -1,0 +1,83 @@
+"""Registering the gated files in ``stimuli/`` under keys from the service's public manifest.
+
+The public bucket lists the gated image file but answers 403, so the builder withholds it.
+Here it gets a verifiable ``SHA256E`` key from the manifest (size and SHA-256), made present
+in the ``laion-fmri-gated`` special remote, which ``git annex init`` enables in every clone
+(``autoenable=true``). Only the service URL, which is public, is recorded.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..build.annexkeys import sha256e_key
+from ..build.commits import commit_superdataset
+from ..build.gitplumbing import TreeChanges
+from ..errors import BuildError
+from .client import manifest
+
+REMOTE = "laion-fmri-gated"
+STIMULI = "stimuli"
+COMMIT = "[laion-fmri-build] Register the gated files of the access service's manifest"
+
+
+@dataclass
+class GatedReport:
+    registered: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    committed: bool = False
+
+    def summary(self) -> str:
+        return (
+            f"gated files: {len(self.registered)} registered, {len(self.unchanged)} unchanged "
+            f"(special remote {REMOTE})"
+        )
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BuildError(f"git {' '.join(args[:2])} failed in {repo}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def _ensure_remote(stimuli: Path, url: str) -> str:
+    uuid = subprocess.run(["git", "-C", str(stimuli), "config", f"remote.{REMOTE}.annex-uuid"],
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    if not uuid:
+        _git(stimuli, "annex", "initremote", REMOTE, "type=external", "externaltype=laionfmri",
+             "encryption=none", "autoenable=true", f"url={url}")  # fmt: skip
+    else:
+        _git(stimuli, "annex", "enableremote", REMOTE, f"url={url}")
+    return _git(stimuli, "config", f"remote.{REMOTE}.annex-uuid")
+
+
+def register_gated(superdataset: Path, access_url: str) -> GatedReport:
+    """Register every file of the service's manifest in ``stimuli/``; commit if anything
+    changed (in ``stimuli`` and in the superdataset)."""
+    stimuli = superdataset.absolute() / STIMULI
+    if not (stimuli / ".git").exists():
+        raise BuildError(f"{stimuli} is not installed; build the superdataset first")
+    files = manifest(access_url).get("files", [])
+    report = GatedReport()
+    uuid = _ensure_remote(stimuli, access_url)
+    for entry in files:
+        name = str(entry["name"])
+        key = sha256e_key(str(entry["sha256"]), int(entry["size"]), name)
+        path = stimuli / name
+        if path.is_symlink() and path.readlink().name == key:
+            report.unchanged.append(name)
+            continue
+        _git(stimuli, "annex", "fromkey", "--force", key, name)
+        _git(stimuli, "annex", "setpresentkey", key, uuid, "1")
+        report.registered.append(name)
+    if report.registered:
+        _git(stimuli, "add", "--", *report.registered)
+    status = _git(stimuli, "status", "--porcelain", "--untracked-files=no")
+    if status:
+        _git(stimuli, "commit", "-q", "-m", COMMIT)
+    report.committed = commit_superdataset(superdataset.absolute(), [STIMULI], TreeChanges(),
+                                           COMMIT)  # fmt: skip
+    return report

@@ -1,0 +1,300 @@
+"""Gated stimuli: the access service, the special remote in a user's clone, the token
+flows, resuming, secrecy, and the stimulus readers."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from annexremote import RemoteError
+from PIL import Image
+
+from conftest import clone_dataset, git, serving
+from laion_fmri_datalad.build.builder import build
+from laion_fmri_datalad.fixture.catalogue import build_catalogue
+from laion_fmri_datalad.fixture.stimuli import EMBEDDING_DIMS, embeddings, encoded_images
+from laion_fmri_datalad.gated import client as gated_client
+from laion_fmri_datalad.gated import remote as gated_remote
+from laion_fmri_datalad.gated.client import request_access
+from laion_fmri_datalad.gated.register import register_gated
+from laion_fmri_datalad.gated.tokens import TOKEN_ENV, cache_file
+from laion_fmri_datalad.loaders import load_stimuli, load_subject
+from laion_fmri_datalad.localbucket import ServedBucket
+
+GATED = "task-images_stimuli.h5"
+FORM = {"name": "A. Researcher", "email": "a@example.org", "institution": "Lab",
+        "purpose": "tests", "accept_terms": True}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def served(fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedBucket]:
+    with serving(fixture_dir, tmp_path_factory.mktemp("gated-s3")) as bucket:
+        yield bucket
+
+
+@pytest.fixture(scope="module")
+def superdataset(served: ServedBucket, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("gated") / "superdataset"
+    assert build(root, served.location).ok
+    report = register_gated(root, served.access.url)
+    assert report.registered == [GATED] and report.committed
+    assert register_gated(root, served.access.url).unchanged == [GATED]  # idempotent
+    return root
+
+
+@pytest.fixture(scope="module")
+def clone(superdataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import datalad.api as dl
+
+    path = Path(clone_dataset(str(superdataset), tmp_path_factory.mktemp("user") / "laion-fmri"))
+    dl.get(
+        path=str(path / "stimuli"), dataset=str(path), get_data=False, result_renderer="disabled"
+    )
+    return path
+
+
+@pytest.fixture
+def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    cache_file().unlink(missing_ok=True)
+
+
+def datalad_get(
+    clone: Path, path: str, token: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    if token is not None:
+        env[TOKEN_ENV] = token
+    return subprocess.run(
+        ["datalad", "get", path], cwd=clone, capture_output=True, text=True, env=env
+    )
+
+
+def drop(clone: Path) -> None:
+    subprocess.run(["git", "-C", str(clone / "stimuli"), "annex", "drop", "--force", GATED],
+                   capture_output=True, check=True)  # fmt: skip
+
+
+def test_key_comes_from_the_public_manifest(superdataset: Path, served: ServedBucket) -> None:
+    files = {f["name"]: f for f in served.access.manifest()[1]["files"]}
+    key = (superdataset / "stimuli" / GATED).readlink().name
+    assert key == f"SHA256E-s{files[GATED]['size']}--{files[GATED]['sha256']}.h5"
+    remote_log = git(superdataset / "stimuli", "cat-file", "-p", "git-annex:remote.log")
+    assert "externaltype=laionfmri" in remote_log and "autoenable=true" in remote_log
+    assert f"url={served.access.url}" in remote_log
+
+
+def test_without_a_token_get_says_how_to_get_access(clone: Path, no_token: None) -> None:
+    done = datalad_get(clone, f"stimuli/{GATED}")
+    assert done.returncode != 0
+    text = done.stdout + done.stderr
+    assert "no access token for the gated stimuli: run `laion-fmri-datalad request-access`" in text
+    assert not (clone / "stimuli" / GATED).exists()
+    assert not list((clone / "stimuli/.git/annex").glob("tmp/SHA256E*"))  # no partial file
+    other = datalad_get(clone, "stimuli/task-images_desc-CLIP_embeddings.h5")
+    assert other.returncode == 0, other.stderr  # everything else stays retrievable
+    assert (clone / "stimuli/task-images_desc-CLIP_embeddings.h5").is_file()
+
+
+def test_request_access_stores_a_private_token_and_get_works(
+    clone: Path, served: ServedBucket, no_token: None
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "laion_fmri_datalad.cli", "request-access", "--name", "A",
+         "--email", "a@example.org", "--institution", "Lab", "--purpose", "tests",
+         "--accept-terms", "--dataset", str(clone)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    path = cache_file()
+    assert f"token stored in {path} (mode 0600)" in done.stdout
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    token = json.loads(path.read_text())["request_id"]
+    assert token not in done.stdout + done.stderr
+    got = datalad_get(clone, f"stimuli/{GATED}")  # the token comes from the cache file
+    assert got.returncode == 0, got.stderr
+    assert hashlib.sha256((clone / "stimuli" / GATED).read_bytes()).hexdigest() == next(
+        f["sha256"] for f in served.access.manifest()[1]["files"]
+    )
+    fsck = json.loads(git(clone / "stimuli", "annex", "fsck", "--json", GATED))
+    assert fsck["success"] is True
+    missing = subprocess.run(
+        [sys.executable, "-m", "laion_fmri_datalad.cli", "request-access", "--name", "A",
+         "--dataset", str(clone)], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+    assert "--email is required" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("outdated terms", "the terms of use have changed: accept the new terms at http://"),
+        ("revoked", "your access token has been revoked"),
+        ("unknown", "the access service does not know your token"),
+    ],
+)
+def test_refused_tokens_each_say_why(
+    clone: Path, served: ServedBucket, no_token: None, case: str, message: str
+) -> None:
+    drop(clone)
+    token = request_access(served.access.url, FORM)
+    if case == "outdated terms":
+        served.access.new_terms()
+    elif case == "revoked":
+        served.access.revoke(token)
+    else:
+        token = "not-a-token-the-service-issued"
+    done = datalad_get(clone, f"stimuli/{GATED}", token)
+    assert done.returncode != 0
+    assert message in done.stdout + done.stderr
+    if case == "outdated terms":
+        assert f"{served.access.url}/terms/v" in done.stdout + done.stderr
+    assert not (clone / "stimuli" / GATED).exists()
+
+
+class FakeAnnex:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.progressed: list[int] = []
+
+    def getconfig(self, name: str) -> str:
+        return self.url if name == "url" else ""
+
+    def progress(self, n: int) -> None:
+        self.progressed.append(n)
+
+
+def test_expired_url_is_refreshed(
+    superdataset: Path, served: ServedBucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    token = request_access(served.access.url, FORM)
+    monkeypatch.setenv(TOKEN_ENV, token)
+    served.access.set_url_ttl(1)
+    stale = gated_client.refresh(served.access.url, token, "1")
+    time.sleep(2.5)  # its presigned URL has expired now
+    served.access.set_url_ttl(3600)
+    calls: list[int] = []
+    real = gated_client.refresh
+
+    def counting(base: str, tok: str, version: str) -> dict[str, Any]:
+        calls.append(1)
+        return stale if len(calls) == 1 else real(base, tok, version)
+
+    monkeypatch.setattr(gated_remote, "refresh", counting)
+    remote = gated_remote.GatedRemote(FakeAnnex(served.access.url))
+    remote.prepare()
+    key = (superdataset / "stimuli" / GATED).readlink().name
+    target = tmp_path / "download"
+    remote.transfer_retrieve(key, str(target))
+    assert len(calls) == 2  # the expired URL was answered 403 and replaced
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == gated_remote.key_sha256(key)
+
+
+def test_interrupted_download_resumes_and_verifies(
+    superdataset: Path, clone: Path, served: ServedBucket, fixture_dir: Path, tmp_path: Path,
+    no_token: None, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    token = request_access(served.access.url, FORM)
+    content = (fixture_dir / "objects/stimuli" / GATED).read_bytes()
+    key = (superdataset / "stimuli" / GATED).readlink().name
+    half = len(content) // 2
+    monkeypatch.setenv(TOKEN_ENV, token)
+    # the remote itself: it continues after the bytes already there (a Range request)...
+    annex = FakeAnnex(served.access.url)
+    remote = gated_remote.GatedRemote(annex)
+    remote.prepare()
+    target = tmp_path / "partial"
+    target.write_bytes(content[:half])
+    remote.transfer_retrieve(key, str(target))
+    assert target.read_bytes() == content
+    assert half < annex.progressed[0] <= half + gated_remote.CHUNK  # counted on from half
+    # ...so a wrong first half is caught by the checksum, and the partial file removed
+    target.write_bytes(b"\0" * half)
+    with pytest.raises(RemoteError, match="does not match its checksum; removed it"):
+        remote.transfer_retrieve(key, str(target))
+    assert not target.exists()
+    # and through git-annex: a transfer interrupted half-way is completed and verified
+    monkeypatch.delenv(TOKEN_ENV)
+    drop(clone)
+    tmp = clone / "stimuli/.git/annex/tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / key).write_bytes(content[:half])
+    good = datalad_get(clone, f"stimuli/{GATED}", token)
+    assert good.returncode == 0, good.stderr
+    assert (clone / "stimuli" / GATED).read_bytes() == content
+    fsck = json.loads(git(clone / "stimuli", "annex", "fsck", "--json", GATED))
+    assert fsck["success"] is True
+
+
+def test_no_secret_anywhere(
+    superdataset: Path, clone: Path, served: ServedBucket, no_token: None
+) -> None:
+    token = request_access(served.access.url, FORM)
+    drop(clone)
+    done = datalad_get(clone, f"stimuli/{GATED}", token)
+    assert done.returncode == 0, done.stderr
+    assert token not in done.stdout + done.stderr
+    needle = token.encode()
+    for root in (clone, superdataset):
+        for path in root.rglob("*"):  # work trees, .git dirs, annex logs, configs
+            if path.is_file() and not path.is_symlink() and path.stat().st_size < 50_000_000:
+                assert needle not in path.read_bytes(), f"token found in {path}"
+        for dataset in [root, *(p.parent for p in root.glob("**/.datalad") if p.parent != root)]:
+            if (dataset / ".git").exists():
+                history = subprocess.run(["git", "-C", str(dataset), "log", "-p", "--all"],
+                                         capture_output=True).stdout  # fmt: skip
+                assert needle not in history, f"token in the history of {dataset}"
+
+
+def test_readers_return_the_generated_values(
+    clone: Path, served: ServedBucket, fixture_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, request_access(served.access.url, FORM))
+    catalogue = build_catalogue()
+    stimuli = load_stimuli(clone)
+    assert stimuli.metadata["image_name"].tolist() == [im.name for im in catalogue]
+    encoded = encoded_images(0, catalogue)
+    png = next(i for i, im in enumerate(catalogue) if im.is_png)
+    jpg = next(i for i, im in enumerate(catalogue) if not im.is_png)
+    assert stimuli.get_image(png, format="bytes") == encoded[png]
+    assert stimuli.get_image(catalogue[jpg].name, format="bytes") == encoded[jpg]
+    rgba = np.asarray(Image.open(io.BytesIO(encoded[png])).convert("RGBA")).astype(float)
+    alpha = rgba[..., 3:] / 255.0
+    shown = rgba[..., :3] * alpha + 128.0 * (1 - alpha)
+    composited = stimuli.get_image(png, format="array").astype(float)
+    assert composited.shape == shown.shape and np.abs(composited - shown).max() <= 1.0
+    assert stimuli.get_image(png, composite=False).mode == "RGBA"
+    names = [catalogue[i].name for i in (900, 3, 25051, 3)]
+    for model in EMBEDDING_DIMS:
+        got = stimuli.get_embeddings(model, names)
+        want = embeddings(0, catalogue, model)[[900, 3, 25051, 3]].astype(np.float32)
+        valid = ~np.isnan(got).any(axis=1)
+        np.testing.assert_array_equal(got[valid], want[valid])
+    captions = pd.read_csv(fixture_dir / "objects/stimuli/task-images_desc-captions.csv")
+    assert stimuli.get_captions(names[:2]) == [
+        captions.set_index("image_name").loc[n, "caption"] for n in names[:2]
+    ]
+    shared = next(im.name for im in catalogue if im.participant == "shared")
+    assert stimuli.get_segmentation(shared).dtype == np.uint8
+    sub = load_subject("sub-01", clone)
+    labels = sub.get_trial_info("ses-01")["label"].tolist()
+    images = sub.get_trial_images("ses-01", format="bytes")
+    assert images == [encoded[stimuli.index_of(n)[0]] for n in labels]
+    np.testing.assert_array_equal(
+        sub.get_trial_embeddings("ses-01"), stimuli.get_embeddings("CLIP", labels)
+    )
+    assert sub.get_trial_captions("ses-01") == stimuli.get_captions(labels)
