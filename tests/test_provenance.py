@@ -32,7 +32,7 @@ from laion_fmri_datalad.provenance.release import release
 from laion_fmri_datalad.provenance.rerun import verify_runs
 from laion_fmri_datalad.s3load import admin_client
 from laion_fmri_datalad.splits import api
-from laion_fmri_datalad.splits.algorithms import cosine_distances
+from laion_fmri_datalad.splits.algorithms import cosine_distances, unit_rows
 from laion_fmri_datalad.splits.make import SPLIT_NAMES
 from laion_fmri_datalad.splits.run import COMMAND, make_splits
 
@@ -134,7 +134,7 @@ def test_tau_split_keeps_its_distance(superdataset: Path) -> None:
             dtype=np.float64,
         )
         test = np.array([vectors[i] for i in split["variants"][0]["test_ids"]], dtype=np.float64)
-        nearest = cosine_distances(test, train).min(axis=1)
+        nearest = cosine_distances(unit_rows(test), unit_rows(train)).min(axis=1)
         assert nearest.min() >= split["params"]["tau"] * (1 - 1e-5)
         assert split["params"]["mmd2"] > 0 and split["params"]["tau_quantile"] in (
             0.9,

@@ -60,11 +60,12 @@ def kmeans(x: Floats, k: int, seed: int = 0, iterations: int = 100) -> Ints:
 
 
 def cosine_distances(a: Floats, b: Floats) -> Floats:
-    return np.clip(1.0 - unit_rows(a) @ unit_rows(b).T, 0.0, 2.0)
+    """Cosine distances between the rows of ``a`` and ``b`` (already unit-normalised)."""
+    return np.clip(1.0 - a @ b.T, 0.0, 2.0)
 
 
 def nearest_neighbour_distance(x: Floats, block: int = 2048) -> Floats:
-    """Each row's cosine distance to its nearest other row."""
+    """Each (unit) row's cosine distance to its nearest other row."""
     out = np.empty(len(x))
     for start in range(0, len(x), block):
         d = cosine_distances(x[start : start + block], x)
@@ -74,24 +75,24 @@ def nearest_neighbour_distance(x: Floats, block: int = 2048) -> Floats:
 
 
 def components(x: Floats, tau: float, block: int = 2048) -> Ints:
-    """Connected components of the graph joining images closer than ``tau``."""
-    parent = np.arange(len(x))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = int(parent[i])
-        return i
-
+    """Connected components of the graph joining (unit) rows closer than ``tau``: each
+    row's label is the smallest index in its component."""
+    rows_list, cols_list = [], []
     for start in range(0, len(x), block):
-        d = cosine_distances(x[start : start + block], x)
-        rows, cols = np.nonzero(d < tau)
-        for i, j in zip(rows + start, cols, strict=True):
-            if i < j:
-                a, b = find(int(i)), find(int(j))
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
-    return np.array([find(i) for i in range(len(x))], dtype=np.intp)
+        r, c = np.nonzero(cosine_distances(x[start : start + block], x) < tau)
+        keep = r + start < c
+        rows_list.append(r[keep] + start)
+        cols_list.append(c[keep])
+    rows, cols = np.concatenate(rows_list), np.concatenate(cols_list)
+    labels = np.arange(len(x))
+    while True:  # propagate the smallest label along edges until nothing changes
+        before = labels.copy()
+        low = np.minimum(labels[rows], labels[cols])
+        np.minimum.at(labels, rows, low)
+        np.minimum.at(labels, cols, low)
+        labels = labels[labels]  # jump to the representative's label
+        if np.array_equal(labels, before):
+            return labels.astype(np.intp)
 
 
 def rbf_features(x: Floats, seed: int, n_features: int = 256) -> tuple[Floats, float]:
@@ -105,19 +106,32 @@ def rbf_features(x: Floats, seed: int, n_features: int = 256) -> tuple[Floats, f
     return np.sqrt(2.0 / n_features) * np.cos(x @ w + b), bandwidth
 
 
-def mmd2(x: Floats, train: Ints, test: Ints, bandwidth: float, block: int = 2048) -> float:
-    """Squared maximum mean discrepancy between two index sets (RBF kernel, biased)."""
-
-    def mean_kernel(a: Floats, b: Floats) -> float:
-        total = 0.0
-        for start in range(0, len(a), block):
-            chunk = a[start : start + block]
-            d2 = (chunk**2).sum(1)[:, None] - 2 * chunk @ b.T + (b**2).sum(1)[None, :]
-            total += float(np.exp(-np.maximum(d2, 0) / (2 * bandwidth**2)).sum())
-        return total / (len(a) * len(b))
-
-    xa, xb = x[train], x[test]
-    return mean_kernel(xa, xa) + mean_kernel(xb, xb) - 2 * mean_kernel(xa, xb)
+def mmd2(x: Floats, splits: list[tuple[Ints, Ints]], bandwidth: float,
+         block: int = 1024) -> list[float]:  # fmt: skip
+    """Squared maximum mean discrepancy (RBF kernel, biased) between train and test of each
+    split, from one blockwise pass over the kernel matrix."""
+    n = len(x)
+    indicators = np.zeros((n, 2 * len(splits)), dtype=np.float32)
+    for s, (train, test) in enumerate(splits):
+        indicators[train, 2 * s] = 1.0 / len(train)
+        indicators[test, 2 * s + 1] = 1.0 / len(test)
+    data = x.astype(np.float32)
+    norms = (data**2).sum(1)
+    product = np.zeros_like(indicators, dtype=np.float64)
+    for start in range(0, n, block):
+        chunk = data[start : start + block]
+        d2 = norms[start : start + block, None] - 2 * chunk @ data.T + norms[None, :]
+        kernel = np.exp(-np.maximum(d2, 0) / np.float32(2 * bandwidth**2))
+        product[start : start + block] = kernel @ indicators
+    quadratic = indicators.astype(np.float64).T @ product  # (2S, 2S)
+    return [
+        float(
+            quadratic[2 * s, 2 * s]
+            + quadratic[2 * s + 1, 2 * s + 1]
+            - 2 * quadratic[2 * s, 2 * s + 1]
+        )
+        for s in range(len(splits))
+    ]
 
 
 @dataclass(frozen=True)
@@ -126,6 +140,7 @@ class TauSplit:
     tau: float
     tau_quantile: float
     mmd2: float
+    mmd2_random_split: float  # of a seeded random 80/20 split of the same images, for scale
     bandwidth: float
     n_components: int
 
@@ -142,7 +157,7 @@ def tau_split(x: npt.ArrayLike, strata: list[str], seed: int = 0) -> TauSplit:
     connected components of the ``< tau`` graph. ``tau`` is the largest quantile of the
     nearest-neighbour distance distribution (from 90 % down) at which components outside
     the largest one can still make up the test set, each stratum within its share."""
-    data = np.asarray(x, dtype=np.float64)
+    data = unit_rows(x)
     n = len(data)
     n_test = n_test_of(n)
     nn = nearest_neighbour_distance(data)
@@ -157,8 +172,10 @@ def tau_split(x: npt.ArrayLike, strata: list[str], seed: int = 0) -> TauSplit:
         if found is not None:
             test, bandwidth = found
             train = np.setdiff1d(np.arange(n), test)
-            score = mmd2(data, train, test, bandwidth)
-            return TauSplit(test, tau, q, score, bandwidth, len(set(comp.tolist())))
+            random_test = random_split(n, seed)
+            random_train = np.setdiff1d(np.arange(n), random_test)
+            score, baseline = mmd2(data, [(train, test), (random_train, random_test)], bandwidth)
+            return TauSplit(test, tau, q, score, baseline, bandwidth, len(set(comp.tolist())))
     raise ValueError("no tau split exists for this pool (every quantile failed)")
 
 
