@@ -12,7 +12,7 @@ from laion_fmri_datalad.build.builder import build
 from laion_fmri_datalad.build.report import BuildReport
 from laion_fmri_datalad.localbucket import ServedBucket
 from laion_fmri_datalad.s3client import BucketLocation
-from laion_fmri_datalad.s3load import admin_client, ensure_bucket
+from laion_fmri_datalad.s3load import admin_client, bucket_policy, ensure_bucket
 
 GLM = "derivatives/glmsingle-tedana"
 BETAS = (
@@ -137,6 +137,10 @@ def test_corrupted_object_fails_verification_and_leaves_no_content(
 
     client = admin_client(mutable.server)
     ensure_bucket(client, "unversioned-bucket", versioned=False)
+    # anonymously readable, as a public bucket is (the server itself opens only its own)
+    client.put_bucket_policy(
+        Bucket="unversioned-bucket", Policy=bucket_policy("unversioned-bucket", [])
+    )
     key = "sub-01/ses-01/anat/sub-01_ses-01_T1w.nii.gz"
     client.put_object(Bucket="unversioned-bucket", Key=key, Body=b"A" * 4096)
     location = BucketLocation("unversioned-bucket", endpoint_url=mutable.server.endpoint_url)
@@ -166,8 +170,6 @@ def test_withheld_objects_are_checked_again_only_when_asked(
     rebuilt: tuple[Path, BuildReport, bytes], mutable: ServedBucket
 ) -> None:
     """Runs last in this module: it lifts the bucket's denials."""
-    from laion_fmri_datalad.s3load import bucket_policy
-
     root, _, _ = rebuilt
     client = admin_client(mutable.server)
     client.put_bucket_policy(

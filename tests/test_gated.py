@@ -279,8 +279,9 @@ def test_readers_return_the_generated_values(
     assert composited.shape == shown.shape and np.abs(composited - shown).max() <= 1.0
     assert stimuli.get_image(png, composite=False).mode == "RGBA"
     names = [catalogue[i].name for i in (900, 3, 25051, 3)]
+    assert stimuli.embeddings.models == tuple(EMBEDDING_DIMS)
     for model in EMBEDDING_DIMS:
-        got = stimuli.get_embeddings(model, names)
+        got = stimuli.embeddings.get(model, names)
         want = embeddings(0, catalogue, model)[[900, 3, 25051, 3]].astype(np.float32)
         valid = ~np.isnan(got).any(axis=1)
         np.testing.assert_array_equal(got[valid], want[valid])

@@ -114,7 +114,7 @@ class LocalS3Server:
         self.data_dir = ensure_writable_dir(data_dir, "server data directory")
         self._requested_port = port
         self.credentials = S3Credentials("laionfmriadmin", secrets.token_hex(16))
-        # anonymous read and list: of this bucket only (others stay private), or of all
+        # anonymous reads: of this bucket only (others stay private), or of all
         self.public_bucket = public_bucket
         self.companions: list[Callable[[], None]] = []
         self.port = 0
@@ -127,7 +127,8 @@ class LocalS3Server:
     def _anonymous_actions(self) -> list[str]:
         if self.public_bucket is None:
             return ["Read", "List"]
-        return [f"Read:{self.public_bucket}", f"List:{self.public_bucket}"]
+        # listing stays global, so an unknown bucket is still answered NoSuchBucket
+        return [f"Read:{self.public_bucket}", "List"]
 
     def _write_identities(self) -> Path:
         config = {

@@ -16,6 +16,7 @@ from .dataset import annexed_size, human, is_installed, subjects_in
 from .streams import GLM, ROIS, STREAMS
 
 ROI_PATH = re.compile(r"^(sub-[^/]+)/([a-z]+)/sub-[^_/]+_space-T1w_res-1pt8_label-([^_/]+)_mask")
+SHARED_DATASETS = ("stimuli", "derivatives/splits")
 SESSION_PATH = re.compile(r"^(sub-[^/]+)/(ses-[^/]+)/")
 
 
@@ -95,6 +96,13 @@ def clone_info(root: Path, subject: str | None = None) -> CloneInfo:
             label = f"{stream} ({dataset})" if path is None else dataset
             tally = info.streams.setdefault(label, Tally())
             _count(root / dataset, path, chosen, tally, info)
+    for dataset in SHARED_DATASETS:  # not per subject: counted whole
+        if not (root / ".gitmodules").read_text().count(f"path = {dataset}\n"):
+            continue
+        if not is_installed(root / dataset):
+            info.not_installed.append(dataset)
+            continue
+        _count(root / dataset, None, [], info.streams.setdefault(dataset, Tally()), info)
     return info
 
 
@@ -104,7 +112,7 @@ def _count(
     sessions: dict[str, set[str]] = defaultdict(set)
     for rel in _tracked(dataset):
         owner = rel.split("/", 1)[0] if stream is not None else dataset.name
-        if owner not in subjects:
+        if subjects and owner not in subjects:
             continue
         full = dataset / rel
         size = annexed_size(full)

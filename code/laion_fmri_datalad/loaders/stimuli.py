@@ -105,6 +105,11 @@ class Stimuli:
         return [self.get_image(i, format, composite) for i in images]
 
     # -- embeddings, captions, segmentations -------------------------------------------------
+    @property
+    def embeddings(self) -> Embeddings:
+        """``stim.embeddings.get("CLIP", names)``; ``stim.embeddings.models``."""
+        return Embeddings(self)
+
     def get_embeddings(self, model: str, names: Sequence[str]) -> npt.NDArray[np.float32]:
         """``(len(names), D)`` float32 in the caller's order; NaN rows where the file marks
         the embedding as not valid."""
@@ -144,3 +149,16 @@ class Stimuli:
             if name not in ids:
                 raise unknown("shared image", name, ids[:12], "with a segmentation")
             return np.asarray(h5["masks"][ids.index(name)], dtype=np.uint8)
+
+
+class Embeddings:
+    """The four embedding files, by model name."""
+
+    models = MODELS
+
+    def __init__(self, stimuli: Stimuli) -> None:
+        self._stimuli = stimuli
+
+    def get(self, model: str, names: Sequence[str]) -> npt.NDArray[np.float32]:
+        """``(len(names), D)`` float32 in the caller's order (NaN rows: not valid)."""
+        return self._stimuli.get_embeddings(model, names)
