@@ -15,6 +15,7 @@ from pathlib import Path
 from ..build.annexkeys import sha256e_key
 from ..build.commits import commit_superdataset
 from ..build.gitplumbing import TreeChanges
+from ..build.gitplumbing import git as _git
 from ..errors import BuildError
 from .client import manifest
 
@@ -36,13 +37,6 @@ class GatedReport:
         )
 
 
-def _git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise BuildError(f"git {' '.join(args[:2])} failed in {repo}: {done.stderr.strip()}")
-    return done.stdout.strip()
-
-
 def _ensure_remote(stimuli: Path, url: str) -> str:
     uuid = subprocess.run(["git", "-C", str(stimuli), "config", f"remote.{REMOTE}.annex-uuid"],
                           capture_output=True, text=True).stdout.strip()  # fmt: skip
@@ -51,7 +45,7 @@ def _ensure_remote(stimuli: Path, url: str) -> str:
              "encryption=none", "autoenable=true", f"url={url}")  # fmt: skip
     else:
         _git(stimuli, "annex", "enableremote", REMOTE, f"url={url}")
-    return _git(stimuli, "config", f"remote.{REMOTE}.annex-uuid")
+    return _git(stimuli, "config", f"remote.{REMOTE}.annex-uuid").strip()
 
 
 def register_gated(superdataset: Path, access_url: str) -> GatedReport:

@@ -7,11 +7,12 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..build.annexkeys import key_size
+from ..build.commits import registered_subdatasets
 from ..choices import unknown
 from ..errors import LaionFmriError, MissingContentError, UsageError
 
@@ -22,8 +23,7 @@ MARKER = "derivatives/glmsingle-tedana"
 
 
 def _is_superdataset(path: Path) -> bool:
-    gitmodules = path / ".gitmodules"
-    return gitmodules.is_file() and f"path = {MARKER}" in gitmodules.read_text()
+    return path.is_dir() and MARKER in registered_subdatasets(path)
 
 
 def find_superdataset(dataset: str | os.PathLike[str] | None = None) -> Path:
@@ -51,12 +51,7 @@ def find_superdataset(dataset: str | os.PathLike[str] | None = None) -> Path:
 def subjects_in(root: Path) -> list[str]:
     """The subjects of a superdataset: its ``sub-XX`` subdatasets (from ``.gitmodules``, so
     nothing needs to be installed)."""
-    found = []
-    for line in (root / ".gitmodules").read_text().splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "path" and value.strip().startswith("sub-"):
-            found.append(value.strip())
-    return sorted(found)
+    return sorted(p for p in registered_subdatasets(root) if p.startswith("sub-"))
 
 
 def as_list(value: Any) -> list[str]:
@@ -153,19 +148,27 @@ class Content:
                 + " ".join(still)
             )
 
-    def _datalad_get(self, paths: Sequence[Path], get_data: bool) -> None:
+    def results(
+        self, paths: Sequence[Path], get_data: bool = True, jobs: int | str = "auto"
+    ) -> Iterator[dict[str, Any]]:
+        """``datalad get`` of ``paths`` in this clone: its result records, as they come."""
         import datalad.api as dl
 
         ensure_git_annex_on_path()
-        results = dl.get(
+        yield from dl.get(
             path=[str(p) for p in paths],
             dataset=str(self.root),
             get_data=get_data,
+            jobs=jobs,
             result_renderer="disabled",
             on_failure="ignore",
-            return_type="list",
+            return_type="generator",
         )
-        failed = [r for r in results if r.get("status") in ("error", "impossible")]
+
+    def _datalad_get(self, paths: Sequence[Path], get_data: bool) -> None:
+        failed = [
+            r for r in self.results(paths, get_data) if r.get("status") in ("error", "impossible")
+        ]
         if failed:
             first = failed[0]
             where = self.relative(Path(first.get("path", "?")))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..progress import progress_bar
-from .dataset import Content, ensure_git_annex_on_path, human, is_present, result_message
+from .dataset import Content, human, is_present, result_message
 from .selection import Selected
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
@@ -40,7 +40,6 @@ class FetchSummary:
 
 def fetch(content: Content, selected: list[Selected], jobs: int = 1) -> FetchSummary:
     """``datalad get`` the files of ``selected`` that are not present yet."""
-    import datalad.api as dl
 
     summary = FetchSummary(files=len(selected), bytes=sum(s.size for s in selected))
     missing = {s.path: s for s in selected if not s.present}
@@ -55,18 +54,10 @@ def fetch(content: Content, selected: list[Selected], jobs: int = 1) -> FetchSum
         len(missing),
         human(sum(s.size for s in missing.values())),
     )
-    ensure_git_annex_on_path()
     with progress_bar(
         "datalad get", total=sum(s.size for s in missing.values()), unit="B"
     ) as advance:
-        for result in dl.get(
-            path=[str(p) for p in missing],
-            dataset=str(content.root),
-            jobs=jobs,
-            return_type="generator",
-            result_renderer="disabled",
-            on_failure="ignore",
-        ):
+        for result in content.results(list(missing), jobs=jobs):
             if result.get("type") != "file":
                 continue
             path = Path(result.get("path", ""))

@@ -37,9 +37,14 @@ class SubjectFiles:
         self.subject = subject
         self.label = subject.removeprefix("sub-")
         self.content = content
+        self._layouts: dict[str, Any] = {}
 
     def layout(self, subdataset: str) -> Any:
-        return layout(self.content.ensure_installed(subdataset))
+        """The subdataset's layout, looked up once per subject (finding its index asks git
+        for the checked-out commit, which every query would otherwise repeat)."""
+        if subdataset not in self._layouts:
+            self._layouts[subdataset] = layout(self.content.ensure_installed(subdataset))
+        return self._layouts[subdataset]
 
     def query(self, subdataset: str, **entities: Any) -> list[Path]:
         found = self.layout(subdataset).get(subject=self.label, return_type="filename", **entities)

@@ -18,10 +18,11 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+from ..build.gitplumbing import git
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
 
@@ -44,17 +45,11 @@ def _config_digest() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
 def index_dir(root: Path) -> Path:
     """Where this subdataset's index lives: its git directory, else the user's cache."""
-    commit = _git(root, "rev-parse", "HEAD")
+    commit = git(root, "rev-parse", "HEAD").strip()
     name = f"{commit[:16]}-{_config_digest()}"
-    git_dir = Path(_git(root, "rev-parse", "--absolute-git-dir"))
+    git_dir = Path(git(root, "rev-parse", "--absolute-git-dir").strip())
     base = git_dir / "laion-fmri" / "pybids"
     if not os.access(git_dir, os.W_OK):
         cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))

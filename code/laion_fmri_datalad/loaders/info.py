@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..build.commits import registered_subdatasets
 from .dataset import annexed_size, human, is_installed, subjects_in
 from .streams import GLM, ROIS, STREAMS
 
@@ -96,8 +97,9 @@ def clone_info(root: Path, subject: str | None = None) -> CloneInfo:
             label = f"{stream} ({dataset})" if path is None else dataset
             tally = info.streams.setdefault(label, Tally())
             _count(root / dataset, path, chosen, tally, info)
+    registered = registered_subdatasets(root)
     for dataset in SHARED_DATASETS:  # not per subject: counted whole
-        if not (root / ".gitmodules").read_text().count(f"path = {dataset}\n"):
+        if dataset not in registered:
             continue
         if not is_installed(root / dataset):
             info.not_installed.append(dataset)

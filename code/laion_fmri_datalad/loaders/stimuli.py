@@ -70,39 +70,35 @@ class Stimuli:
         return rows
 
     # -- images ----------------------------------------------------------------------------
-    def get_image_bytes(self, image: str | int) -> bytes:
+    def _encoded(self, images: Sequence[str | int]) -> list[bytes]:
+        """The stored bytes of the images, read with the HDF5 file opened once."""
         import h5py
 
-        row = image if isinstance(image, int) else self.index_of(image)[0]
-        if not 0 <= row < len(self.metadata):
-            raise UsageError(f"image index {row} is outside 0-{len(self.metadata) - 1}")
+        rows = [i if isinstance(i, int) else self.index_of(i)[0] for i in images]
+        for row in rows:
+            if not 0 <= row < len(self.metadata):
+                raise UsageError(f"image index {row} is outside 0-{len(self.metadata) - 1}")
         with h5py.File(self._file(IMAGES), "r") as h5:
-            value = h5["images"][row]
-        return bytes(value.tobytes() if hasattr(value, "tobytes") else value)
+            values = [h5["images"][row] for row in rows]
+        return [bytes(v.tobytes() if hasattr(v, "tobytes") else v) for v in values]
+
+    def get_image_bytes(self, image: str | int) -> bytes:
+        return self._encoded([image])[0]
 
     def get_image(self, image: str | int, format: ImageFormat = "pil",
                   composite: bool = True) -> Any:  # fmt: skip
         """One image by name or index: ``bytes`` (as stored), a PIL image, or an
         ``(H, W, C)`` uint8 array; RGBA is composited onto mid-grey unless ``composite=False``."""
-        if format not in ("pil", "bytes", "array"):
-            raise unknown("image format", format, ["pil", "bytes", "array"])
-        data = self.get_image_bytes(image)
-        if format == "bytes":
-            return data
-        from PIL import Image
-
-        opened = Image.open(io.BytesIO(data))
-        opened.load()
-        picture: Image.Image = opened
-        if composite and picture.mode in ("RGBA", "LA", "P"):
-            rgba = picture.convert("RGBA")
-            background = Image.new("RGBA", rgba.size, (*DISPLAY_GREY, 255))
-            picture = Image.alpha_composite(background, rgba).convert("RGB")
-        return np.asarray(picture) if format == "array" else picture
+        return self.get_images([image], format, composite)[0]
 
     def get_images(self, images: Sequence[str | int], format: ImageFormat = "pil",
                    composite: bool = True) -> list[Any]:  # fmt: skip
-        return [self.get_image(i, format, composite) for i in images]
+        if format not in ("pil", "bytes", "array"):
+            raise unknown("image format", format, ["pil", "bytes", "array"])
+        encoded = self._encoded(images)
+        if format == "bytes":
+            return list(encoded)
+        return [_decoded(data, format, composite) for data in encoded]
 
     # -- embeddings, captions, segmentations -------------------------------------------------
     @property
@@ -162,3 +158,16 @@ class Embeddings:
     def get(self, model: str, names: Sequence[str]) -> npt.NDArray[np.float32]:
         """``(len(names), D)`` float32 in the caller's order (NaN rows: not valid)."""
         return self._stimuli.get_embeddings(model, names)
+
+
+def _decoded(data: bytes, format: ImageFormat, composite: bool) -> Any:
+    from PIL import Image
+
+    opened = Image.open(io.BytesIO(data))
+    opened.load()
+    picture: Image.Image = opened
+    if composite and picture.mode in ("RGBA", "LA", "P"):
+        rgba = picture.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (*DISPLAY_GREY, 255))
+        picture = Image.alpha_composite(background, rgba).convert("RGB")
+    return np.asarray(picture) if format == "array" else picture

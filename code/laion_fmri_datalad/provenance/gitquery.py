@@ -6,16 +6,14 @@ import re
 import subprocess
 from pathlib import Path
 
-from ..errors import LaionFmriError
+from ..build.gitplumbing import git as run_git
 
 VERSION_TAG = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
 
 
 def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise LaionFmriError(f"git {' '.join(args[:2])} failed in {repo}: {done.stderr.strip()}")
-    return done.stdout.strip()
+    """``build.gitplumbing.git``, its output stripped."""
+    return run_git(repo, *args).strip()
 
 
 def tag_commit(repo: Path, tag: str) -> str | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..build.commits import registered_subdatasets
 from ..errors import LaionFmriError
 from ..gitenv import apply_to_current_process
 from .gitquery import git
@@ -109,14 +110,7 @@ def _inherit_source_candidates(root: Path, clone: Path) -> None:
 
 def _subdatasets_of(root: Path, paths: list[str]) -> list[str]:
     """The subdatasets (from ``.gitmodules``) that contain any of ``paths``."""
-    modules = root / ".gitmodules"
-    if not modules.is_file():
-        return []
-    subdatasets = [
-        line.split("=", 1)[1].strip()
-        for line in modules.read_text().splitlines()
-        if line.strip().startswith("path =")
-    ]
+    subdatasets = sorted(registered_subdatasets(root))
     return [s for s in subdatasets if any(p == s or p.startswith(s + "/") for p in paths)]
 
 

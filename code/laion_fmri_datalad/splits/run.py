@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..build.gitplumbing import rev_parse
 from ..errors import LaionFmriError, UsageError
 from ..gitenv import apply_to_current_process
 from .api import SPLITS
@@ -70,7 +71,7 @@ def make_splits(superdataset: Path) -> SplitRun:
         )
     apply_to_current_process()  # `python` and `git-annex` from this environment
     _ensure_splits_dataset(superdataset)
-    before = _head(superdataset)
+    before = rev_parse(superdataset, "HEAD")
     with contextlib.chdir(superdataset):  # the command runs (and is recorded) at the root
         results = dl.run(
             cmd=COMMAND,
@@ -86,13 +87,5 @@ def make_splits(superdataset: Path) -> SplitRun:
         from ..loaders.dataset import result_message
 
         raise LaionFmriError(f"datalad run of the splits failed: {result_message(failed[0])}")
-    after = _head(superdataset)
+    after = rev_parse(superdataset, "HEAD")
     return SplitRun(after if after != before else None)
-
-
-def _head(dataset: Path) -> str:
-    import subprocess
-
-    return subprocess.run(
-        ["git", "-C", str(dataset), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
