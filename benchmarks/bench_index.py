@@ -24,11 +24,11 @@ import sys
 import time
 from pathlib import Path
 
-from laion_fmri_datalad.build.builder import build
-from laion_fmri_datalad.fixture.bucket import MANIFEST, write_fixture
-from laion_fmri_datalad.gitenv import apply_to_current_process
-from laion_fmri_datalad.localbucket import start_bucket
+from laion_fmri_datalad.builder.builder import build
+from laion_fmri_datalad.devserver.fixture.bucket import MANIFEST, write_fixture
+from laion_fmri_datalad.devserver.localbucket import start_bucket
 from laion_fmri_datalad.publish import publish
+from laion_fmri_datalad.repo.env import apply_to_current_process
 
 QUERIES = {
     "sessions (glmsingle-tedana)": ("derivatives/glmsingle-tedana", "sub.get_sessions()"),

@@ -1,4 +1,8 @@
-"""Shared fixtures: an isolated git environment, the synthetic bucket, a local S3 server."""
+"""Shared fixtures: an isolated git environment, the synthetic bucket, local S3 servers.
+
+Tests under ``tests/unit`` are marked ``unit`` (pure logic, no server, run by
+``make test-fast``); every other test is marked ``integration``.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,16 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 
-from laion_fmri_datalad.build.builder import build
-from laion_fmri_datalad.build.report import BuildReport
-from laion_fmri_datalad.fixture.bucket import Manifest, write_fixture
-from laion_fmri_datalad.gitenv import process_env
-from laion_fmri_datalad.localbucket import ServedBucket, start_bucket
+from laion_fmri_datalad.builder.builder import build
+from laion_fmri_datalad.builder.report import BuildReport
+from laion_fmri_datalad.devserver.fixture.bucket import Manifest, write_fixture
+from laion_fmri_datalad.devserver.localbucket import ServedBucket, start_bucket
 from laion_fmri_datalad.publish import publish
+from laion_fmri_datalad.repo.env import process_env
 
 REAL_HOME = Path.home()
 
@@ -36,11 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--run-internet"):
-        return
+    unit = Path(__file__).parent / "unit"
     skip = pytest.mark.skip(reason="needs the internet; pass --run-internet")
     for item in items:
-        if "internet" in item.keywords:
+        item.add_marker("unit" if unit in item.path.parents else "integration")
+        if "internet" in item.keywords and not config.getoption("--run-internet"):
             item.add_marker(skip)
 
 
@@ -64,6 +69,17 @@ def isolated_git_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 @pytest.fixture(autouse=True)
+def own_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own empty HOME (and XDG config): nothing one test writes there (a
+    token cache, a git config) is seen by another. Identity and the loopback allowance
+    come from the session's environment, not from a file in HOME."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    return home
+
+
+@pytest.fixture(autouse=True)
 def global_git_config_untouched() -> Iterator[None]:
     """Fail any test that changes the real user's global git configuration."""
     before = _global_config_digest()
@@ -81,7 +97,7 @@ def fixture_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def manifest(fixture_dir: Path) -> Manifest:
-    from laion_fmri_datalad.fixture.bucket import read_manifest
+    from laion_fmri_datalad.devserver.fixture.bucket import read_manifest
 
     return read_manifest(fixture_dir)
 
@@ -96,11 +112,21 @@ def serving(fixture_dir: Path, data_dir: Path) -> Iterator[ServedBucket]:
         bucket.server.stop()
 
 
-@pytest.fixture(scope="session")
-def served(fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedBucket]:
-    """The shared server; tests only read from it."""
-    with serving(fixture_dir, tmp_path_factory.mktemp("s3")) as bucket:
-        yield bucket
+def server_fixture(name: str, scope: Literal["session", "module"] = "module") -> Any:
+    """A fixture called ``name`` serving the synthetic bucket from a server of its own: the
+    session's shared one, or one per test module for tests that change the bucket."""
+
+    @pytest.fixture(scope=scope, name=name)
+    def server(
+        fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[ServedBucket]:
+        with serving(fixture_dir, tmp_path_factory.mktemp(f"{name}-s3")) as bucket:
+            yield bucket
+
+    return server
+
+
+served = server_fixture("served", scope="session")  # shared: tests only read from it
 
 
 @pytest.fixture(scope="session")

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from conftest import clone_dataset, git
-from laion_fmri_datalad.build.builder import build
-from laion_fmri_datalad.build.inventory import load_inventory
-from laion_fmri_datalad.build.report import BuildReport
-from laion_fmri_datalad.fixture.bucket import Manifest
-from laion_fmri_datalad.localbucket import ServedBucket
+from laion_fmri_datalad.builder.builder import build
+from laion_fmri_datalad.builder.inventory import load_inventory
+from laion_fmri_datalad.builder.report import BuildReport
+from laion_fmri_datalad.devserver.fixture.bucket import Manifest
+from laion_fmri_datalad.devserver.localbucket import ServedBucket
 
 SUBDATASETS = [
     "derivatives/anatomical", "derivatives/freesurfer", "derivatives/glmsingle-tedana",

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import clone_dataset, git, serving
-from laion_fmri_datalad.build.builder import build
-from laion_fmri_datalad.build.report import BuildReport
-from laion_fmri_datalad.localbucket import ServedBucket
+from conftest import clone_dataset, git, server_fixture
+from laion_fmri_datalad.builder.builder import build
+from laion_fmri_datalad.builder.report import BuildReport
+from laion_fmri_datalad.devserver.localbucket import ServedBucket
+from laion_fmri_datalad.devserver.s3load import admin_client, bucket_policy, ensure_bucket
 from laion_fmri_datalad.s3client import BucketLocation
-from laion_fmri_datalad.s3load import admin_client, bucket_policy, ensure_bucket
 
 GLM = "derivatives/glmsingle-tedana"
 BETAS = (
@@ -24,11 +23,8 @@ DELETED = "derivatives/freesurfer/sub-06/surf/rh.inflated"
 UNROUTED = "notes/unknown-object.txt"
 
 
-@pytest.fixture(scope="module")
-def mutable(fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedBucket]:
-    """A server of its own, so that changing its bucket cannot disturb other tests."""
-    with serving(fixture_dir, tmp_path_factory.mktemp("mutable-s3")) as bucket:
-        yield bucket
+# A server of its own, so that changing its bucket cannot disturb other tests.
+mutable = server_fixture("mutable")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +62,7 @@ def test_unrouted_keys_are_reported_not_dropped(
 ) -> None:
     root, report, _ = rebuilt
     assert report.unrouted == [UNROUTED]
-    assert UNROUTED in report.table()
+    assert UNROUTED in report.details()
     assert not list(root.rglob("unknown-object.txt"))
 
 
@@ -84,7 +80,7 @@ def test_failed_objects_are_named_and_not_registered(
         status[broken] = 500
         return status
 
-    monkeypatch.setattr("laion_fmri_datalad.build.builder.probe_access", probe)
+    monkeypatch.setattr("laion_fmri_datalad.builder.builder.probe_access", probe)
     report = build(tmp_path / "ds", mutable.location)
     assert not report.ok
     assert len(report.failures) == 1 and report.failures[0].startswith(f"{broken}: HTTP status 500")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from laion_fmri_datalad.fixture.catalogue import build_catalogue
-from laion_fmri_datalad.fixture.design import SubjectDesign
-from laion_fmri_datalad.fixture.spec import get_spec
+from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
+from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
+from laion_fmri_datalad.devserver.fixture.spec import get_spec
 
 
 def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> None:

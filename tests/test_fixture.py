@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from laion_fmri_datalad.devserver.fixture.bucket import Manifest, write_fixture
+from laion_fmri_datalad.devserver.fixture.catalogue import OOD_TYPES
+from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS
 from laion_fmri_datalad.errors import UsageError
-from laion_fmri_datalad.fixture.bucket import Manifest, write_fixture
-from laion_fmri_datalad.fixture.catalogue import OOD_TYPES
-from laion_fmri_datalad.fixture.spec import SUBJECTS
 from laion_fmri_datalad.rois import ROI_CATEGORIES, bucket_label
 
 GLM = "derivatives/glmsingle-tedana"

@@ -10,7 +10,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,27 +19,24 @@ import pytest
 from annexremote import RemoteError
 from PIL import Image
 
-from conftest import clone_dataset, git, serving
-from laion_fmri_datalad.build.builder import build
-from laion_fmri_datalad.fixture.catalogue import build_catalogue
-from laion_fmri_datalad.fixture.stimuli import EMBEDDING_DIMS, embeddings, encoded_images
+from conftest import clone_dataset, git, server_fixture
+from laion_fmri_datalad.builder.builder import build
+from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
+from laion_fmri_datalad.devserver.fixture.stimuli import EMBEDDING_DIMS, embeddings, encoded_images
+from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.gated import client as gated_client
 from laion_fmri_datalad.gated import remote as gated_remote
 from laion_fmri_datalad.gated.client import request_access
 from laion_fmri_datalad.gated.register import register_gated
 from laion_fmri_datalad.gated.tokens import TOKEN_ENV, cache_file
 from laion_fmri_datalad.loaders import load_stimuli, load_subject
-from laion_fmri_datalad.localbucket import ServedBucket
 
 GATED = "task-images_stimuli.h5"
 FORM = {"name": "A. Researcher", "email": "a@example.org", "institution": "Lab",
         "purpose": "tests", "accept_terms": True}  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def served(fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedBucket]:
-    with serving(fixture_dir, tmp_path_factory.mktemp("gated-s3")) as bucket:
-        yield bucket
+served = server_fixture("served")  # a server of this module's own
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,12 @@ import pandas as pd
 import pytest
 
 from conftest import clone_dataset, git
+from laion_fmri_datalad.devserver.fixture import encode
+from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
+from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
+from laion_fmri_datalad.devserver.fixture.raw import EVENT_COLUMNS, events_rows
+from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS, get_spec
 from laion_fmri_datalad.errors import MissingContentError, UsageError
-from laion_fmri_datalad.fixture import encode
-from laion_fmri_datalad.fixture.catalogue import build_catalogue
-from laion_fmri_datalad.fixture.design import SubjectDesign
-from laion_fmri_datalad.fixture.raw import EVENT_COLUMNS, events_rows
-from laion_fmri_datalad.fixture.spec import SUBJECTS, get_spec
 from laion_fmri_datalad.loaders import Subject, load_subject, load_subjects
 from laion_fmri_datalad.loaders.index import index_dir
 from laion_fmri_datalad.rois import ROI_CATEGORIES, all_rois
@@ -90,7 +90,7 @@ def test_brain_masks(sub: Subject, design: SubjectDesign) -> None:
     r2 = design.noise_ceiling("R2mean") / 2.0
     np.testing.assert_array_equal(sub.get_brain_mask("rsquare"), (r2 > 15.0).ravel())
     with pytest.raises(UsageError, match=r"no brain mask source 'rsq'.*'rsquare'"):
-        sub.get_brain_mask("rsq")
+        sub.get_brain_mask("rsq")  # type: ignore[arg-type]
 
 
 def test_betas_equal_the_generated_volumes(sub: Subject, design: SubjectDesign) -> None:

@@ -12,7 +12,6 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import clone_dataset, git, serving
-from laion_fmri_datalad.build.builder import build
+from conftest import clone_dataset, git, server_fixture
+from laion_fmri_datalad.builder.builder import build
+from laion_fmri_datalad.devserver.fixture.catalogue import OOD_TYPES, build_catalogue
+from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS
+from laion_fmri_datalad.devserver.fixture.stimuli import embeddings
+from laion_fmri_datalad.devserver.localbucket import ServedBucket
+from laion_fmri_datalad.devserver.s3load import admin_client
 from laion_fmri_datalad.errors import UsageError
-from laion_fmri_datalad.fixture.catalogue import OOD_TYPES, build_catalogue
-from laion_fmri_datalad.fixture.spec import SUBJECTS
-from laion_fmri_datalad.fixture.stimuli import embeddings
-from laion_fmri_datalad.localbucket import ServedBucket
-from laion_fmri_datalad.provenance.cite import render
+from laion_fmri_datalad.provenance.cite import render as render_citation
 from laion_fmri_datalad.provenance.release import release
 from laion_fmri_datalad.provenance.rerun import verify_runs
-from laion_fmri_datalad.s3load import admin_client
+from laion_fmri_datalad.reports import render
 from laion_fmri_datalad.splits import api
 from laion_fmri_datalad.splits.algorithms import cosine_distances, unit_rows
 from laion_fmri_datalad.splits.make import SPLIT_NAMES
@@ -49,10 +49,7 @@ NEW_SESSION = {  # a session added to the bucket between the releases
 NEW_BETAS = b"\x1f\x8b overwritten betas of sub-01 ses-02" * 64
 
 
-@pytest.fixture(scope="module")
-def server(fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedBucket]:
-    with serving(fixture_dir, tmp_path_factory.mktemp("provenance-s3")) as bucket:
-        yield bucket
+server = server_fixture("server")  # this module changes its bucket
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +185,7 @@ def test_verify_passes_and_fails_when_tampered(superdataset: Path, tmp_path: Pat
     import datalad.api as dl
 
     report = verify_runs(superdataset, workdir=tmp_path)
-    assert report.ok, report.text()
+    assert report.ok, render(report)
     assert len(report.checks[0].identical) == 72
     tampered = Path(clone_dataset(str(superdataset), tmp_path / "tampered"))
     dl.get(path=str(tampered / "derivatives/splits"), dataset=str(tampered), get_data=False,
@@ -200,10 +197,10 @@ def test_verify_passes_and_fails_when_tampered(superdataset: Path, tmp_path: Pat
     dl.save(dataset=str(tampered), path=[str(target)], recursive=True, message="tamper",
             result_renderer="disabled")  # fmt: skip
     report = verify_runs(tampered, workdir=tmp_path)
-    assert not report.ok, report.text()
-    assert report.checks[0].differing == ["derivatives/splits/sub-03/random_2.json"], report.text()
-    assert "1 differ: derivatives/splits/sub-03/random_2.json" in report.text()
-    assert report.text().endswith("0 of 1 runs NOT reproduced")
+    assert not report.ok, render(report)
+    assert report.checks[0].differing == ["derivatives/splits/sub-03/random_2.json"], render(report)
+    assert "1 differ: derivatives/splits/sub-03/random_2.json" in render(report)
+    assert render(report).endswith("0 of 1 runs NOT reproduced")
 
 
 def test_splits_api(superdataset: Path) -> None:
@@ -292,15 +289,15 @@ def test_release_cite_and_version_pinned_content(
         assert (clone / GLM / BETAS).read_bytes() == expected
         fsck = git(clone / GLM, "annex", "fsck", "--json", BETAS)
         assert json.loads(fsck)["success"] is True
-        text = render(clone, "text")
+        text = render_citation(clone, "text")
         assert f"(Version {version})" in text and f"tag {version}" in text
         assert git(clone, "rev-parse", "HEAD").strip() in text
         dsid = git(clone, "config", "-f", ".datalad/config", "datalad.dataset.id").strip()
         assert dsid in text
-        bib = render(clone, "bibtex")
+        bib = render_citation(clone, "bibtex")
         assert (
             bib.startswith("@misc{laionfmri" + version.replace(".", "_"))
             and f"tag {version}" in bib
         )
     with pytest.raises(UsageError, match="no citation format 'ris'"):
-        render(superdataset, "ris")
+        render_citation(superdataset, "ris")

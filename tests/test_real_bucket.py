@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from laion_fmri_datalad.build.routing import route
+from laion_fmri_datalad.builder.routing import route
 from laion_fmri_datalad.s3client import BucketLocation, iter_current
 
 

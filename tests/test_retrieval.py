@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import clone_dataset, git
+from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS
 from laion_fmri_datalad.errors import UsageError
-from laion_fmri_datalad.fixture.spec import SUBJECTS
 from laion_fmri_datalad.loaders import describe, download, get_rois, get_subjects
 from laion_fmri_datalad.loaders.dataset import human
 from laion_fmri_datalad.loaders.discovery import plan_download

@@ -23,5 +23,10 @@ class BuildError(LaionFmriError, RuntimeError):
     """Building or updating the superdataset failed for one or more items."""
 
 
+class RepoError(LaionFmriError, RuntimeError):
+    """A git, git-annex or DataLad command failed; the message names the command, the
+    repository and the first line of what the tool said."""
+
+
 class MissingContentError(LaionFmriError, FileNotFoundError):
     """A file the loaders need is registered in the dataset but its content is not here."""

@@ -14,10 +14,12 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .build.datasets import dataset_id
-from .build.gitplumbing import git
-from .errors import BuildError, LaionFmriError, UsageError
+from .builder.datasets import dataset_id
+from .errors import LaionFmriError, UsageError
+from .repo import datalad
+from .repo.git import git, git_or_none
 
 DEFAULT_SIBLING = "ria"
 DEFAULT_ALIAS = "laion-fmri"
@@ -28,6 +30,7 @@ class PublishReport:
     store: str
     alias: str
     datasets: int
+    ok: bool = True  # a failed push raises instead
 
     @property
     def clone_url(self) -> str:
@@ -62,21 +65,22 @@ def check_ria_url(url: str) -> str:
 
 
 def publish(
-    superdataset: Path,
+    dataset: Path,
     store: str,
     *,
     sibling: str = DEFAULT_SIBLING,
     alias: str = DEFAULT_ALIAS,
+    jobs: int = 1,
 ) -> PublishReport:
     """Create (or reuse) RIA siblings for every dataset and push their git history."""
-    import datalad.api as dl
-
     check_ria_url(store)
+    superdataset = Path(dataset).absolute()
     if not (superdataset / ".datalad" / "config").is_file():
         raise UsageError(f"'{superdataset}' is not a DataLad dataset")
-    common = {"dataset": str(superdataset), "result_renderer": "disabled", "on_failure": "ignore"}
+    common: dict[str, Any] = {"dataset": str(superdataset), "check": False}
     with quiet_stdout():  # DataLad prints one line per dataset it configures
-        results = dl.create_sibling_ria(
+        results = datalad.call(
+            "create_sibling_ria",
             url=store,
             name=sibling,
             recursive=True,
@@ -86,12 +90,14 @@ def publish(
             existing="skip",  # datasets published before keep their sibling
             **common,
         )
-    failed = [r for r in results if r.get("status") in ("error", "impossible")]
+    failed = datalad.failures(results)
     with quiet_stdout():
-        results = dl.push(to=sibling, recursive=True, data="nothing", **common)
-    failed += [r for r in results if r.get("status") in ("error", "impossible")]
+        results = datalad.call(
+            "push", to=sibling, recursive=True, data="nothing", jobs=jobs, **common
+        )
+    failed += datalad.failures(results)
     if failed:
-        details = "; ".join(f"{r.get('path')}: {r.get('message')}" for r in failed[:5])
+        details = "; ".join(f"{r.get('path')}: {datalad.result_message(r)}" for r in failed[:5])
         raise LaionFmriError(f"publishing to {store} failed for {len(failed)} items: {details}")
     datasets = {str(r.get("path")) for r in results if r.get("action") == "publish"}
     for path in datasets:  # release tags travel with the history (datalad push leaves them)
@@ -105,9 +111,8 @@ def publish(
 
 def _point_store_head(store: Path, dataset: Path) -> None:
     """Make the store's HEAD name the branch that was pushed, so clones check it out."""
-    try:
-        branch = git(dataset, "symbolic-ref", "-q", "HEAD").strip()
-    except BuildError:
+    branch = git_or_none(dataset, "symbolic-ref", "-q", "HEAD")
+    if not branch:
         return  # a detached HEAD: no branch to name
     identity = dataset_id(dataset)
     repo = store / identity[:3] / identity[3:]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .build.annexkeys import key_size
+from .builder.annexkeys import key_size
+from .repo.annex import fsck
 
 
 @dataclass
@@ -16,6 +15,16 @@ class VerifyReport:
     bytes: int = 0
     failed: list[str] = field(default_factory=list)
 
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        return (
+            f"{self.verified} files, {self.bytes / 1e6:.2f} MB arrived and match their keys; "
+            f"{len(self.failed)} failed"
+        )
+
     def merge(self, other: VerifyReport) -> None:
         self.verified += other.verified
         self.bytes += other.bytes
@@ -23,15 +32,10 @@ class VerifyReport:
 
 
 def verify_present(dataset: Path, paths: list[str]) -> VerifyReport:
-    """Re-hash the present annexed files under ``paths`` and compare with their keys."""
+    """Re-hash the present annexed files under ``paths`` and compare with their keys; a
+    ``RepoError`` when fsck itself fails."""
     report = VerifyReport()
-    done = subprocess.run(
-        ["git", "-C", str(dataset), "annex", "fsck", "--json", "--", *paths],
-        capture_output=True,
-        text=True,
-    )
-    for line in done.stdout.splitlines():
-        record = json.loads(line)
+    for record in fsck(dataset, paths):
         if record.get("success"):
             report.verified += 1
             report.bytes += key_size(record["key"])

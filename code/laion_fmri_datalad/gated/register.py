@@ -8,15 +8,15 @@ in the ``laion-fmri-gated`` special remote, which ``git annex init`` enables in 
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..build.annexkeys import sha256e_key
-from ..build.commits import commit_superdataset
-from ..build.gitplumbing import TreeChanges
-from ..build.gitplumbing import git as _git
+from ..builder.annexkeys import sha256e_key
+from ..builder.commits import commit_superdataset
+from ..builder.gitplumbing import TreeChanges
 from ..errors import BuildError
+from ..repo.git import config_get
+from ..repo.git import git as _git
 from .client import manifest
 
 REMOTE = "laion-fmri-gated"
@@ -29,6 +29,7 @@ class GatedReport:
     registered: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     committed: bool = False
+    ok: bool = True  # a file that cannot be registered raises instead
 
     def summary(self) -> str:
         return (
@@ -38,9 +39,7 @@ class GatedReport:
 
 
 def _ensure_remote(stimuli: Path, url: str) -> str:
-    uuid = subprocess.run(["git", "-C", str(stimuli), "config", f"remote.{REMOTE}.annex-uuid"],
-                          capture_output=True, text=True).stdout.strip()  # fmt: skip
-    if not uuid:
+    if not config_get(stimuli, f"remote.{REMOTE}.annex-uuid"):
         _git(stimuli, "annex", "initremote", REMOTE, "type=external", "externaltype=laionfmri",
              "encryption=none", "autoenable=true", f"url={url}")  # fmt: skip
     else:
@@ -48,10 +47,11 @@ def _ensure_remote(stimuli: Path, url: str) -> str:
     return _git(stimuli, "config", f"remote.{REMOTE}.annex-uuid").strip()
 
 
-def register_gated(superdataset: Path, access_url: str) -> GatedReport:
+def register_gated(dataset: Path, access_url: str) -> GatedReport:
     """Register every file of the service's manifest in ``stimuli/``; commit if anything
     changed (in ``stimuli`` and in the superdataset)."""
-    stimuli = superdataset.absolute() / STIMULI
+    superdataset = Path(dataset).absolute()
+    stimuli = superdataset / STIMULI
     if not (stimuli / ".git").exists():
         raise BuildError(f"{stimuli} is not installed; build the superdataset first")
     files = manifest(access_url).get("files", [])
@@ -72,6 +72,6 @@ def register_gated(superdataset: Path, access_url: str) -> GatedReport:
     status = _git(stimuli, "status", "--porcelain", "--untracked-files=no")
     if status:
         _git(stimuli, "commit", "-q", "-m", COMMIT)
-    report.committed = commit_superdataset(superdataset.absolute(), [STIMULI], TreeChanges(),
+    report.committed = commit_superdataset(superdataset, [STIMULI], TreeChanges(),
                                            COMMIT)  # fmt: skip
     return report

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import UsageError
+from ..repo.git import git_or_none
 from .client import manifest, refresh, request_access
 from .tokens import service_url, store_token
 
@@ -18,10 +18,7 @@ def recorded_service_url(superdataset: Path | None) -> str | None:
     """The access service URL a clone's ``stimuli`` special remote records (public)."""
     if superdataset is None or not (superdataset / "stimuli" / ".git").exists():
         return None
-    log = subprocess.run(
-        ["git", "-C", str(superdataset / "stimuli"), "cat-file", "-p", "git-annex:remote.log"],
-        capture_output=True, text=True,
-    ).stdout  # fmt: skip
+    log = git_or_none(superdataset / "stimuli", "cat-file", "-p", "git-annex:remote.log") or ""
     for line in log.splitlines():
         if "externaltype=laionfmri" in line:
             for field in line.split():

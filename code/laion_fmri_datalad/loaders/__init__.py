@@ -11,7 +11,13 @@ pybids, nibabel and pandas.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names as mypy and editors see them; imported on first use
+    from .discovery import describe, download, get_rois, get_subjects
+    from .group import Group, load_subjects
+    from .stimuli import Stimuli, load_stimuli
+    from .subject import Subject, load_subject
 
 _WHERE = {
     "Group": "group",
@@ -26,7 +32,18 @@ _WHERE = {
     "load_stimuli": "stimuli",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "Group",
+    "Stimuli",
+    "Subject",
+    "describe",
+    "download",
+    "get_rois",
+    "get_subjects",
+    "load_stimuli",
+    "load_subject",
+    "load_subjects",
+]
 
 
 def __getattr__(name: str) -> Any:

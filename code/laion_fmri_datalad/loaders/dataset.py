@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..build.annexkeys import key_size
-from ..build.commits import registered_subdatasets
+from ..builder.annexkeys import key_size
+from ..builder.commits import registered_subdatasets
 from ..choices import unknown
 from ..errors import LaionFmriError, MissingContentError, UsageError
+from ..repo import datalad
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
 
@@ -90,13 +89,6 @@ def is_present(path: Path) -> bool:
     return path.exists()  # an annexed file without content is a dangling symlink
 
 
-def ensure_git_annex_on_path() -> None:
-    """DataLad calls ``git-annex`` from PATH; the wheel puts it beside this Python."""
-    if shutil.which("git-annex") is None:
-        scripts = str(Path(sys.executable).parent)
-        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
-
-
 class Content:
     """Gets what the loaders need into a clone, or explains how to."""
 
@@ -152,46 +144,23 @@ class Content:
         self, paths: Sequence[Path], get_data: bool = True, jobs: int | str = "auto"
     ) -> Iterator[dict[str, Any]]:
         """``datalad get`` of ``paths`` in this clone: its result records, as they come."""
-        import datalad.api as dl
-
-        ensure_git_annex_on_path()
-        yield from dl.get(
+        yield from datalad.iter_results(
+            "get",
             path=[str(p) for p in paths],
             dataset=str(self.root),
             get_data=get_data,
             jobs=jobs,
-            result_renderer="disabled",
-            on_failure="ignore",
-            return_type="generator",
         )
 
     def _datalad_get(self, paths: Sequence[Path], get_data: bool) -> None:
-        failed = [
-            r for r in self.results(paths, get_data) if r.get("status") in ("error", "impossible")
-        ]
+        failed = datalad.failures(self.results(paths, get_data))
         if failed:
             first = failed[0]
             where = self.relative(Path(first.get("path", "?")))
             raise LaionFmriError(
                 f"datalad get failed for {where} ({len(failed)} failed in all): "
-                f"{result_message(first)}"
+                f"{datalad.result_message(first)}"
             )
-
-
-def result_message(result: dict[str, Any]) -> str:
-    """The reason in a DataLad result record, on one line."""
-    parts: list[str] = []
-    for field in ("message", "error_message"):
-        value = result.get(field)
-        if isinstance(value, tuple | list) and value:
-            try:
-                value = str(value[0]) % tuple(value[1:])
-            except (TypeError, ValueError):
-                value = " ".join(str(v) for v in value)
-        if value:
-            parts.append(str(value))
-    text = "; ".join(parts) or f"status {result.get('status')}"
-    return " ".join(text.split())
 
 
 def human(size: int) -> str:

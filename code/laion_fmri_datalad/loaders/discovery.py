@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from ..reports import render
 from .dataset import Content, find_superdataset, resolve_subjects, subjects_in
 from .fetching import FetchSummary, fetch
 from .info import clone_info
@@ -39,7 +40,7 @@ def describe(dataset: Dataset = None, subject: str | None = None) -> None:
     """Print subjects, sessions, ROIs per category and what is present locally."""
     root = find_superdataset(dataset)
     chosen = resolve_subjects(root, subject)[0] if subject is not None else None
-    print(clone_info(root, chosen).render())
+    print(render(clone_info(root, chosen)))
 
 
 def plan_download(

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..progress import progress_bar
-from .dataset import Content, human, is_present, result_message
+from ..repo.datalad import result_message
+from .dataset import Content, human, is_present
 from .selection import Selected
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
@@ -27,15 +28,38 @@ class FetchSummary:
     def ok(self) -> bool:
         return not self.failed
 
-    def line(self) -> str:
-        text = (
+    def details(self) -> str:
+        return "\n".join(f"  failed: {path}: {reason}" for path, reason in self.failed[:10])
+
+    def summary(self) -> str:
+        return (
             f"{self.files} files, {human(self.bytes)}: {self.fetched} fetched "
             f"({human(self.fetched_bytes)}), {self.present} already present "
             f"({human(self.present_bytes)}), {len(self.failed)} failed"
         )
-        for path, reason in self.failed[:10]:
-            text += f"\n  failed: {path}: {reason}"
-        return text
+
+
+@dataclass(frozen=True)
+class DownloadPlan:
+    """What a ``get --dry-run`` would fetch: each file, its size, and whether it is here."""
+
+    content: Content
+    selected: list[Selected]
+    ok: bool = True
+
+    def details(self) -> str:
+        return "\n".join(
+            f"{self.content.relative(s.path)}\t{human(s.size)}\t"
+            + ("present" if s.present else "to get")
+            for s in self.selected
+        )
+
+    def summary(self) -> str:
+        missing = [s for s in self.selected if not s.present]
+        return (
+            f"would get {len(missing)} of {len(self.selected)} files, "
+            f"{human(sum(s.size for s in missing))} (of {human(sum(s.size for s in self.selected))})"
+        )
 
 
 def fetch(content: Content, selected: list[Selected], jobs: int = 1) -> FetchSummary:

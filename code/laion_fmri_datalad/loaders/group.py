@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from typing import Any
+
+import numpy.typing as npt
 
 from ..choices import unknown
 from ..errors import UsageError
 from .dataset import find_superdataset, subjects_in
 from .roiselect import RoiSpec
-from .subject import BrainMaskSource, Subject, load_subject, subject_id
+from .subject import BrainMaskSource, Floats, Session, Subject, load_subject, subject_id
 
 
 def load_subjects(
@@ -64,11 +65,11 @@ class Group:
 
     def get_shared_betas(
         self,
-        session: Any,
+        session: Session,
         roi: RoiSpec | None = None,
-        mask: Any = None,
+        mask: npt.ArrayLike | None = None,
         nc_threshold: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Floats]:
         """Each subject's betas for the trials showing shared images, in that subject's
         trial order (``get_trial_info`` with ``label.str.startswith('shared_')`` gives the
         labels to align them)."""

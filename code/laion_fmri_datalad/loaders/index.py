@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..build.gitplumbing import git
+from ..repo.git import git
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
 

@@ -7,12 +7,12 @@ keys its symlinks name), so it is fast and needs no content and no pybids index.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..build.commits import registered_subdatasets
+from ..builder.commits import registered_subdatasets
+from ..repo.git import tracked_files
 from .dataset import annexed_size, human, is_installed, subjects_in
 from .streams import GLM, ROIS, STREAMS
 
@@ -45,7 +45,19 @@ class CloneInfo:
     streams: dict[str, Tally] = field(default_factory=dict)  # "stream" -> tally
     not_installed: list[str] = field(default_factory=list)
 
-    def render(self) -> str:
+    ok: bool = True
+
+    def summary(self) -> str:
+        files = sum(t.files for t in self.streams.values())
+        present = sum(t.present for t in self.streams.values())
+        size = sum(t.bytes for t in self.streams.values())
+        here = sum(t.present_bytes for t in self.streams.values())
+        return (
+            f"{len(self.subjects)} subjects; {present} of {files} files present "
+            f"({human(here)} of {human(size)}); {len(self.not_installed)} datasets not installed"
+        )
+
+    def details(self) -> str:
         lines = [f"LAION-fMRI clone at {self.root}", f"subjects: {' '.join(self.subjects)}"]
         for subject in self.subjects:
             sessions = self.sessions.get(subject)
@@ -79,32 +91,30 @@ class CloneInfo:
 
 
 def _tracked(dataset: Path) -> list[str]:
-    out = subprocess.run(
-        ["git", "-C", str(dataset), "ls-files", "-z"], capture_output=True, check=True
-    ).stdout
-    return [p for p in out.decode().split("\0") if p and not p.startswith(".")]
+    return [p for p in tracked_files(dataset) if not p.startswith(".")]
 
 
-def clone_info(root: Path, subject: str | None = None) -> CloneInfo:
+def clone_info(dataset: Path, subject: str | None = None) -> CloneInfo:
+    root: Path = Path(dataset)
     subjects = subjects_in(root)
     chosen = subjects if subject is None else [subject]
     info = CloneInfo(root, chosen)
     for stream, path in STREAMS.items():
-        for dataset in [path] if path is not None else chosen:
-            if not is_installed(root / dataset):
-                info.not_installed.append(dataset)
+        for name in [path] if path is not None else chosen:
+            if not is_installed(root / name):
+                info.not_installed.append(name)
                 continue
-            label = f"{stream} ({dataset})" if path is None else dataset
+            label = f"{stream} ({name})" if path is None else name
             tally = info.streams.setdefault(label, Tally())
-            _count(root / dataset, path, chosen, tally, info)
+            _count(root / name, path, chosen, tally, info)
     registered = registered_subdatasets(root)
-    for dataset in SHARED_DATASETS:  # not per subject: counted whole
-        if dataset not in registered:
+    for name in SHARED_DATASETS:  # not per subject: counted whole
+        if name not in registered:
             continue
-        if not is_installed(root / dataset):
-            info.not_installed.append(dataset)
+        if not is_installed(root / name):
+            info.not_installed.append(name)
             continue
-        _count(root / dataset, None, [], info.streams.setdefault(dataset, Tally()), info)
+        _count(root / name, None, [], info.streams.setdefault(name, Tally()), info)
     return info
 
 

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import nibabel as nib
 import numpy as np
@@ -35,6 +35,11 @@ BRAIN_MASK_SOURCES = ("anatomical", "rsquare")
 RSQUARE_THRESHOLD = 15.0  # percent, the upstream package's mask (mean R2 > 15 %)
 Mask = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float32]
+Session = str | int  # "ses-01", "01" or 1
+Sessions = list[str] | list[int] | tuple[Session, ...]  # several: the answer is a dict
+
+if TYPE_CHECKING:
+    from .stimuli import ImageFormat, Stimuli
 
 
 def subject_id(value: object) -> str:
@@ -103,18 +108,26 @@ class Subject:
         return list(catalogue[category])
 
     # -- tables ------------------------------------------------------------------------
-    def get_trial_info(self, session: Any) -> Any:
+    @overload
+    def get_trial_info(self, session: Session) -> pd.DataFrame: ...
+    @overload
+    def get_trial_info(self, session: Sessions) -> dict[str, pd.DataFrame]: ...
+    def get_trial_info(self, session: Session | Sessions) -> pd.DataFrame | dict[str, pd.DataFrame]:
         """The trial table (``session, run, beta_index, label``); row i is betas volume i."""
-        if _is_many(session):
+        if isinstance(session, list | tuple):
             return {s: self.get_trial_info(s) for s in self._sessions(session)}
         path = self.files.trials(self.files.session(session))
         self.content.ensure_present([path])
         return pd.read_csv(path, sep="\t")
 
-    def get_events(self, session: Any) -> Any:
+    @overload
+    def get_events(self, session: Session) -> pd.DataFrame: ...
+    @overload
+    def get_events(self, session: Sessions) -> dict[str, pd.DataFrame]: ...
+    def get_events(self, session: Session | Sessions) -> pd.DataFrame | dict[str, pd.DataFrame]:
         """The raw ``events.tsv`` of every run of a session, in run order, with a ``run``
         column first."""
-        if _is_many(session):
+        if isinstance(session, list | tuple):
             return {s: self.get_events(s) for s in self._sessions(session)}
         name = self.files.session(session)
         paths = self.files.events(name)
@@ -221,13 +234,29 @@ class Subject:
         return np.asarray(apply_affine(self.affine, ijk), dtype=np.float64)
 
     # -- maps --------------------------------------------------------------------------
+    @overload
     def get_noise_ceiling(
         self,
-        session: Any = None,
-        desc: Any = None,
+        session: Session | None = None,
+        desc: str | None = None,
         roi: RoiSpec | None = None,
-        mask: Any = None,
-    ) -> Any:
+        mask: npt.ArrayLike | None = None,
+    ) -> Floats: ...
+    @overload
+    def get_noise_ceiling(
+        self,
+        session: Sessions | None = None,
+        desc: list[str] | None = None,
+        roi: RoiSpec | None = None,
+        mask: npt.ArrayLike | None = None,
+    ) -> dict[str, Floats]: ...
+    def get_noise_ceiling(
+        self,
+        session: Session | Sessions | None = None,
+        desc: str | list[str] | None = None,
+        roi: RoiSpec | None = None,
+        mask: npt.ArrayLike | None = None,
+    ) -> Floats | dict[str, Floats]:
         """Noise ceiling in percent over the selected voxels: of one session, or the
         subject-level map ``desc`` (``Noiseceiling4rep``, ``Noiseceiling12rep``,
         ``NoiseceilingAllrep``). Give exactly one of the two; a list gives a dict."""
@@ -237,12 +266,12 @@ class Subject:
                 + ", ".join(self.files.noise_ceiling_descs)
                 + ")"
             )
-        if _is_many(session):
+        if isinstance(session, list | tuple):
             return {
                 s: self.get_noise_ceiling(session=s, roi=roi, mask=mask)
                 for s in self._sessions(session)
             }
-        if _is_many(desc):
+        if isinstance(desc, list):
             return {d: self.get_noise_ceiling(desc=d, roi=roi, mask=mask) for d in desc}
         selection = self._selection(roi, mask)
         if session is not None:
@@ -254,15 +283,35 @@ class Subject:
         volume = self._volume(path).astype(np.float32)
         return np.asarray(volume[self._brain][selection], dtype=np.float32)
 
+    @overload
     def get_betas(
         self,
-        session: Any,
+        session: Session,
         roi: RoiSpec | None = None,
-        mask: Any = None,
+        mask: npt.ArrayLike | None = None,
         nc_threshold: float | None = None,
         stimuli: str | Sequence[str] | None = None,
         streaming: bool = True,
-    ) -> Any:
+    ) -> Floats: ...
+    @overload
+    def get_betas(
+        self,
+        session: Sessions,
+        roi: RoiSpec | None = None,
+        mask: npt.ArrayLike | None = None,
+        nc_threshold: float | None = None,
+        stimuli: str | Sequence[str] | None = None,
+        streaming: bool = True,
+    ) -> dict[str, Floats]: ...
+    def get_betas(
+        self,
+        session: Session | Sessions,
+        roi: RoiSpec | None = None,
+        mask: npt.ArrayLike | None = None,
+        nc_threshold: float | None = None,
+        stimuli: str | Sequence[str] | None = None,
+        streaming: bool = True,
+    ) -> Floats | dict[str, Floats]:
         """Single-trial betas, float32 ``(n_trials, n_voxels)``, NaNs kept.
 
         ``roi``/``mask`` select voxels; ``nc_threshold`` (percent, like the maps) keeps
@@ -271,7 +320,7 @@ class Subject:
         The 4D file is read once, front to back, keeping only the selected voxels; with
         ``streaming=False`` through nibabel's array proxy instead (same result and memory
         bound, slower on gzip). A list of sessions gives a dict."""
-        if _is_many(session):
+        if isinstance(session, list | tuple):
             return {
                 s: self.get_betas(s, roi, mask, nc_threshold, stimuli, streaming)
                 for s in self._sessions(session)
@@ -307,28 +356,50 @@ class Subject:
 
     # -- the stimuli of the trials ------------------------------------------------------
     @cached_property
-    def stimuli(self) -> Any:
+    def stimuli(self) -> Stimuli:
         from .stimuli import Stimuli
 
         return Stimuli(self.content)
 
-    def _labels(self, session: Any) -> list[str]:
+    def _labels(self, session: Session) -> list[str]:
         return [str(v) for v in self.get_trial_info(session)["label"]]
 
-    def get_trial_images(self, session: Any, format: str = "pil", composite: bool = True) -> Any:
-        """The images of a session's trials, in trial order (gated: needs access)."""
-        if _is_many(session):
+    @overload
+    def get_trial_images(
+        self, session: Session, format: ImageFormat = "pil", composite: bool = True
+    ) -> list[Any]: ...
+    @overload
+    def get_trial_images(
+        self, session: Sessions, format: ImageFormat = "pil", composite: bool = True
+    ) -> dict[str, list[Any]]: ...
+    def get_trial_images(
+        self, session: Session | Sessions, format: ImageFormat = "pil", composite: bool = True
+    ) -> list[Any] | dict[str, list[Any]]:
+        """The images of a session's trials, in trial order (gated: needs access): PIL
+        images, arrays or encoded bytes, as ``format`` says."""
+        if isinstance(session, list | tuple):
             return {s: self.get_trial_images(s, format, composite) for s in self._sessions(session)}
         return self.stimuli.get_images(self._labels(session), format, composite)
 
-    def get_trial_embeddings(self, session: Any, model: str = "CLIP") -> Any:
+    @overload
+    def get_trial_embeddings(self, session: Session, model: str = "CLIP") -> Floats: ...
+    @overload
+    def get_trial_embeddings(self, session: Sessions, model: str = "CLIP") -> dict[str, Floats]: ...
+    def get_trial_embeddings(
+        self, session: Session | Sessions, model: str = "CLIP"
+    ) -> Floats | dict[str, Floats]:
         """``(n_trials, D)`` embeddings of a session's trial images, in trial order."""
-        if _is_many(session):
+        if isinstance(session, list | tuple):
             return {s: self.get_trial_embeddings(s, model) for s in self._sessions(session)}
         return self.stimuli.get_embeddings(model, self._labels(session))
 
-    def get_trial_captions(self, session: Any) -> Any:
-        if _is_many(session):
+    @overload
+    def get_trial_captions(self, session: Session) -> list[str]: ...
+    @overload
+    def get_trial_captions(self, session: Sessions) -> dict[str, list[str]]: ...
+    def get_trial_captions(self, session: Session | Sessions) -> list[str] | dict[str, list[str]]:
+        """The caption of each trial's image, in trial order."""
+        if isinstance(session, list | tuple):
             return {s: self.get_trial_captions(s) for s in self._sessions(session)}
         return self.stimuli.get_captions(self._labels(session))
 
@@ -368,12 +439,9 @@ class Subject:
         partial.replace(target)
         return target
 
-    def _sessions(self, sessions: Sequence[Any]) -> list[str]:
+    def _sessions(self, sessions: Session | Sessions) -> list[str]:
+        assert isinstance(sessions, list | tuple)
         return [self.files.session(s) for s in sessions]
-
-
-def _is_many(value: Any) -> bool:
-    return isinstance(value, list | tuple)
 
 
 def _trial_rows(trials: Any, stimuli: str | Sequence[str] | None) -> list[int]:

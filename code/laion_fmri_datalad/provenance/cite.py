@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import yaml
 
 from ..choices import unknown
+from ..repo.git import git_or_none
 from .gitquery import git, version_tags
 
 FORMATS = ("text", "bibtex", "cff")
@@ -68,10 +68,7 @@ def _authors(data: dict[str, Any]) -> list[str]:
 def citation(root: Path) -> Citation:
     data = yaml.safe_load((root / "CITATION.cff").read_text())
     commit = git(root, "rev-parse", "HEAD")
-    exact = subprocess.run(
-        ["git", "-C", str(root), "describe", "--tags", "--exact-match", "HEAD"],
-        capture_output=True, text=True,
-    ).stdout.strip() or None  # fmt: skip
+    exact = git_or_none(root, "describe", "--tags", "--exact-match", "HEAD") or None
     tags = version_tags(root, "HEAD")
     if exact:
         described = exact
@@ -97,7 +94,9 @@ def citation(root: Path) -> Citation:
     )
 
 
-def render(root: Path, form: str = "text") -> str:
+def render(dataset: Path, form: str = "text") -> str:
+    """The citation of the version checked out in ``dataset``, as text, BibTeX or CFF."""
+    root = Path(dataset)
     if form not in FORMATS:
         raise unknown("citation format", form, FORMATS)
     cite = citation(root)

@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
-from ..build.gitplumbing import git as run_git
+from ..repo.git import git as run_git
+from ..repo.git import rev_parse
 
 VERSION_TAG = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
 
 
 def git(repo: Path, *args: str) -> str:
-    """``build.gitplumbing.git``, its output stripped."""
+    """``repo.git.git``, its output stripped."""
     return run_git(repo, *args).strip()
 
 
 def tag_commit(repo: Path, tag: str) -> str | None:
-    done = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}"],
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip() or None
+    return rev_parse(repo, f"refs/tags/{tag}")
 
 
 def version_tags(repo: Path, revision: str) -> list[str]:

@@ -60,6 +60,7 @@ class ReleaseReport:
     previous: str | None = None
     datasets: list[DatasetChanges] = field(default_factory=list)
     already: bool = False
+    ok: bool = True  # a release that cannot be made raises instead
 
     def summary(self) -> str:
         if self.already:
@@ -98,11 +99,11 @@ def _update_citation(text: str, version: str, date: str, commit: str) -> str:
     return text
 
 
-def release(root: Path, version: str, date: str | None = None) -> ReleaseReport:
-    """Tag ``version`` on the superdataset at ``root`` and on its changed subdatasets."""
+def release(dataset: Path, version: str, date: str | None = None) -> ReleaseReport:
+    """Tag ``version`` on the superdataset ``dataset`` and on its changed subdatasets."""
     if not VERSION.match(version):
         raise UsageError(f"version {version!r} is not allowed; use e.g. 1.0.0 or v1.0.0")
-    root = root.absolute()
+    root = Path(dataset).absolute()
     head = git(root, "rev-parse", "HEAD")
     tagged = tag_commit(root, version)
     if tagged == head:

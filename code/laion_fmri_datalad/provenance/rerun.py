@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..build.commits import registered_subdatasets
+from ..builder.commits import registered_subdatasets
+from ..builder.datasets import remove_dataset
 from ..errors import LaionFmriError
-from ..gitenv import apply_to_current_process
+from ..repo import datalad
+from ..repo.env import apply_to_current_process
+from ..repo.git import config_regexp, git_or_none
 from .gitquery import git
 
 RUN_MARKER = "=== Do not change lines below ==="
@@ -58,13 +59,14 @@ class VerifyRunsReport:
     def ok(self) -> bool:
         return bool(self.checks) and all(c.ok for c in self.checks)
 
-    def text(self) -> str:
+    def details(self) -> str:
+        return "\n".join(c.line() for c in self.checks)
+
+    def summary(self) -> str:
         if not self.checks:
             return f"no datalad run commit in the history of {self.revision[:10]}"
         verdict = "reproduced" if self.ok else "NOT reproduced"
-        lines = [c.line() for c in self.checks]
-        lines.append(f"{sum(c.ok for c in self.checks)} of {len(self.checks)} runs {verdict}")
-        return "\n".join(lines)
+        return f"{sum(c.ok for c in self.checks)} of {len(self.checks)} runs {verdict}"
 
 
 def run_records(root: Path, revision: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -82,27 +84,19 @@ def run_records(root: Path, revision: str) -> list[tuple[str, str, dict[str, Any
 
 
 def _first_line(result: dict[str, Any]) -> str:
-    from ..loaders.dataset import result_message
-
-    return result_message(result)[:300]
+    return datalad.result_message(result)[:300]
 
 
 def _inherit_source_candidates(root: Path, clone: Path) -> None:
     """Let the temporary clone find subdatasets where the original found them (a RIA
     store configured at clone time lives in the original's local git config)."""
-    done = subprocess.run(
-        ["git", "-C", str(root), "config", "--local", "--get-regexp",
-         r"^datalad\.get\.subdataset-source-candidate"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    for line in done.stdout.splitlines():
-        key, _, value = line.partition(" ")
+    candidates = config_regexp(root, r"^datalad\.get\.subdataset-source-candidate")
+    for key, value in candidates.items():
         git(clone, "config", "--local", key, value)
     # the original's installed subdatasets, then where the original came from
     git(clone, "config", "--local", "datalad.get.subdataset-source-candidate-050original",
         f"{root}/{{path}}")  # fmt: skip
-    origin = subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"],
-                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+    origin = git_or_none(root, "remote", "get-url", "origin")
     if origin and "://" not in origin:  # a local path: its subdatasets sit beside it
         git(clone, "config", "--local", "datalad.get.subdataset-source-candidate-060upstream",
             f"{origin}/{{path}}")  # fmt: skip
@@ -124,14 +118,12 @@ def _digests(root: Path, patterns: list[str]) -> dict[str, str]:
 
 
 def verify_runs(
-    root: Path, revision: str = "HEAD", workdir: Path | None = None
+    dataset: Path, revision: str = "HEAD", workdir: Path | None = None
 ) -> VerifyRunsReport:
     """Rerun every recorded run commit in the history of ``revision``, each in a fresh
     temporary clone checked out at ``revision``, and compare outputs byte for byte."""
-    import datalad.api as dl
-
     apply_to_current_process()
-    root = root.absolute()
+    root = Path(dataset).absolute()
     resolved = git(root, "rev-parse", "--verify", f"{revision}^{{commit}}")
     report = VerifyRunsReport(resolved)
     for commit, subject, record in run_records(root, resolved):
@@ -140,7 +132,7 @@ def verify_runs(
         scratch = Path(tempfile.mkdtemp(prefix="laion-fmri-verify-", dir=workdir))
         try:
             clone = scratch / "clone"
-            dl.clone(source=str(root), path=str(clone), result_renderer="disabled")
+            datalad.call("clone", source=str(root), path=str(clone))
             git(clone, "checkout", "-q", resolved)
             _inherit_source_candidates(root, clone)
             outputs = [str(o) for o in record.get("outputs", [])]
@@ -148,17 +140,17 @@ def verify_runs(
             # install the subdatasets the run touches (outputs here are text in git)
             touched = _subdatasets_of(clone, outputs + inputs)
             if touched:
-                results = dl.get(path=[str(clone / p) for p in touched], dataset=str(clone),
-                                 get_data=False, result_renderer="disabled",
-                                 on_failure="ignore")  # fmt: skip
-                failed = [r for r in results if r.get("status") in ("error", "impossible")]
+                failed = datalad.failures(
+                    datalad.call("get", path=[str(clone / p) for p in touched],
+                                 dataset=str(clone), get_data=False, check=False)
+                )  # fmt: skip
                 if failed:
                     check.error = "installing subdatasets: " + _first_line(failed[0])
                     continue
             held = _digests(clone, outputs)
-            results = dl.rerun(revision=commit, dataset=str(clone), result_renderer="disabled",
-                               on_failure="ignore")  # fmt: skip
-            failed = [r for r in results if r.get("status") in ("error", "impossible")]
+            failed = datalad.failures(
+                datalad.call("rerun", revision=commit, dataset=str(clone), check=False)
+            )
             if failed:
                 check.error = _first_line(failed[0])
                 continue
@@ -175,12 +167,5 @@ def verify_runs(
         except LaionFmriError as exc:
             check.error = str(exc)
         finally:
-            _remove(scratch)
+            remove_dataset(scratch)
     return report
-
-
-def _remove(path: Path) -> None:
-    for child in path.rglob("*"):  # annexed objects are read-only
-        if child.is_dir() and not child.is_symlink():
-            child.chmod(0o755)
-    shutil.rmtree(path, ignore_errors=True)

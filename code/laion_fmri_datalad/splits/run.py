@@ -8,9 +8,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..build.gitplumbing import rev_parse
-from ..errors import LaionFmriError, UsageError
-from ..gitenv import apply_to_current_process
+from ..errors import UsageError
+from ..repo import datalad
+from ..repo.env import apply_to_current_process
+from ..repo.git import rev_parse
 from .api import SPLITS
 
 SCRIPT = "code/make_splits.py"
@@ -32,6 +33,7 @@ command, inputs and outputs, and `datalad rerun` it to reproduce these files byt
 @dataclass
 class SplitRun:
     commit: str | None  # None: the outputs were already up to date
+    ok: bool = True  # a failed run raises instead
 
     def summary(self) -> str:
         if self.commit is None:
@@ -40,13 +42,10 @@ class SplitRun:
 
 
 def _ensure_splits_dataset(superdataset: Path) -> None:
-    import datalad.api as dl
-
     target = superdataset / SPLITS
     if (target / ".datalad" / "config").is_file():
         return
-    dl.create(path=str(target), dataset=str(superdataset), cfg_proc="text2git",
-              result_renderer="disabled")  # fmt: skip
+    datalad.call("create", path=str(target), dataset=str(superdataset), cfg_proc="text2git")
     description = {
         "Name": "LAION-fMRI train/test splits",
         "BIDSVersion": "1.10.0",
@@ -55,15 +54,13 @@ def _ensure_splits_dataset(superdataset: Path) -> None:
     }
     (target / "dataset_description.json").write_text(json.dumps(description, indent=2) + "\n")
     (target / "README.md").write_text(README)
-    dl.save(dataset=str(superdataset), path=[str(target)], recursive=True,
-            message="[laion-fmri] Add the splits subdataset", result_renderer="disabled")  # fmt: skip
+    datalad.call("save", dataset=str(superdataset), path=[str(target)], recursive=True,
+                 message="[laion-fmri] Add the splits subdataset")  # fmt: skip
 
 
-def make_splits(superdataset: Path) -> SplitRun:
+def make_splits(dataset: Path) -> SplitRun:
     """Run the split script in ``superdataset`` with ``datalad run``."""
-    import datalad.api as dl
-
-    superdataset = superdataset.absolute()
+    superdataset = Path(dataset).absolute()
     if not (superdataset / SCRIPT).is_file():
         raise UsageError(
             f"{str(superdataset)!r} has no {SCRIPT}: make splits in a clone of the "
@@ -73,19 +70,13 @@ def make_splits(superdataset: Path) -> SplitRun:
     _ensure_splits_dataset(superdataset)
     before = rev_parse(superdataset, "HEAD")
     with contextlib.chdir(superdataset):  # the command runs (and is recorded) at the root
-        results = dl.run(
+        datalad.call(
+            "run",
             cmd=COMMAND,
             dataset=str(superdataset),
             inputs=[METADATA, EMBEDDINGS],
             outputs=OUTPUTS,
             message=MESSAGE,
-            result_renderer="disabled",
-            on_failure="ignore",
         )
-    failed = [r for r in results if r.get("status") in ("error", "impossible")]
-    if failed:
-        from ..loaders.dataset import result_message
-
-        raise LaionFmriError(f"datalad run of the splits failed: {result_message(failed[0])}")
     after = rev_parse(superdataset, "HEAD")
     return SplitRun(after if after != before else None)

@@ -12,8 +12,9 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..repo.git import git, read_blobs, rev_parse
 from .annexkeys import hashdir_lower
-from .gitplumbing import REGULAR, TreeChanges, fast_import_commit, git, read_blobs, rev_parse
+from .gitplumbing import REGULAR, TreeChanges, fast_import_commit
 
 WEB_UUID = "00000000-0000-0000-0000-000000000001"
 ANNEX_BRANCH = "refs/heads/git-annex"

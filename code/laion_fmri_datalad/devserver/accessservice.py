@@ -23,9 +23,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from ..fixture.bucket import Manifest
-from ..s3load import GATED_KEYS, gated_bucket
-from ..s3server import LOOPBACK, LocalS3Server
+from .fixture.bucket import Manifest
+from .s3load import GATED_KEYS, gated_bucket
+from .s3server import LOOPBACK, LocalS3Server
 
 API = "/api/v1"
 DATASET_VERSION = "1"

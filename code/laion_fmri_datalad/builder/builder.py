@@ -83,7 +83,7 @@ class Outcome:
 
 
 def build(
-    target: Path,
+    dataset: Path,
     location: BucketLocation,
     *,
     jobs: int = 8,
@@ -91,6 +91,7 @@ def build(
     recheck_withheld: bool = False,
 ) -> BuildReport:
     report = BuildReport()
+    target = Path(dataset)
     if not recheck_withheld and is_dataset(target):
         with report.add_time("quick-check"):
             if unchanged_since_last_build(target.absolute(), location, report):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from .errors import ServerError, UsageError
+from ..errors import ServerError, UsageError
 
 log = logging.getLogger(__name__)
 

@@ -10,32 +10,33 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .build.builder import build
-from .build.datasets import remove_dataset
-from .build.routing import route
-from .errors import LaionFmriError
+from ..builder.builder import build
+from ..builder.datasets import remove_dataset
+from ..builder.routing import route
+from ..gated.client import request_access
+from ..gated.register import register_gated
+from ..gated.tokens import TOKEN_ENV
+from ..loaders import load_subject
+from ..progress import progress_bar
+from ..provenance.cite import render
+from ..provenance.release import release
+from ..publish import publish
+from ..repo import datalad
+from ..repo.git import git
+from ..reports import Done
+from ..splits.run import make_splits
+from ..verify import VerifyReport, verify_present
 from .figure import roi_figure
 from .fixture.bucket import write_fixture
-from .gated.client import request_access
-from .gated.register import register_gated
-from .gated.tokens import TOKEN_ENV
-from .loaders import load_subject
 from .localbucket import start_bucket
-from .progress import progress_bar
-from .provenance.cite import render
-from .provenance.release import release
-from .publish import publish
 from .s3server import ensure_writable_dir
-from .splits.run import make_splits
-from .verify import VerifyReport, verify_present
 
-REPOSITORY = Path(__file__).resolve().parents[2]
+REPOSITORY = Path(__file__).resolve().parents[3]
 GETS = ("sub-01/ses-01", "derivatives/glmsingle-tedana/sub-01/ses-01")
 FIGURE = "sub-01_ses-01_FFA.png"
 GATED = "stimuli/task-images_stimuli.h5"
@@ -52,25 +53,12 @@ def _ensure_superdataset(path: Path) -> Path:
     installed package."""
     if path.exists() or not (REPOSITORY / ".datalad" / "config").is_file():
         return path
-    subprocess.run(["git", "clone", "--quiet", "--no-tags", str(REPOSITORY), str(path)], check=True)
+    git(None, "clone", "--quiet", "--no-tags", str(REPOSITORY), str(path))
     return path
 
 
 def _get(clone: Path, paths: tuple[str, ...]) -> VerifyReport:
-    import datalad.api as dl
-
-    results = dl.get(
-        path=[str(clone / p) for p in paths],
-        dataset=str(clone),
-        result_renderer="disabled",
-        on_failure="ignore",
-    )
-    failed = [r for r in results if r.get("status") not in ("ok", "notneeded")]
-    if failed:
-        raise LaionFmriError(
-            f"datalad get failed for {len(failed)} files, e.g. {failed[0].get('path')}: "
-            f"{failed[0].get('message')}"
-        )
+    datalad.call("get", path=[str(clone / p) for p in paths], dataset=str(clone))
     report = VerifyReport()
     for path in paths:
         routed = route(path)  # the clone's layout is the bucket's, routed
@@ -113,24 +101,26 @@ def _get_gated(clone: Path, access_url: str) -> VerifyReport:
             os.environ[TOKEN_ENV] = saved
 
 
-def run_demo(workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None = None) -> int:
+def run_demo(
+    workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None = None, jobs: int = 8
+) -> Done:
     workdir = ensure_writable_dir(Path(workdir), "demo directory").absolute()
     fixture = workdir / "fixture"
     _step(1, f"synthetic bucket ({scale}, seed {seed}) -> {fixture}")
     with progress_bar("writing objects") as advance:
         write_fixture(fixture, scale, seed, progress=advance)
     with progress_bar("uploading objects") as advance:
-        served = start_bucket(fixture, workdir / "s3", port, progress=advance)
+        served = start_bucket(fixture, workdir / "s3", port, progress=advance, jobs=jobs)
     try:
         location = served.location
         _step(2, f"SeaweedFS serves s3://{location.bucket} at {location.endpoint_url}")
         superdataset = _ensure_superdataset(workdir / "superdataset")
         _step(3, f"build the superdataset at {superdataset}")
-        report = build(superdataset, location, progress=progress_bar)
-        print(report.table())
+        report = build(superdataset, location, jobs=jobs, progress=progress_bar)
+        print(report.details())
         print(f"  {report.summary()}")
         if not report.ok:
-            return 1
+            return Done("the build failed; see the failures above", ok=False)
         print(f"  {register_gated(superdataset, served.access.url).summary()}")
         _step(4, "make the train/test splits with datalad run (derivatives/splits)")
         print(f"  {make_splits(superdataset).summary()}")
@@ -143,22 +133,17 @@ def run_demo(workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None
         clone = workdir / "clone"
         remove_dataset(clone)
         _step(7, f"datalad clone '{published.clone_url}' {clone}")
-        import datalad.api as dl
-
-        dl.clone(source=published.clone_url, path=str(clone), result_renderer="disabled")
+        datalad.call("clone", source=published.clone_url, path=str(clone))
         _step(8, "datalad get " + " ".join(GETS) + f", then {GATED} with an access token")
         verified = _get(clone, GETS)
         verified.merge(_get_gated(clone, served.access.url))
         _step(9, "verify the content against its git-annex keys (git annex fsck)")
-        print(
-            f"  {verified.verified} files, {verified.bytes / 1e6:.2f} MB arrived and match "
-            f"their keys; {len(verified.failed)} failed"
-        )
+        print(f"  {verified.summary()}")
         for path in GETS:
             shown = sorted(p.name for p in (clone / path).rglob("*") if p.is_file())[:3]
             print(f"  {path}: " + ", ".join(shown) + ", ...")
-        if verified.failed:
-            return 1
+        if not verified.ok:
+            return Done(f"content that does not match its key: {', '.join(verified.failed)}", False)
         _step(10, "load FFA (FFA1 + FFA2) betas and noise ceilings of sub-01 ses-01 from the clone")
         with _loader_log_shown():
             figure = roi_figure(clone, workdir / FIGURE)
@@ -171,5 +156,6 @@ def run_demo(workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None
         print(f"  cite this version: {render(clone, 'text')}")
     finally:
         served.server.stop()
-    print(f"server stopped; explore {superdataset} and {clone} (make serve restarts the bucket)")
-    return 0
+    return Done(
+        f"server stopped; explore {superdataset} and {clone} (make serve restarts the bucket)"
+    )

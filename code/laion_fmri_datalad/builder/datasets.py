@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-from ..errors import UsageError
-from .gitplumbing import git
+from ..errors import RepoError, UsageError
+from ..repo import datalad
+from ..repo.git import config_get, git
 from .storage import LARGEFILES_RULE
 
 DESCRIPTIONS: dict[str, dict[str, object]] = {
@@ -56,8 +58,6 @@ def is_dataset(path: Path) -> bool:
 
 def ensure_superdataset(target: Path) -> Path:
     """Use ``target`` if it is a DataLad dataset; create one there if it is new or empty."""
-    import datalad.api as dl
-
     target = target.absolute()
     if is_dataset(target):
         return target
@@ -70,7 +70,7 @@ def ensure_superdataset(target: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"target '{target}' cannot be created: {exc.strerror}") from None
-    dl.create(path=str(target), annex=False, result_renderer="disabled")
+    datalad.call("create", path=str(target), annex=False)
     (target / "dataset_description.json").write_bytes(
         (
             json.dumps(
@@ -93,8 +93,6 @@ def ensure_subdataset(superdataset: Path, subdataset: str) -> tuple[Path, bool]:
     directory renamed into place at the end, so an interrupted build leaves nothing half
     made.
     """
-    import datalad.api as dl
-
     path = superdataset / subdataset
     if is_dataset(path):
         return path, False
@@ -105,7 +103,7 @@ def ensure_subdataset(superdataset: Path, subdataset: str) -> tuple[Path, bool]:
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.creating-", dir=path.parent))
     try:
-        dl.create(path=str(scratch), force=True, result_renderer="disabled")
+        datalad.call("create", path=str(scratch), force=True)
         attributes = scratch / ".gitattributes"
         attributes.write_text(
             attributes.read_text() + f"* annex.largefiles={LARGEFILES_RULE}\n"
@@ -126,9 +124,14 @@ def remove_dataset(path: Path) -> None:
     """Delete a dataset directory, including git-annex's write-protected objects."""
     if not path.exists():
         return
-    subprocess.run(["chmod", "-R", "u+w", str(path)], check=False)
+    for directory, _, _ in os.walk(path):  # git-annex makes its object folders read-only
+        with contextlib.suppress(OSError):
+            Path(directory).chmod(Path(directory).stat().st_mode | 0o700)
     shutil.rmtree(path, ignore_errors=True)
 
 
 def dataset_id(path: Path) -> str:
-    return git(path, "config", "-f", ".datalad/config", "datalad.dataset.id").strip()
+    identity = config_get(path, "datalad.dataset.id", file=".datalad/config")
+    if not identity:
+        raise RepoError(f"{path} has no DataLad dataset id in .datalad/config")
+    return identity

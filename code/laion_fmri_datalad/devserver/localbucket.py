@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..s3client import BucketLocation
+from .accessservice import AccessService
 from .fixture.bucket import MANIFEST, Manifest, read_manifest
-from .gated.service import AccessService
-from .s3client import BucketLocation
 from .s3load import load_fixture
 from .s3server import LocalS3Server, port_is_free
 
@@ -49,6 +49,7 @@ def start_bucket(
     port: int | None = None,
     versioned: bool = True,
     progress: Callable[[int], None] | None = None,
+    jobs: int = 8,
 ) -> ServedBucket:
     """Start a server on ``data_dir`` and make sure it holds the fixture at ``fixture_dir``."""
     state = _read_state(data_dir) if data_dir is not None else {}
@@ -66,7 +67,9 @@ def start_bucket(
         if reuse:
             manifest = read_manifest(fixture_dir)
         else:
-            manifest = load_fixture(server, fixture_dir, versioned=versioned, progress=progress)
+            manifest = load_fixture(
+                server, fixture_dir, versioned=versioned, jobs=jobs, progress=progress
+            )
         access_port = state.get("access_port") if reuse else None
         if not (isinstance(access_port, int) and port_is_free(access_port)):
             access_port = 0

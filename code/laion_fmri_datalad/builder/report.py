@@ -66,7 +66,7 @@ class BuildReport:
         )
         return line + ("" if self.committed else "; no new commit")
 
-    def table(self) -> str:
+    def details(self) -> str:
         header = (
             f"{'dataset':30s} {'added':>7s} {'changed':>7s} {'removed':>7s} "
             f"{'withheld':>8s} {'MB':>9s}"

@@ -6,14 +6,13 @@ removals) and for the git-annex branch (location and URL logs of thousands of ke
 
 from __future__ import annotations
 
-import subprocess
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BuildError
-from ..gitenv import IDENTITY_EMAIL, IDENTITY_NAME
+from ..repo.env import IDENTITY_EMAIL, IDENTITY_NAME
+from ..repo.git import git, rev_parse
 
 SYMLINK = "120000"
 REGULAR = "100644"
@@ -29,26 +28,6 @@ class TreeChanges:
 
     def __bool__(self) -> bool:
         return bool(self.writes or self.deletes)
-
-
-def git(repo: Path, *args: str, input: bytes | None = None) -> str:
-    """Run git in ``repo``; raise a BuildError naming the command on failure."""
-    done = subprocess.run(["git", "-C", str(repo), *args], input=input, capture_output=True)
-    if done.returncode != 0:
-        raise BuildError(
-            f"git {' '.join(args[:3])} failed in {repo}: "
-            f"{done.stderr.decode(errors='replace').strip()}"
-        )
-    return done.stdout.decode()
-
-
-def rev_parse(repo: Path, ref: str) -> str | None:
-    done = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", ref + "^{commit}"],
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def _data(payload: bytes) -> bytes:
@@ -86,31 +65,6 @@ def fast_import_commit(
 
 def _quote(path: str) -> str:
     return path.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def read_blobs(repo: Path, specs: list[str]) -> Mapping[str, bytes]:
-    """Contents of ``<rev>:<path>`` specs that exist, in one ``git cat-file --batch``."""
-    if not specs:
-        return {}
-    done = subprocess.run(
-        ["git", "-C", str(repo), "cat-file", "--batch"],
-        input="".join(s + "\n" for s in specs).encode(),
-        capture_output=True,
-        check=True,
-    )
-    out = done.stdout
-    result: dict[str, bytes] = {}
-    pos = 0
-    for spec in specs:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        pos = end + 1
-        if header[-1] == b"missing":
-            continue
-        size = int(header[2])
-        result[spec] = out[pos : pos + size]
-        pos += size + 1
-    return result
 
 
 def checkout_commit(repo: Path, old: str | None, new: str, message: str) -> None:

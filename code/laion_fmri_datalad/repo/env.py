@@ -7,16 +7,23 @@ Identity and the loopback allowance for git-annex are given per process through 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from .errors import LaionFmriError
-
 IDENTITY_NAME = "LAION-fMRI DataLad builder"
 IDENTITY_EMAIL = "laion-fmri-datalad@localhost"
+
+
+def with_tools_on_path(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: ``os.environ``) with this Python's scripts directory on PATH:
+    git-annex, its special remotes and SeaweedFS come as wheels installed there."""
+    env = dict(os.environ if base is None else base)
+    scripts = str(Path(sys.executable).parent)
+    path = env.get("PATH", "")
+    if scripts not in path.split(os.pathsep):
+        env["PATH"] = scripts + (os.pathsep + path if path else "")
+    return env
 
 
 def process_env(
@@ -29,12 +36,7 @@ def process_env(
 
     Entries already given through ``GIT_CONFIG_COUNT`` are kept; ours are appended.
     """
-    env = dict(os.environ if base is None else base)
-    # git-annex, its remotes and SeaweedFS come as wheels installed beside this Python.
-    scripts = str(Path(sys.executable).parent)
-    path = env.get("PATH", "")
-    if scripts not in path.split(os.pathsep):
-        env["PATH"] = scripts + (os.pathsep + path if path else "")
+    env = with_tools_on_path(os.environ if base is None else base)
     extra: list[tuple[str, str]] = []
     if allow_loopback:
         extra.append(("annex.security.allowed-ip-addresses", "127.0.0.1 ::1"))
@@ -45,7 +47,12 @@ def process_env(
         env.setdefault("GIT_COMMITTER_NAME", IDENTITY_NAME)
         env.setdefault("GIT_COMMITTER_EMAIL", IDENTITY_EMAIL)
     count = int(env.get("GIT_CONFIG_COUNT", "0") or "0")
+    given = {
+        (env.get(f"GIT_CONFIG_KEY_{i}"), env.get(f"GIT_CONFIG_VALUE_{i}")) for i in range(count)
+    }
     for key, value in extra:
+        if (key, value) in given:  # applied before: the environment stays the same size
+            continue
         env[f"GIT_CONFIG_KEY_{count}"] = key
         env[f"GIT_CONFIG_VALUE_{count}"] = value
         count += 1
@@ -56,21 +63,3 @@ def process_env(
 def apply_to_current_process(*, allow_loopback: bool = True) -> None:
     """Give this process (and the DataLad calls it makes in-process) the same environment."""
     os.environ.update(process_env(allow_loopback=allow_loopback))
-
-
-MIN_GIT_ANNEX = "10.20230126"
-
-
-def require_git_annex() -> str:
-    """The git-annex version, or a one-line error when git-annex is missing or too old."""
-    if shutil.which("git-annex") is None:
-        raise LaionFmriError(
-            "git-annex not found on PATH; install the 'git-annex' package (pip install git-annex)"
-        )
-    out = subprocess.run(["git-annex", "version", "--raw"], capture_output=True, text=True)
-    version = out.stdout.strip()
-    if out.returncode != 0 or version.split("-")[0] < MIN_GIT_ANNEX:
-        raise LaionFmriError(
-            f"git-annex {version or '(unknown)'} is too old; {MIN_GIT_ANNEX} or newer is needed"
-        )
-    return version

@@ -5,16 +5,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from ..repo.git import git, rev_parse
 from .datasets import dataset_id
-from .gitplumbing import (
-    GITLINK,
-    REGULAR,
-    TreeChanges,
-    checkout_commit,
-    fast_import_commit,
-    git,
-    rev_parse,
-)
+from .gitplumbing import GITLINK, REGULAR, TreeChanges, checkout_commit, fast_import_commit
 
 BUILD_REF = "refs/laion-fmri/build"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .loaders import load_subject
-from .loaders.roiselect import RoiSpec
+from ..loaders import load_subject
+from ..loaders.roiselect import RoiSpec
 
 
 @dataclass

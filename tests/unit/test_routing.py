@@ -1,0 +1,72 @@
+"""Routing is a pure, table-driven function of the bucket key."""
+
+from __future__ import annotations
+
+import pytest
+
+from laion_fmri_datalad.builder.routing import BUCKET_DESCRIPTION_PATH, Route, route
+
+CASES = [
+    (
+        "sub-01/ses-01/func/sub-01_ses-01_task-images_run-01_events.tsv",
+        Route("sub-01", "ses-01/func/sub-01_ses-01_task-images_run-01_events.tsv"),
+    ),
+    (
+        "derivatives/glmsingle-tedana/sub-03/ses-02/func/"
+        "sub-03_ses-02_task-images_space-T1w_stat-effect_desc-SingletrialBetas_statmap.nii.gz",
+        Route(
+            "derivatives/glmsingle-tedana",
+            "sub-03/ses-02/func/"
+            "sub-03_ses-02_task-images_space-T1w_stat-effect_desc-SingletrialBetas_statmap.nii.gz",
+        ),
+    ),
+    (
+        "derivatives/rois/sub-01/face/sub-01_space-T1w_res-1pt8_label-FFA-1_mask.nii.gz",
+        Route("derivatives/rois", "sub-01/face/sub-01_space-T1w_res-1pt8_label-FFA1_mask.nii.gz"),
+    ),
+    (
+        "derivatives/rois/sub-05/face/sub-05_hemi-L_space-fsnative_label-pSTS-faces_mask.label",
+        Route(
+            "derivatives/rois", "sub-05/face/sub-05_hemi-L_space-fsnative_label-pSTSfaces_mask.label"
+        ),
+    ),
+    (
+        "derivatives/anatomical/sub-07/ses-PrismaAnat/anat/"
+        "sub-07_ses-PrismaAnat_space-T1w_res-1pt8_desc-brain_mask.nii.gz",
+        Route(
+            "derivatives/anatomical",
+            "sub-07/ses-PrismaAnat/anat/sub-07_ses-PrismaAnat_space-T1w_res-1pt8_desc-brain_mask.nii.gz",
+        ),
+    ),
+    ("derivatives/freesurfer/sub-06/surf/lh.white", Route("derivatives/freesurfer", "sub-06/surf/lh.white")),
+    ("stimuli/task-images_desc-CLIP_embeddings.h5", Route("stimuli", "task-images_desc-CLIP_embeddings.h5")),
+    ("participants.tsv", Route("", "participants.tsv")),
+    ("README", Route("", "README")),
+    ("dataset_description.json", Route("", BUCKET_DESCRIPTION_PATH)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("key", "expected"), CASES)
+def test_route_maps_keys_to_subdatasets(key: str, expected: Route) -> None:
+    assert route(key) == expected
+
+
+def test_route_strips_hyphens_from_roi_labels_only() -> None:
+    routed = route("derivatives/rois/sub-01/place/sub-01_space-T1w_res-1pt5_label-PPA_mask.nii.gz")
+    assert routed is not None and routed.path.endswith("label-PPA_mask.nii.gz")
+    raw = route("sub-01/ses-01/fmap/sub-01_ses-01_run-01_phasediff.json")
+    assert raw == Route("sub-01", "ses-01/fmap/sub-01_ses-01_run-01_phasediff.json")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "derivatives/unknown-stream/sub-01/x.nii.gz",
+        "notes/todo.txt",
+        "stimuli/nested/file.h5",
+        "sub-01",
+        "sub-xx/ses-01/func/a.nii.gz",
+    ],
+)
+def test_route_returns_none_for_unknown_keys(key: str) -> None:
+    assert route(key) is None
