@@ -1,0 +1,77 @@
+"""The import rules of ARCHITECTURE.md, checked on the source: one boundary to git,
+git-annex and DataLad, and a product that never needs the development server."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "code" / "laion_fmri_datalad"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported(path: Path) -> set[str]:
+    """Absolute names of every module ``path`` imports (at any depth in the file)."""
+    package = (
+        module_name(path) if path.name == "__init__.py" else module_name(path).rsplit(".", 1)[0]
+    )
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                stem = ".".join(base + ([node.module] if node.module else []))
+            else:
+                stem = node.module or ""
+            names.add(stem)
+            names.update(f"{stem}.{alias.name}" for alias in node.names)
+    return names
+
+
+def within(path: Path, *folders: str) -> bool:
+    return any(PACKAGE / folder in path.parents for folder in folders)
+
+
+def test_the_rules_see_every_module() -> None:
+    assert len(MODULES) > 60
+    assert "laion_fmri_datalad.repo.git" in imported(PACKAGE / "builder" / "gitplumbing.py")
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_boundary_runs_git_and_datalad(path: Path) -> None:
+    names = imported(path)
+    if not within(path, "repo", "devserver"):
+        assert "subprocess" not in names, "run git through laion_fmri_datalad.repo"
+    if not within(path, "repo"):
+        assert not any(n == "datalad" or n.startswith("datalad.") for n in names), (
+            "use laion_fmri_datalad.repo.datalad"
+        )
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_product_never_imports_the_development_server(path: Path) -> None:
+    if within(path, "devserver", "cli"):
+        return
+    names = imported(path)
+    for layer in ("devserver", "cli"):
+        assert not any(n.startswith(f"laion_fmri_datalad.{layer}") for n in names), layer
+    assert not names & {"boto3", "matplotlib"}
+
+
+def test_the_command_line_imports_the_development_server_only_in_handlers() -> None:
+    tree = ast.parse((PACKAGE / "cli" / "devserver.py").read_text())
+    top = {
+        node.module
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module is not None
+    }
+    assert not any("devserver" in name for name in top)

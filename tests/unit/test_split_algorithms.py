@@ -1,0 +1,400 @@
+"""Train/test splitters (random, k-means, tau) and the pure parts of the split script."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pytest
+
+from laion_fmri_datalad.splits import algorithms as alg
+from laion_fmri_datalad.splits.make import (
+    N_RANDOM,
+    SPLIT_NAMES,
+    K,
+    _round,
+    _split,
+    ood_type,
+    pool_splits,
+    pools,
+)
+
+Floats = npt.NDArray[np.float64]
+
+
+def gaussian(n: int, dim: int, seed: int) -> Floats:
+    return np.random.default_rng(seed).normal(size=(n, dim))
+
+
+def brute_cosine(a: Floats, b: Floats) -> Floats:
+    out = np.empty((len(a), len(b)))
+    for i, u in enumerate(a):
+        for j, v in enumerate(b):
+            out[i, j] = 1.0 - float(u @ v) / (np.linalg.norm(u) * np.linalg.norm(v))
+    return out
+
+
+def brute_components(x: Floats, tau: float) -> list[int]:
+    """Union-find over every pair closer than tau; each label the smallest index."""
+    parent = list(range(len(x)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    d = brute_cosine(x, x)
+    for i in range(len(x)):
+        for j in range(i + 1, len(x)):
+            if d[i, j] < tau:
+                a, b = find(i), find(j)
+                parent[max(a, b)] = min(a, b)
+    return [find(i) for i in range(len(x))]
+
+
+def on_circle(degrees: list[float]) -> Floats:
+    radians = np.deg2rad(np.asarray(degrees, dtype=np.float64))
+    return np.stack([np.cos(radians), np.sin(radians)], axis=1)
+
+
+# ---------------------------------------------------------------------------- random
+
+
+@pytest.mark.parametrize(
+    ("n", "n_test"),
+    [(0, 0), (1, 0), (2, 0), (3, 1), (5, 1), (10, 2), (12, 2), (13, 3), (100, 20), (1492, 298)],
+)
+def test_n_test_of_is_a_rounded_fifth(n: int, n_test: int) -> None:
+    assert alg.n_test_of(n) == n_test
+
+
+@pytest.mark.parametrize("n", [5, 10, 37, 200])
+@pytest.mark.parametrize("seed", [0, 1, 4])
+def test_random_split_gives_sorted_distinct_indices_of_the_right_size(n: int, seed: int) -> None:
+    test = alg.random_split(n, seed)
+    assert len(test) == alg.n_test_of(n)
+    assert len(set(test.tolist())) == len(test)
+    assert test.tolist() == sorted(test.tolist())
+    assert all(0 <= i < n for i in test.tolist())
+
+
+def test_random_split_is_deterministic_per_seed_and_differs_across_seeds() -> None:
+    splits = [alg.random_split(200, seed).tolist() for seed in range(N_RANDOM)]
+    assert splits == [alg.random_split(200, seed).tolist() for seed in range(N_RANDOM)]
+    assert len({tuple(s) for s in splits}) == N_RANDOM
+
+
+def test_random_split_is_the_first_fifth_of_a_seeded_permutation() -> None:
+    expected = sorted(np.random.default_rng(3).permutation(50)[:10].tolist())
+    assert alg.random_split(50, 3).tolist() == expected
+
+
+# ---------------------------------------------------------------------------- unit rows, distances
+
+
+def test_unit_rows_normalises_rows_and_leaves_zero_rows() -> None:
+    x = np.array([[3.0, 4.0], [0.0, 0.0], [0.0, -2.0]])
+    assert np.allclose(alg.unit_rows(x), [[0.6, 0.8], [0.0, 0.0], [0.0, -1.0]])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cosine_distances_match_a_direct_computation(seed: int) -> None:
+    a, b = gaussian(7, 5, seed), gaussian(11, 5, seed + 100)
+    got = alg.cosine_distances(alg.unit_rows(a), alg.unit_rows(b))
+    assert got.shape == (7, 11)
+    assert np.allclose(got, brute_cosine(a, b), atol=1e-12)
+
+
+def test_cosine_distances_of_identical_and_opposite_rows() -> None:
+    x = alg.unit_rows(np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]]))
+    d = alg.cosine_distances(x, x)
+    assert np.allclose(np.diag(d), 0.0)
+    assert d[0, 1] == pytest.approx(2.0)
+    assert d[0, 2] == pytest.approx(1.0)
+    assert d.min() >= 0.0 and d.max() <= 2.0
+
+
+@pytest.mark.parametrize("block", [1, 3, 7, 40, 2048])
+def test_nearest_neighbour_distance_matches_brute_force(block: int) -> None:
+    x = gaussian(40, 6, 5)
+    d = brute_cosine(x, x)
+    np.fill_diagonal(d, np.inf)
+    got = alg.nearest_neighbour_distance(alg.unit_rows(x), block=block)
+    assert np.allclose(got, d.min(axis=1), atol=1e-12)
+
+
+def test_nearest_neighbour_distance_of_a_duplicate_is_zero() -> None:
+    x = alg.unit_rows(np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+    got = alg.nearest_neighbour_distance(x, block=2)
+    assert got[:2] == pytest.approx([0.0, 0.0])
+    assert got[2] == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------- components
+
+# 1 - cos(10 deg) = 0.0152, 1 - cos(5 deg) = 0.0038, 1 - cos(80 deg) = 0.83
+CIRCLE_CASES = [
+    # a chain 0-10-20 joined step by step, a pair 90-95, a loner at 180
+    ([0, 10, 20, 90, 95, 180], 0.02, [0, 0, 0, 3, 3, 5]),
+    # the same points shuffled: each label is the smallest index of its component
+    ([180, 95, 20, 90, 0, 10], 0.02, [0, 1, 2, 1, 2, 2]),
+    # a tau below every gap but 5 degrees: only the pair joins
+    ([0, 10, 20, 90, 95, 180], 0.01, [0, 1, 2, 3, 3, 5]),
+    # a tau above every gap but 180-95: all but the loner join
+    ([0, 10, 20, 90, 95, 180], 0.9, [0, 0, 0, 0, 0, 5]),
+    # a long chain listed backwards: the label has to travel along every edge
+    ([70, 60, 50, 40, 30, 20, 10, 0], 0.02, [0] * 8),
+    # nothing closer than tau=0
+    ([0, 10, 20], 0.0, [0, 1, 2]),
+]
+
+
+@pytest.mark.parametrize(("degrees", "tau", "labels"), CIRCLE_CASES)
+@pytest.mark.parametrize("block", [1, 2, 2048])
+def test_components_of_points_on_a_circle(
+    degrees: list[float], tau: float, labels: list[int], block: int
+) -> None:
+    assert alg.components(on_circle(degrees), tau, block=block).tolist() == labels
+
+
+@pytest.mark.parametrize(("seed", "tau"), [(0, 0.3), (1, 0.5), (2, 0.2)])
+def test_components_match_union_find(seed: int, tau: float) -> None:
+    x = alg.unit_rows(gaussian(60, 4, seed))
+    assert alg.components(x, tau, block=16).tolist() == brute_components(x, tau)
+
+
+# ---------------------------------------------------------------------------- k-means
+
+
+def blobs(sizes: list[int], seed: int = 0) -> tuple[Floats, list[int]]:
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0, 0.0], [50.0, 0.0, 0.0], [0.0, 50.0, 0.0], [0.0, 0.0, 50.0]])
+    points, truth = [], []
+    for b, size in enumerate(sizes):
+        points.append(centres[b] + rng.normal(scale=0.5, size=(size, 3)))
+        truth += [b] * size
+    return np.concatenate(points), truth
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_kmeans_recovers_well_separated_blobs_labelled_by_size(seed: int) -> None:
+    x, truth = blobs([10, 30, 20])
+    order = np.random.default_rng(seed + 10).permutation(len(x))
+    labels = alg.kmeans(x[order], 3, seed=seed)
+    by_size = {1: 0, 2: 1, 0: 2}  # blob 1 is the largest (30), then blob 2 (20), blob 0 (10)
+    assert labels.tolist() == [by_size[truth[i]] for i in order]
+
+
+def test_kmeans_breaks_size_ties_by_first_member() -> None:
+    x, truth = blobs([15, 15, 15, 15], seed=4)
+    order = np.random.default_rng(7).permutation(len(x))
+    labels = alg.kmeans(x[order], 4, seed=0)
+    first_seen = list(dict.fromkeys(truth[i] for i in order))
+    assert labels.tolist() == [first_seen.index(truth[i]) for i in order]
+
+
+def test_kmeans_is_deterministic_for_a_seed() -> None:
+    x = alg.unit_rows(gaussian(150, 5, 9))
+    assert alg.kmeans(x, 5, seed=0).tolist() == alg.kmeans(x, 5, seed=0).tolist()
+    assert sorted(set(alg.kmeans(x, 5, seed=0).tolist())) == [0, 1, 2, 3, 4]
+
+
+def test_kmeans_labels_are_ordered_by_cluster_size() -> None:
+    x = alg.unit_rows(gaussian(150, 5, 9))
+    sizes = np.bincount(alg.kmeans(x, 5, seed=1), minlength=5).tolist()
+    assert sizes == sorted(sizes, reverse=True)
+    assert sum(sizes) == 150
+
+
+# ---------------------------------------------------------------------------- MMD
+
+
+def direct_mmd2(x: Floats, train: list[int], test: list[int], bandwidth: float) -> float:
+    d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    kernel = np.exp(-d2 / (2 * bandwidth**2))
+    return float(
+        kernel[np.ix_(train, train)].mean()
+        + kernel[np.ix_(test, test)].mean()
+        - 2 * kernel[np.ix_(train, test)].mean()
+    )
+
+
+def test_mmd2_is_zero_for_the_same_set_and_small_for_one_distribution() -> None:
+    x = gaussian(200, 3, 0)
+    everything = np.arange(200)
+    halves = (np.arange(0, 200, 2), np.arange(1, 200, 2))
+    same, halved = alg.mmd2(x, [(everything, everything), halves], bandwidth=1.5)
+    assert abs(same) < 1e-6
+    assert 0.0 <= halved < 0.06  # the biased estimate of two samples of 100: about 2/100
+
+
+def test_mmd2_is_larger_for_shifted_distributions() -> None:
+    x = np.concatenate([gaussian(100, 3, 1), gaussian(100, 3, 2) + 2.0])
+    mixed = (np.arange(0, 200, 2), np.arange(1, 200, 2))
+    shifted = (np.arange(100), np.arange(100, 200))
+    near, far = alg.mmd2(x, [mixed, shifted], bandwidth=1.5)
+    assert far > 0.2
+    assert far > 20 * near
+
+
+@pytest.mark.parametrize("block", [7, 64, 1024])
+def test_mmd2_matches_the_kernel_matrix_for_any_block(block: int) -> None:
+    x = gaussian(60, 4, 3)
+    train, test = list(range(0, 45)), list(range(45, 60))
+    other_train, other_test = list(range(15, 60)), list(range(15))
+    got = alg.mmd2(
+        x,
+        [(np.array(train), np.array(test)), (np.array(other_train), np.array(other_test))],
+        bandwidth=2.0,
+        block=block,
+    )
+    assert got[0] == pytest.approx(direct_mmd2(x, train, test, 2.0), abs=1e-5)
+    assert got[1] == pytest.approx(direct_mmd2(x, other_train, other_test, 2.0), abs=1e-5)
+
+
+def test_rbf_features_bandwidth_is_the_median_distance_rule() -> None:
+    x = gaussian(80, 4, 6)
+    features, bandwidth = alg.rbf_features(x, seed=0, n_features=64)
+    d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    assert bandwidth == pytest.approx(float(np.sqrt(np.median(d2[d2 > 0]) / 2.0)))
+    assert features.shape == (80, 64)
+    again, _ = alg.rbf_features(x, seed=0, n_features=64)
+    assert np.array_equal(features, again)
+
+
+# ---------------------------------------------------------------------------- tau split
+
+TAU_CASES = [
+    (120, 8, ["A"] * 80 + ["B"] * 40, 0),
+    (120, 8, ["A"] * 80 + ["B"] * 40, 1),
+    (90, 16, ["LAION", "THINGS", "NSD"] * 30, 0),
+    (60, 4, ["only"] * 60, 2),
+]
+
+
+@pytest.mark.parametrize(("n", "dim", "strata", "seed"), TAU_CASES)
+def test_tau_split_keeps_every_test_item_tau_away_from_training(
+    n: int, dim: int, strata: list[str], seed: int
+) -> None:
+    raw = gaussian(n, dim, seed + 20)
+    found = alg.tau_split(raw, strata, seed=seed)
+    test = found.test.tolist()
+    train = [i for i in range(n) if i not in set(test)]
+    assert len(test) == alg.n_test_of(n)
+    assert test == sorted(set(test))
+    assert brute_cosine(raw[test], raw[train]).min() >= found.tau
+    assert found.tau > 0.0
+    assert found.tau_quantile in alg.QUANTILES
+    assert found.bandwidth > 0.0
+    assert 1 <= found.n_components <= n
+
+
+@pytest.mark.parametrize(("n", "dim", "strata", "seed"), TAU_CASES)
+def test_tau_split_gives_each_stratum_its_share(
+    n: int, dim: int, strata: list[str], seed: int
+) -> None:
+    found = alg.tau_split(gaussian(n, dim, seed + 20), strata, seed=seed)
+    n_test = alg.n_test_of(n)
+    for group in set(strata):
+        share = sum(s == group for s in strata) / n
+        taken = sum(strata[i] == group for i in found.test.tolist())
+        assert abs(taken - share * n_test) <= 1, group
+
+
+def test_tau_split_leaves_the_largest_component_in_training() -> None:
+    raw = gaussian(120, 8, 20)
+    found = alg.tau_split(raw, ["A"] * 120, seed=0)
+    labels = alg.components(alg.unit_rows(raw), found.tau)
+    ids, counts = np.unique(labels, return_counts=True)
+    biggest = int(ids[np.argmax(counts)])
+    assert biggest not in set(labels[found.test].tolist())
+
+
+def test_tau_split_is_deterministic_for_a_seed() -> None:
+    raw = gaussian(100, 8, 30)
+    strata = ["A", "B"] * 50
+    first, second = alg.tau_split(raw, strata, seed=3), alg.tau_split(raw, strata, seed=3)
+    assert first.test.tolist() == second.test.tolist()
+    assert (first.tau, first.mmd2, first.bandwidth) == (second.tau, second.mmd2, second.bandwidth)
+
+
+def test_tau_split_of_scaled_vectors_is_the_same() -> None:
+    raw = gaussian(100, 8, 31)
+    strata = ["A"] * 100
+    scaled = raw * np.linspace(0.5, 3.0, 100)[:, None]
+    assert alg.tau_split(raw, strata).test.tolist() == alg.tau_split(scaled, strata).test.tolist()
+
+
+# ---------------------------------------------------------------------------- the split script
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("shared_4rep_OOD_shape_000.png", "shape"),
+        ("shared_4rep_OOD_illusion-classic_003.jpg", "illusion-classic"),
+        ("shared_4rep_OOD_gabor_9.png", "gabor"),
+    ],
+)
+def test_ood_type_is_the_word_after_the_prefix(name: str, kind: str) -> None:
+    assert ood_type(name) == kind
+
+
+def metadata() -> pd.DataFrame:
+    rows = [
+        ("shared_12rep_LAION_a.jpg", "LAION", "shared", "shared"),
+        ("shared_12rep_THINGS_b.jpg", "THINGS", "shared", "shared"),
+        ("shared_4rep_OOD_shape_000.png", "OOD", "shared", "shared"),
+        ("shared_4rep_NSD_special100_0.jpg", "NSD", "shared", "shared"),
+        ("sub-03_unique_x.jpg", "LAION", "sub-03", "unique"),
+        ("sub-01_unique_y.jpg", "THINGS", "sub-01", "unique"),
+        ("sub-01_unique_z.jpg", "LAION", "sub-01", "unique"),
+    ]
+    return pd.DataFrame(rows, columns=["image_name", "dataset", "participant", "unique_or_shared"])
+
+
+def test_pools_are_the_shared_non_ood_images_and_each_subject_with_them() -> None:
+    shared = ["shared_12rep_LAION_a.jpg", "shared_12rep_THINGS_b.jpg"]
+    shared.append("shared_4rep_NSD_special100_0.jpg")
+    assert pools(metadata()) == {
+        "shared": shared,
+        "sub-01": [*shared, "sub-01_unique_y.jpg", "sub-01_unique_z.jpg"],
+        "sub-03": [*shared, "sub-03_unique_x.jpg"],
+    }
+    assert list(pools(metadata())) == ["shared", "sub-01", "sub-03"]
+
+
+@pytest.mark.parametrize(
+    ("value", "rounded"),
+    [(0.123456789, 0.123457), (123456789.0, 123457000.0), (1e-9, 1e-9), (0.5, 0.5)],
+)
+def test_round_keeps_six_significant_digits(value: float, rounded: float) -> None:
+    assert _round(value) == rounded
+
+
+def test_split_keeps_the_pool_order_on_both_sides() -> None:
+    out = _split("x", "shared", "random", {"seed": 0}, ["d", "a", "c", "b"], {"c", "d"})
+    assert out["variants"] == [{"variant_id": 0, "train_ids": ["a", "b"], "test_ids": ["d", "c"]}]
+    assert (out["n_train"], out["n_test"]) == (2, 2)
+    assert (out["name"], out["pool"], out["splitter"]) == ("x", "shared", "random")
+
+
+def test_pool_splits_gives_the_twelve_splits_covering_the_pool() -> None:
+    ids = [f"img{i:03d}" for i in range(60)]
+    vectors = {name: v for name, v in zip(ids, gaussian(60, 6, 40), strict=True)}
+    table = pd.DataFrame({"image_name": ids, "dataset": ["LAION", "THINGS"] * 30})
+    ood = ["shared_4rep_OOD_shape_000.png", "shared_4rep_OOD_gabor_001.png"]
+    splits = pool_splits("shared", ids, vectors, table, ood)
+    assert [s["name"] for s in splits] == SPLIT_NAMES
+    for split in splits[:-1]:
+        variant: dict[str, Any] = split["variants"][0]
+        assert sorted(variant["train_ids"] + variant["test_ids"]) == ids, split["name"]
+        assert not set(variant["train_ids"]) & set(variant["test_ids"]), split["name"]
+    assert [s["n_test"] for s in splits[:N_RANDOM]] == [12] * N_RANDOM
+    assert sum(s["n_test"] for s in splits[N_RANDOM : N_RANDOM + K]) == 60
+    assert splits[-2]["n_test"] == 12
+    ood_split = splits[-1]
+    assert ood_split["variants"][0]["test_ids"] == ood
+    assert ood_split["params"]["types"] == {"gabor": 1, "shape": 1}
