@@ -41,14 +41,16 @@ from .inventory import (
     ANNEX,
     GIT,
     INVENTORY,
+    REFUSED,
     WITHHELD,
     WITHHELD_STORAGE,
     InventoryEntry,
     format_inventory,
+    format_refused,
     format_withheld,
     load_inventory,
 )
-from .plan import DatasetPlan, plan_dataset, route_listing
+from .plan import DatasetPlan, Listing, plan_dataset, route_listing
 from .report import BuildReport
 from .routing import SUPERDATASET
 from .storage import goes_to_git
@@ -99,15 +101,19 @@ def build(
     with report.add_time("list"):
         latest = current_objects(iter(list_versions(location)))
     with report.add_time("route"):
-        routed, report.unrouted = route_listing(latest)
+        listing = route_listing(latest)
+        report.unrouted, report.refused = listing.unrouted, listing.refused
         superdataset = ensure_superdataset(target)
-        plans = plan_datasets(superdataset, routed, location, recheck_withheld)
+        plans = plan_datasets(superdataset, listing.routed, location, recheck_withheld)
+        refused = refused_table(superdataset, listing)
     reads = read_work(location, plans, jobs, progress, report)
     with report.add_time("register"):
         touched: list[str] = []
         root = TreeChanges()
         for plan in plans:
             outcome = decide(location, plan, reads, report)
+            if plan.name == SUPERDATASET and refused is not None:
+                outcome.changes.writes[REFUSED] = (REGULAR, refused)
             if outcome.inventory == plan.old and not outcome.changes:
                 continue
             add_state_files(outcome)
@@ -133,8 +139,9 @@ def unchanged_since_last_build(
     request per 1,000 keys), so a no-op rebuild does not list every version. Fills the
     report's counts when it answers True."""
     recorded = {plan.name: plan.old for plan in plan_datasets(superdataset, {}, location, False)}
-    routed, unrouted = route_listing({o.key: o for o in iter_current(location)})
-    if set(routed) - set(recorded):
+    listing = route_listing({o.key: o for o in iter_current(location)})
+    routed = listing.routed
+    if set(routed) - set(recorded) or refused_table(superdataset, listing) is not None:
         return False
     if stale_subdatasets(superdataset, [n for n in recorded if n != SUPERDATASET]):
         return False  # a build stopped between a subdataset and the superdataset commit
@@ -151,7 +158,7 @@ def unchanged_since_last_build(
                 or entry.url != location.object_url(obj.key, entry.version_id or None)
             ):
                 return False
-    report.unrouted = unrouted
+    report.unrouted, report.refused = listing.unrouted, listing.refused
     for name, old in recorded.items():
         counts = report.counts(name)
         counts.unchanged = sum(e.storage != WITHHELD_STORAGE for e in old.values())
@@ -166,8 +173,9 @@ def plan_datasets(
     location: BucketLocation,
     recheck_withheld: bool,
 ) -> list[DatasetPlan]:
-    """A plan for every dataset with listed objects or a recorded inventory."""
-    names = set(routed)
+    """A plan for every dataset with listed objects or a recorded inventory, and always
+    one for the superdataset (it records the refused keys)."""
+    names = set(routed) | {SUPERDATASET}
     for inventory in superdataset.glob(f"**/{INVENTORY}"):
         dataset = inventory.parent.parent.relative_to(superdataset).as_posix()
         names.add("" if dataset == "." else dataset)
@@ -291,6 +299,16 @@ def decide(
     counts.withheld += sum(e.storage == WITHHELD_STORAGE for e in plan.unchanged.values())
     counts.bytes = sum(e.size for e in inventory.values() if e.storage != WITHHELD_STORAGE)
     return Outcome(inventory, changes, dict(urls))
+
+
+def refused_table(superdataset: Path, listing: Listing) -> bytes | None:
+    """The superdataset's ``refused.tsv`` for this listing, or None when the recorded one
+    (or its absence, with nothing refused) already says the same."""
+    recorded = superdataset / REFUSED
+    text = format_refused(listing.refused).encode()
+    if recorded.is_file():
+        return None if recorded.read_bytes() == text else text
+    return text if listing.refused else None
 
 
 def add_state_files(outcome: Outcome) -> None:

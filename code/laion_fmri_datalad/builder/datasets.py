@@ -22,6 +22,12 @@ DESCRIPTIONS: dict[str, dict[str, object]] = {
         "The images (task-images_stimuli.h5) are available only under the LAION-fMRI Data "
         "Use Agreement.",
     },
+    "archive": {
+        "Name": "LAION-fMRI archive: files replaced in later versions of the dataset, kept "
+        "as first released (e.g. embeddings/v1/)",
+        "DatasetType": "derivative",
+        "License": "CC0-1.0",
+    },
 }
 
 

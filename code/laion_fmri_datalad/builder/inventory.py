@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
+
+from ..errors import BuildError
+from .keysafety import Refusal
 
 STATE_DIR = ".laion-fmri"
 INVENTORY = f"{STATE_DIR}/inventory.tsv"
 WITHHELD = f"{STATE_DIR}/withheld.tsv"
+REFUSED = f"{STATE_DIR}/refused.tsv"  # the superdataset's: keys never written, and why
 
 ANNEX = "annex"
 GIT = "git"
@@ -62,6 +67,11 @@ def parse_inventory(text: str) -> dict[str, InventoryEntry]:
 
 
 def format_inventory(entries: dict[str, InventoryEntry]) -> str:
+    """The inventory as TSV. Paths with control characters never get here (the listing
+    refuses their keys); one would break the table, so it is an error, not a row."""
+    for path in entries:
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in path):
+            raise BuildError(f"inventory path {path!r} has a control character")
     out = io.StringIO()
     writer = csv.writer(out, delimiter="\t", lineterminator="\n")
     writer.writerow(_COLUMNS)
@@ -78,6 +88,17 @@ def format_withheld(entries: dict[str, InventoryEntry]) -> str:
         e = entries[path]
         if e.storage == WITHHELD_STORAGE:
             writer.writerow([e.path, e.s3_key, e.version_id, e.size, e.status])
+    return out.getvalue()
+
+
+def format_refused(refusals: Iterable[Refusal]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+    writer.writerow(["s3_key", "dataset", "reason"])
+    for refusal in refusals:
+        # control characters are why some keys are refused: written escaped, one per line
+        key = refusal.key.encode("unicode_escape").decode("ascii")
+        writer.writerow([key, refusal.dataset or ".", refusal.reason])
     return out.getvalue()
 
 

@@ -12,7 +12,20 @@ from dataclasses import dataclass, field
 
 from ..s3client import S3Object
 from .inventory import WITHHELD_STORAGE, InventoryEntry
-from .routing import route
+from .keysafety import Refusal, key_refusal, path_conflicts
+from .routing import SUPERDATASET, route
+
+
+@dataclass
+class Listing:
+    """The current objects grouped by dataset and path, and the keys that were not."""
+
+    routed: dict[str, dict[str, S3Object]] = field(default_factory=dict)
+    unrouted: list[str] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+
+    def refused_in(self, dataset: str) -> list[Refusal]:
+        return [r for r in self.refused if r.dataset == dataset]
 
 
 @dataclass
@@ -24,17 +37,38 @@ class DatasetPlan:
     removed: list[str] = field(default_factory=list)
 
 
-def route_listing(latest: dict[str, S3Object]) -> tuple[dict[str, dict[str, S3Object]], list[str]]:
-    """Group the current objects by dataset and path; return them and the unrouted keys."""
-    routed: dict[str, dict[str, S3Object]] = defaultdict(dict)
-    unrouted = []
+def route_listing(latest: dict[str, S3Object]) -> Listing:
+    """Group the current objects by dataset and path. Keys no rule matches are unrouted;
+    keys that could damage a dataset or collide with another key are refused (named, with
+    the reason), never written."""
+    listing = Listing()
+    by_path: dict[tuple[str, str], list[str]] = defaultdict(list)
     for key in sorted(latest):
         target = route(key)
-        if target is None:
-            unrouted.append(key)
+        reason = key_refusal(key)
+        if reason is not None:
+            dataset = target.subdataset if target is not None else SUPERDATASET
+            listing.refused.append(Refusal(key, dataset, reason))
+        elif target is None:
+            listing.unrouted.append(key)
         else:
-            routed[target.subdataset][target.path] = latest[key]
-    return dict(routed), unrouted
+            by_path[(target.subdataset, target.path)].append(key)
+    routed: dict[str, dict[str, S3Object]] = defaultdict(dict)
+    for (dataset, path), keys in sorted(by_path.items()):
+        if len(keys) > 1:
+            for key in keys:
+                others = ", ".join(repr(k) for k in keys if k != key)
+                listing.refused.append(
+                    Refusal(key, dataset, f"routes to {path!r}, as {others} does")
+                )
+        else:
+            routed[dataset][path] = latest[keys[0]]
+    for dataset, objects in list(routed.items()):
+        for path, reason in path_conflicts(objects).items():
+            listing.refused.append(Refusal(objects.pop(path).key, dataset, reason))
+    listing.routed = {name: objects for name, objects in routed.items() if objects}
+    listing.refused.sort(key=lambda r: (r.dataset, r.key))
+    return listing
 
 
 def plan_dataset(

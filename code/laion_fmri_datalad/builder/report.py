@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from .keysafety import Refusal
+
 
 @dataclass
 class DatasetCounts:
@@ -29,6 +31,7 @@ class DatasetCounts:
 class BuildReport:
     datasets: dict[str, DatasetCounts] = field(default_factory=dict)
     unrouted: list[str] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)  # keys never written, and why
     failures: list[str] = field(default_factory=list)  # "key: reason"
     hashed_objects: int = 0
     hashed_bytes: int = 0
@@ -62,6 +65,7 @@ class BuildReport:
         total = self.total()
         line = (
             f"{total.summary()}, {total.withheld} withheld, {len(self.unrouted)} unrouted, "
+            f"{len(self.refused)} refused, "
             f"{len(self.failures)} failed"
         )
         return line + ("" if self.committed else "; no new commit")
@@ -81,6 +85,9 @@ class BuildReport:
         if self.unrouted:
             lines.append(f"unrouted keys ({len(self.unrouted)}):")
             lines += [f"  {key}" for key in self.unrouted]
+        if self.refused:
+            lines.append(f"refused keys ({len(self.refused)}; listed in .laion-fmri/refused.tsv):")
+            lines += [f"  {refusal.line()}" for refusal in self.refused]
         if self.failures:
             lines.append(f"failures ({len(self.failures)}):")
             lines += [f"  {failure}" for failure in self.failures]

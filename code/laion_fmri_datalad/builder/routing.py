@@ -1,9 +1,14 @@
 """Routing: a pure, table-driven map from a bucket key to (subdataset, path inside it).
 
 Subdatasets: one per subject for raw data (``sub-XX``), one per derivative stream
-(``derivatives/<stream>``) and ``stimuli``; top-level BIDS files go to the superdataset
-(``""``). ROI labels lose their hyphens in paths (``label-FFA-1`` -> ``label-FFA1``); the
-original key stays in the URL. A key no rule matches gets ``None`` and is reported.
+(``derivatives/<stream>``, the localizers included), ``stimuli``, and ``archive`` (files
+the dataset's authors replaced and kept, e.g. ``archive/embeddings/v1/``: a subdataset of
+its own beside ``stimuli``, so the current files stay where users look and the superseded
+ones are there, versioned, for whoever needs to reproduce older work); top-level BIDS files
+go to the superdataset (``""``). ROI labels lose their hyphens in paths (``label-FFA-1`` ->
+``label-FFA1``); the original key stays in the URL. Session labels are whatever the key
+says (``ses-01``, ``ses-PrismaAnat``, ``ses-4BarScreenfLoc``): no rule assumes ``ses-NN``.
+A key no rule matches gets ``None`` and is reported. A rule matches the whole key.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 SUPERDATASET = ""
-DERIVATIVE_STREAMS = ("glmsingle-tedana", "rois", "anatomical", "freesurfer")
+DERIVATIVE_STREAMS = ("glmsingle-tedana", "rois", "anatomical", "freesurfer", "localizers")
+ARCHIVE = "archive"
 BUCKET_DESCRIPTION_PATH = ".laion-fmri/bucket/dataset_description.json"
 
 
@@ -55,11 +61,12 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         re.compile(
-            r"^derivatives/(?P<stream>glmsingle-tedana|anatomical|freesurfer)/(?P<rest>.+)$"
+            r"^derivatives/(?P<stream>glmsingle-tedana|anatomical|freesurfer|localizers)/(?P<rest>.+)$"
         ),
         lambda m: f"derivatives/{m['stream']}",
     ),
     Rule(re.compile(r"^stimuli/(?P<rest>[^/]+)$"), lambda m: "stimuli"),
+    Rule(re.compile(r"^archive/(?P<rest>.+)$"), lambda m: ARCHIVE),
     Rule(
         re.compile(r"^(?P<rest>participants\.tsv|participants\.json|README|CHANGES)$"),
         lambda m: SUPERDATASET,
@@ -75,11 +82,7 @@ RULES: tuple[Rule, ...] = (
 def route(key: str) -> Route | None:
     """Where ``key`` goes in the superdataset, or None when no rule matches."""
     for rule in RULES:
-        match = rule.pattern.match(key)
+        match = rule.pattern.fullmatch(key)  # '$' alone would also match before a '\n'
         if match:
             return Route(rule.subdataset(match), rule.path(match["rest"]))
     return None
-
-
-def all_subdatasets(subjects: list[str]) -> list[str]:
-    return [*subjects, *(f"derivatives/{s}" for s in DERIVATIVE_STREAMS), "stimuli"]

@@ -17,7 +17,7 @@ from .dataset import annexed_size, human, is_installed, subjects_in
 from .streams import GLM, ROIS, STREAMS
 
 ROI_PATH = re.compile(r"^(sub-[^/]+)/([a-z]+)/sub-[^_/]+_space-T1w_res-1pt8_label-([^_/]+)_mask")
-SHARED_DATASETS = ("stimuli", "derivatives/splits")
+SHARED_DATASETS = ("stimuli", "archive", "derivatives/splits")
 SESSION_PATH = re.compile(r"^(sub-[^/]+)/(ses-[^/]+)/")
 
 
