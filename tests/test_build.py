@@ -14,11 +14,13 @@ from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.builder.inventory import load_inventory
 from laion_fmri_datalad.builder.report import BuildReport
 from laion_fmri_datalad.devserver.fixture.bucket import Manifest
+from laion_fmri_datalad.devserver.fixture.spec import GATED_STIMULI_KEY, is_denied
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
 
 SUBDATASETS = [
-    "derivatives/anatomical", "derivatives/freesurfer", "derivatives/glmsingle-tedana",
-    "derivatives/rois", "stimuli", "sub-01", "sub-03", "sub-05", "sub-06", "sub-07",
+    "archive", "derivatives/anatomical", "derivatives/freesurfer", "derivatives/glmsingle-tedana",
+    "derivatives/localizers", "derivatives/rois", "stimuli",
+    "sub-01", "sub-03", "sub-05", "sub-06", "sub-07",
 ]  # fmt: skip
 BETAS_01 = (
     "sub-01/ses-01/func/"
@@ -36,9 +38,8 @@ def test_build_reports_every_object(built: tuple[Path, BuildReport], manifest: M
     assert report.ok and report.committed and report.unrouted == []
     assert sorted(n for n in report.datasets if n) == SUBDATASETS
     total = report.total()
-    denied = [
-        e.key for e in manifest.objects if "/ses-31/" in e.key or e.key.endswith("stimuli.h5")
-    ]
+    denied = [e.key for e in manifest.objects if is_denied(e.key)]
+    assert any("/ses-31/" in k for k in denied) and GATED_STIMULI_KEY in denied
     assert total.withheld == len(denied)
     assert total.added + total.withheld == len(manifest.objects)
     assert report.hashed_objects == sum(e.multipart for e in manifest.objects)
@@ -81,12 +82,16 @@ def test_urls_are_pinned_to_versions(built: tuple[Path, BuildReport], served: Se
     assert "?versionId=" in out
 
 
-def test_denied_objects_are_withheld_and_listed(built: tuple[Path, BuildReport]) -> None:
+def test_denied_objects_are_withheld_and_listed(
+    built: tuple[Path, BuildReport], manifest: Manifest
+) -> None:
     root, _ = built
     assert not (root / "sub-01/ses-31").exists()
     withheld = (root / "sub-01/.laion-fmri/withheld.tsv").read_text().splitlines()
     assert withheld[0].split("\t") == ["path", "s3_key", "version_id", "size", "http_status"]
-    assert len(withheld) - 1 == 44 and all(r.endswith("\t403") for r in withheld[1:])
+    denied = sum(is_denied(e.key) for e in manifest.objects if e.key.startswith("sub-01/"))
+    assert denied > 0
+    assert len(withheld) - 1 == denied and all(r.endswith("\t403") for r in withheld[1:])
     stimuli = (root / "stimuli/.laion-fmri/withheld.tsv").read_text()
     assert "task-images_stimuli.h5" in stimuli
     assert not (root / "stimuli/task-images_stimuli.h5").is_symlink()
@@ -117,7 +122,8 @@ def test_clone_gets_content_identical_to_the_bucket(
     )
     assert {r["status"] for r in results} <= {"ok", "notneeded"}
     got = sorted((clone / "sub-01/ses-01").rglob("*.nii.gz"))
-    assert len(got) == 2 * 3 * 3 + 3 + 1  # bold mag/phase and sbref per echo and run, fmap, T1w
+    # two runs of bold and sbref, each per echo (3) and part (mag, phase); fmap (3); T1w
+    assert len(got) == 2 * 2 * 3 * 2 + 3 + 1
     for path in got:
         key = "sub-01/" + path.relative_to(clone / "sub-01").as_posix()
         assert path.read_bytes() == (fixture_dir / "objects" / key).read_bytes()
@@ -210,3 +216,36 @@ def test_rebuild_finishes_a_build_stopped_before_the_superdataset_commit(
         recorded = git(root, "ls-tree", "HEAD", name).split()[2]
         assert recorded == git(root / name, "rev-parse", "HEAD").strip()
     assert not build(root, served.location).committed
+
+
+def test_localizers_are_routed_with_their_sessions_and_the_public_oloc_maps(
+    built: tuple[Path, BuildReport], manifest: Manifest
+) -> None:
+    """The localizer stream has non-numeric session labels, and ses-31's object localizer
+    is public (registered) while every other ses-31 key is withheld."""
+    root, _ = built
+    loc = root / "derivatives/localizers"
+    tracked = git(loc, "ls-files").splitlines()
+    sessions = {p.split("/")[1] for p in tracked if p.startswith("sub-01/")}
+    assert sessions == {"ses-31", "ses-4BarScreenfLoc", "ses-MotionLocBarsSML"}
+    oloc = [
+        e.key.removeprefix("derivatives/localizers/")
+        for e in manifest.objects
+        if e.key.startswith("derivatives/localizers/") and "task-oloc" in e.key
+    ]
+    assert oloc and set(oloc) <= set(tracked)
+    assert all(not is_denied(f"derivatives/localizers/{p}") for p in oloc)
+    assert (loc / oloc[0]).is_symlink()  # annexed, with a URL: retrievable
+    withheld = (root / "sub-01/.laion-fmri/withheld.tsv").read_text()
+    assert "ses-31/" in withheld and "task-oloc" not in withheld
+
+
+def test_archive_is_a_subdataset_beside_stimuli(built: tuple[Path, BuildReport]) -> None:
+    root, _ = built
+    archived = git(root / "archive", "ls-files", "embeddings/v1").split()
+    assert sorted(archived) == [
+        f"embeddings/v1/task-images_desc-{m}_embeddings.h5"
+        for m in ("CLIP", "DINOv2", "PEcore", "SigLIP2")
+    ]
+    description = (root / "archive/dataset_description.json").read_text()
+    assert "replaced in later versions" in description

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from pathlib import Path
 
 import h5py
@@ -12,10 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from laion_fmri_datalad.devserver.fixture.bucket import Manifest, write_fixture
+from laion_fmri_datalad.devserver.fixture.bucket import Manifest, read_manifest, write_fixture
 from laion_fmri_datalad.devserver.fixture.catalogue import OOD_TYPES
-from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS
+from laion_fmri_datalad.devserver.fixture.history import changes_since_launch
+from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS, is_denied
 from laion_fmri_datalad.errors import UsageError
+from laion_fmri_datalad.imagenames import code_of, owner_of
 from laion_fmri_datalad.rois import ROI_CATEGORIES, bucket_label
 
 GLM = "derivatives/glmsingle-tedana"
@@ -42,12 +45,14 @@ def test_catalogue_has_the_real_image_counts(fixture_dir: Path) -> None:
     assert (shared.n_reps == 4).sum() == 611
     ood = shared[shared.dataset == "OOD"]
     assert len(ood) == 371
-    counts = ood.image_name.str.extract(r"shared_4rep_OOD_(.+)_\d{3}\.")[0].value_counts()
+    counts = ood.image_name.str.extract(r"^shared_4rep_OOD_([a-z-]+)_")[0].value_counts()
     assert counts.to_dict() == OOD_TYPES
+    assert set(meta.dataset) == {"LAION", "THINGSplus", "THINGS", "NSD", "OOD"}
     for subject in SUBJECTS:
         unique = meta[meta.participant == subject]
         assert len(unique) == 4_712
-        assert unique.image_name.str.endswith(f"_p{subject[4:]}.jpg").all()
+        assert unique.image_name.str.endswith(f"_{code_of(subject)}.jpg").all()
+        assert {owner_of(n) for n in unique.image_name} == {subject}
     assert meta.image_name.is_unique  # hence unique images are disjoint across subjects
 
 
@@ -95,7 +100,7 @@ def test_shared_images_are_seen_by_every_subject(fixture_dir: Path) -> None:
         labels = pd.read_csv(table, sep="\t").label
         shared_by_subject.append(set(labels[labels.str.startswith("shared_")]))
         unique = labels[labels.str.startswith("unique_")]
-        assert unique.str.endswith(f"_p{subject[4:]}.jpg").all()
+        assert len(unique) and {owner_of(n) for n in unique} == {subject}
     assert all(s == shared_by_subject[0] and s for s in shared_by_subject)
 
 
@@ -174,7 +179,126 @@ def test_large_objects_are_flagged_for_multipart_upload(manifest: Manifest) -> N
     assert any(k.endswith("_events.tsv") for k in overwritten)
     assert any(k.endswith("SingletrialBetas_statmap.nii.gz") for k in overwritten)
     assert "stimuli/task-images_stimuli.h5" in manifest.denied
-    assert "*/ses-31/*" in manifest.denied
+
+
+def _policy_denies(patterns: list[str], key: str) -> bool:
+    return any(
+        re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), key)
+        for pattern in patterns
+    )
+
+
+def test_denied_patterns_deny_exactly_the_held_out_keys(manifest: Manifest) -> None:
+    keys = [e.key for e in manifest.objects]
+    denied = {k for k in keys if _policy_denies(manifest.denied, k)}
+    assert denied == {k for k in keys if is_denied(k)}
+    ses31 = [k for k in keys if "/ses-31/" in k]
+    oloc = [k for k in ses31 if k.startswith("derivatives/localizers/")]
+    assert oloc and all("_task-oloc_" in k for k in oloc)
+    assert not denied & set(oloc)  # public despite ses-31
+    others = set(ses31) - set(oloc)
+    assert any(k.startswith("sub-") for k in others)
+    assert any(k.startswith("derivatives/glmsingle-tedana/") for k in others)
+    assert others <= denied
+    assert "stimuli/task-images_stimuli.h5" in denied
+
+
+def test_localizer_maps_are_readable_and_peak_in_their_rois(fixture_dir: Path) -> None:
+    func = objects(fixture_dir) / "derivatives/localizers/sub-01/ses-4BarScreenfLoc/func"
+    stem = "sub-01_ses-4BarScreenfLoc_task-floc"
+    volume = nib.load(
+        func / f"{stem}_space-T1w_res-1pt8_contrast-faceVsOthers_stat-z_statmap.nii.gz"
+    )
+    ffa = nib.load(
+        objects(fixture_dir) / "derivatives/rois/sub-01/face/"
+        "sub-01_space-T1w_res-1pt8_label-FFA-1_mask.nii.gz"
+    )
+    z = volume.get_fdata()
+    assert z.shape == ffa.shape
+    assert z[ffa.get_fdata() > 0].mean() > z[ffa.get_fdata() == 0].mean() + 2
+    surface = nib.load(
+        func / f"{stem}_run-01_hemi-L_space-fsnative_contrast-faceVsBaseline_stat-effect_"
+        "statmap.func.gii"
+    )
+    assert surface.darrays[0].data.dtype == np.float32
+
+
+def test_captions_and_segmentations_files(fixture_dir: Path) -> None:
+    stimuli = objects(fixture_dir) / "stimuli"
+    captions = pd.read_csv(stimuli / "task-images_desc-captions.csv", keep_default_na=False)
+    names = list(metadata(fixture_dir).image_name)
+    per_image = captions.groupby("image_name", sort=False).size()
+    assert set(per_image.index) == set(names)
+    shared = set(names[:1492])
+    assert (per_image[per_image.index.isin(shared)] == 6).all()
+    assert (per_image[~per_image.index.isin(shared)] == 4).all()
+    table = pd.read_csv(stimuli / "task-images_desc-segmentations_metadata.csv")
+    with h5py.File(stimuli / "task-images_desc-segmentations.h5") as handle:
+        assert list(handle) == ["masks"]
+        masks = handle["masks"]
+        assert masks.dtype == np.uint8 and masks.shape[0] == len(table)
+        assert masks.compression == "gzip" and masks.shuffle
+        assert set(table.image_name) == shared
+        assert list(table.mask_row) == list(range(len(table)))
+
+
+def test_archive_holds_the_launch_embeddings(fixture_dir: Path) -> None:
+    for model in ("CLIP", "DINOv2", "PEcore", "SigLIP2"):
+        name = f"task-images_desc-{model}_embeddings.h5"
+        with (
+            h5py.File(objects(fixture_dir) / "archive/embeddings/v1" / name) as old,
+            h5py.File(objects(fixture_dir) / "stimuli" / name) as new,
+        ):
+            assert old["embedding"].dtype == new["embedding"].dtype == np.float16
+            assert list(old["image_ids"][:]) == list(new["image_ids"][:])
+            changed = (old["embedding"][:] != new["embedding"][:]).any(axis=1)
+            assert changed.sum() == 116
+            ids = [n.decode() for n in new["image_ids"][:]]
+            assert all(ids[i].startswith("shared_4rep_OOD_") for i in np.flatnonzero(changed))
+        previous = fixture_dir / "previous/stimuli" / name
+        assert (
+            previous.read_bytes()
+            == (objects(fixture_dir) / "archive/embeddings/v1" / name).read_bytes()
+        )  # the launch version, overwritten on a versioned bucket
+
+
+def test_launch_state_differs_from_current_by_the_changes_since_launch(
+    fixture_dir: Path, manifest: Manifest, tmp_path: Path
+) -> None:
+    launch = write_fixture(tmp_path / "launch", "tiny", seed=0, state="launch")
+    assert launch.state == "launch" and manifest.state == "current"
+    assert read_manifest(tmp_path / "launch").state == "launch"
+    launch_keys = {e.key for e in launch.objects}
+    current_keys = {e.key for e in manifest.objects}
+    assert current_keys - launch_keys == {
+        f"archive/embeddings/v1/task-images_desc-{m}_embeddings.h5"
+        for m in ("CLIP", "DINOv2", "PEcore", "SigLIP2")
+    }
+    assert launch_keys <= current_keys
+    differ = {
+        k
+        for k in launch_keys
+        if (tmp_path / "launch/objects" / k).read_bytes() != (objects(fixture_dir) / k).read_bytes()
+    }
+    changes = changes_since_launch(0, "tiny")
+    assert {c.key for c in changes} == differ | (current_keys - launch_keys)
+    for change in changes:
+        assert change.data == (objects(fixture_dir) / change.key).read_bytes()
+    with pytest.raises(UsageError, match="unknown state 'old'"):
+        write_fixture(tmp_path / "x", "tiny", state="old")
+
+
+def test_raw_sbrefs_and_anatomical_sidecars(manifest: Manifest) -> None:
+    keys = {e.key for e in manifest.objects}
+    sbref = [k for k in keys if k.endswith("_sbref.nii.gz")]
+    assert sbref and all(re.search(r"_echo-[123]_part-(mag|phase)_sbref", k) for k in sbref)
+    anat = [k for k in keys if k.startswith("derivatives/anatomical/") and k.endswith(".nii.gz")]
+    assert len(anat) == len(SUBJECTS) * 6
+    assert all(k.removesuffix(".nii.gz") + ".json" in keys for k in anat)
+    for stream in ("anatomical", "freesurfer", "localizers"):
+        assert any(k.startswith(f"derivatives/{stream}/sub-") for k in keys)
+    assert "derivatives/anatomical/dataset_description.json" in keys
+    assert "derivatives/freesurfer/dataset_description.json" in keys
 
 
 def _tree_digest(root: Path) -> str:

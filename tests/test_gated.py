@@ -282,8 +282,9 @@ def test_readers_return_the_generated_values(
         valid = ~np.isnan(got).any(axis=1)
         np.testing.assert_array_equal(got[valid], want[valid])
     captions = pd.read_csv(fixture_dir / "objects/stimuli/task-images_desc-captions.csv")
+    rank_one = captions[(captions["source"] == "human") & (captions["caption_idx"] == 1)]
     assert stimuli.get_captions(names[:2]) == [
-        captions.set_index("image_name").loc[n, "caption"] for n in names[:2]
+        rank_one.set_index("image_name").loc[n, "caption"] for n in names[:2]
     ]
     shared = next(im.name for im in catalogue if im.participant == "shared")
     assert stimuli.get_segmentation(shared).dtype == np.uint8

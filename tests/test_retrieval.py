@@ -27,23 +27,31 @@ PAIR = re.compile(r"([a-zA-Z]+)-([a-zA-Z0-9]+)")
 
 
 def entities(relpath: str) -> dict[str, str]:
-    """BIDS entities of a path, parsed by hand: key-value pairs, suffix, extension."""
-    name = relpath.rsplit("/", 1)[-1]
+    """BIDS entities of a path, parsed by hand: key-value pairs, suffix, extension; the
+    subject and session of a file without them in its name (GLMsingle's ``figures/*.png``)
+    come from its folders."""
+    folders, _, name = relpath.rpartition("/")
     stem, dot, rest = name.partition(".")
     found = {k: v for k, v in (m.groups() for m in PAIR.finditer(stem))}
     parts = stem.split("_")
     if "-" not in parts[-1]:
         found["suffix"] = parts[-1]
     found["extension"] = dot + rest
+    for folder in folders.split("/"):
+        key, dash, value = folder.partition("-")
+        if dash and key in ("sub", "ses"):
+            found.setdefault(key, value)
     return found
 
 
 def registered(clone: Path, subdatasets: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    """Every file of those subdatasets (path in the clone -> entities), BIDS files only."""
+    """Every file of those subdatasets (path in the clone -> entities): the BIDS files
+    and the files in a subject's folders."""
     files: dict[str, dict[str, str]] = {}
     for sub in subdatasets:
         for rel in git(clone / sub, "ls-files").splitlines():
-            if "/" in rel and rel.rsplit("/", 1)[-1].startswith("sub-"):
+            name = rel.rsplit("/", 1)[-1]
+            if "/" in rel and (name.startswith("sub-") or "/figures/" in rel):
                 files[f"{sub}/{rel}"] = entities(rel)
     return files
 
@@ -244,7 +252,7 @@ def test_get_command_summary(clone: Path) -> None:
 
 def test_discovery_functions(clone: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert get_subjects(clone) == list(SUBJECTS)
-    assert get_rois("sub-03", "place", dataset=clone) == ["MPA", "OPA", "PPA"]
+    assert get_rois("sub-03", "place", dataset=clone) == ["MPA", "OPA", "PPA", "SPL"]
     assert len(get_rois(dataset=clone)) == sum(len(v) for v in ROI_CATEGORIES.values())
     describe(clone)
     out = capsys.readouterr().out
@@ -272,5 +280,5 @@ def test_info_counts_files_and_bytes(clone: Path) -> None:
         [sys.executable, "-m", "laion_fmri_datalad.cli", "info", "--subject", "sub-01",
          "--dataset", str(clone)], capture_output=True, text=True, check=True,
     )  # fmt: skip
-    assert "ROIs of sub-01 (40):" in done.stdout
+    assert f"ROIs of sub-01 ({sum(map(len, ROI_CATEGORIES.values()))}):" in done.stdout
     assert "derivatives/freesurfer" in done.stdout and "not installed" in done.stdout

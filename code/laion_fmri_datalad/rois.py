@@ -9,27 +9,33 @@ from __future__ import annotations
 
 ROI_CATEGORIES: dict[str, tuple[str, ...]] = {
     "body": ("EBA", "FBA"),
-    "character": ("VWFA1", "VWFA2", "mfswords", "pSTSwords"),
-    "face": ("FFA1", "FFA2", "OFA", "pSTSfaces"),
-    "laion": ("laionEVC", "laiondorsal", "laiongeneral", "laionlateral", "laionventral"),
-    "motion": ("MST", "MT"),
+    "character": ("VWFA1", "VWFA2", "mfswords"),
+    "face": ("OFA", "FFA1", "FFA2", "pSTSfaces"),
+    "laion": ("laiongeneral", "laionEVC", "laiondorsal", "laionlateral", "laionventral"),
+    "motion": ("MT", "MST"),
     "object": ("lobjects", "vobjects"),
-    "place": ("MPA", "OPA", "PPA"),
+    "place": ("PPA", "OPA", "MPA", "SPL"),
     "retinotopy": (
-        "V1d", "V1v", "V2d", "V2v", "V3d", "V3v", "V3A", "V3B", "hV4",
-        "LO1", "LO2", "TO1", "TO2", "VO1", "VO2", "IPS0", "IPCS", "SPCS",
+        "V1v", "V1d", "V2v", "V2d", "V3v", "V3d", "V3A", "V3B", "hV4",
+        "LO1", "LO2", "TO1", "TO2", "VO1", "VO2", "IPS0", "SPCS", "IPCS", "EVC",
     ),
 }  # fmt: skip
 
-# Labels as the bucket spells them, where that differs from the hyphen-free name.
+# Labels as the bucket spells them (DESIGN §2.4), where that differs from the hyphen-free name.
 BUCKET_LABELS: dict[str, str] = {
     "FFA1": "FFA-1",
     "FFA2": "FFA-2",
     "pSTSfaces": "pSTS-faces",
     "VWFA1": "VWFA-1",
     "VWFA2": "VWFA-2",
-    "pSTSwords": "pSTS-words",
     "mfswords": "mfs-words",
+    "lobjects": "l-objects",
+    "vobjects": "v-objects",
+    "laiongeneral": "laion-general",
+    "laionEVC": "laion-EVC",
+    "laiondorsal": "laion-dorsal",
+    "laionlateral": "laion-lateral",
+    "laionventral": "laion-ventral",
 }
 
 

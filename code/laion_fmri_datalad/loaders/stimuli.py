@@ -28,6 +28,7 @@ METADATA = "task-images_metadata.csv"
 IMAGES = "task-images_stimuli.h5"
 CAPTIONS = "task-images_desc-captions.csv"
 SEGMENTATIONS = "task-images_desc-segmentations.h5"
+SEGMENTATION_TABLE = "task-images_desc-segmentations_metadata.csv"
 MODELS = ("CLIP", "DINOv2", "PEcore", "SigLIP2")
 DISPLAY_GREY = (128, 128, 128)
 ImageFormat = Literal["pil", "bytes", "array"]
@@ -127,8 +128,11 @@ class Stimuli:
 
     @cached_property
     def captions(self) -> dict[str, str]:
-        table = pd.read_csv(self._file(CAPTIONS))
-        return dict(zip(table["image_name"].astype(str), table["caption"].astype(str), strict=True))
+        """One caption per image: the human caption ranked first (the file is long form,
+        one row per caption: ``caption_idx`` 0 is the AI caption, 1.. the human ranks)."""
+        table = pd.read_csv(self._file(CAPTIONS), keep_default_na=False)
+        first = table[(table["source"] == "human") & (table["caption_idx"] == 1)]
+        return dict(zip(first["image_name"].astype(str), first["caption"].astype(str), strict=True))
 
     def get_captions(self, names: Sequence[str]) -> list[str]:
         missing = [n for n in names if n not in self.captions]
@@ -136,15 +140,26 @@ class Stimuli:
             raise unknown("image", missing[0], list(self.captions)[:12], "with a caption")
         return [self.captions[n] for n in names]
 
+    @cached_property
+    def _segmentation_rows(self) -> dict[str, list[int]]:
+        table = pd.read_csv(self._file(SEGMENTATION_TABLE), keep_default_na=False)
+        rows: dict[str, list[int]] = {}
+        for name, row in zip(table["image_name"].astype(str), table["mask_row"], strict=True):
+            rows.setdefault(name, []).append(int(row))
+        return rows
+
     def get_segmentation(self, name: str) -> npt.NDArray[np.uint8]:
-        """The segmentation mask of a shared image."""
+        """The masks of a shared image, ``(n_masks, H, W)``: one per (noun, instance), in
+        the order of ``task-images_desc-segmentations_metadata.csv``."""
         import h5py
 
+        rows = self._segmentation_rows.get(name)
+        if rows is None:
+            raise unknown(
+                "shared image", name, list(self._segmentation_rows)[:12], "with a segmentation"
+            )
         with h5py.File(self._file(SEGMENTATIONS), "r") as h5:
-            ids = [n.decode() if isinstance(n, bytes) else str(n) for n in h5["image_ids"][()]]
-            if name not in ids:
-                raise unknown("shared image", name, ids[:12], "with a segmentation")
-            return np.asarray(h5["masks"][ids.index(name)], dtype=np.uint8)
+            return np.asarray(h5["masks"][sorted(rows)], dtype=np.uint8)
 
 
 class Embeddings:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,10 @@ import numpy.typing as npt
 
 from ..choices import unknown
 from ..errors import UsageError
+from ..imagenames import owner_of
 from ..loaders.dataset import Content, find_superdataset
 
 SPLITS = "derivatives/splits"
-UNIQUE_OWNER = re.compile(r"^unique_.*_p(\d+)\.[a-z]+$")
 Dataset = str | os.PathLike[str] | None
 
 
@@ -132,7 +131,7 @@ def get_split_masks(
     subject's unique images are an error, not an all-False mask."""
     labels = _labels(trials)
     if pool.startswith("sub-"):
-        owners = {f"sub-{m.group(1)}" for m in map(UNIQUE_OWNER.match, labels) if m}
+        owners = {owner for owner in map(owner_of, labels) if owner is not None}
         others = sorted(owners - {pool})
         if others:
             raise UsageError(

@@ -1,0 +1,225 @@
+"""Key layout of the synthetic bucket per DESIGN §2 rev 2: raw sbrefs, anatomical, FreeSurfer,
+GLMsingle figures, ROI spellings, localizers and which keys a GET is denied."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from laion_fmri_datalad.devserver.fixture import derivatives, raw
+from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
+from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
+from laion_fmri_datalad.devserver.fixture.localizers import TASKS, localizers, run_ids
+from laion_fmri_datalad.devserver.fixture.spec import denied_patterns, get_spec, is_denied
+from laion_fmri_datalad.rois import ROI_CATEGORIES, bucket_label, dataset_label
+
+# §2.4, in the bucket's spelling.
+ROIS_24 = {
+    "retinotopy": "V1v V1d V2v V2d V3v V3d V3A V3B hV4 LO1 LO2 TO1 TO2 VO1 VO2 IPS0 SPCS IPCS EVC",
+    "face": "OFA FFA-1 FFA-2 pSTS-faces",
+    "body": "EBA FBA",
+    "place": "PPA OPA MPA SPL",
+    "character": "VWFA-1 VWFA-2 mfs-words",
+    "object": "l-objects v-objects",
+    "motion": "MT MST",
+    "laion": "laion-general laion-EVC laion-dorsal laion-lateral laion-ventral",
+}
+LOCALIZER = re.compile(
+    r"^derivatives/localizers/sub-01/ses-(?P<ses>[A-Za-z0-9]+)/func/sub-01_ses-(?P=ses)"
+    r"_task-(?P<task>[A-Za-z]+)(?:_run-(?P<run>\d\d))?"
+    r"(?:_hemi-(?P<hemi>[LR])_space-fsnative|_space-T1w_res-(?P<res>1pt5|1pt8))"
+    r"_contrast-(?P<contrast>[A-Za-z]+)_stat-(?P<stat>z|effect)_statmap"
+    r"\.(?P<ext>func\.gii|nii\.gz)$"
+)
+
+
+@pytest.fixture(scope="module")
+def design() -> SubjectDesign:
+    return SubjectDesign(0, "sub-01", get_spec("tiny"), build_catalogue())
+
+
+def test_roi_bucket_spellings_are_those_of_section_2_4() -> None:
+    got = {c: [bucket_label(r) for r in rois] for c, rois in ROI_CATEGORIES.items()}
+    assert got == {c: names.split() for c, names in ROIS_24.items()}
+    for names in ROIS_24.values():
+        for spelled in names.split():
+            assert dataset_label(spelled) == spelled.replace("-", "")
+            assert bucket_label(dataset_label(spelled)) == spelled
+
+
+def test_sbrefs_have_echo_and_part(design: SubjectDesign) -> None:
+    keys = [o.key for o in raw.subject_raw(design)]
+    sbrefs = [k for k in keys if "_sbref." in k]
+    stem = "sub-01/ses-01/func/sub-01_ses-01_task-images_run-01"
+    want = {
+        f"{stem}_echo-{e}_part-{p}_sbref.{x}"
+        for e in (1, 2, 3)
+        for p in ("mag", "phase")
+        for x in ("nii.gz", "json")
+    }
+    assert want <= set(sbrefs)
+    assert all(re.search(r"_echo-[123]_part-(mag|phase)_sbref\.(nii\.gz|json)$", k) for k in sbrefs)
+    sessions, runs = len(design.spec.sessions), design.spec.runs
+    assert len(sbrefs) == sessions * runs * 12
+
+
+def test_anatomical_names_and_a_sidecar_per_image(design: SubjectDesign) -> None:
+    objects = {o.key: o.data for o in derivatives.anatomical(design)}
+    base = "derivatives/anatomical/sub-01/ses-PrismaAnat/anat/sub-01_ses-PrismaAnat_space-T1w"
+    images = {
+        f"{base}{res}_{suffix}.nii.gz"
+        for res in ("", "_res-1pt8")
+        for suffix in ("T1w", "T2w", "desc-brain_mask")
+    }
+    assert {k for k in objects if k.endswith(".nii.gz")} == images
+    sidecars = {k for k in objects if k.endswith(".json")}
+    assert sidecars == {k.removesuffix(".nii.gz") + ".json" for k in images}
+    assert all(isinstance(json.loads(objects[k]), dict) for k in sidecars)
+
+
+def test_stream_descriptions_include_anatomical_and_freesurfer() -> None:
+    objects = {o.key: json.loads(o.data) for o in derivatives.stream_descriptions()}
+    for stream in ("anatomical", "freesurfer"):
+        description = objects[f"derivatives/{stream}/dataset_description.json"]
+        assert description["DatasetType"] == "derivative" and description["Name"]
+
+
+def test_freesurfer_has_transforms_labels_stats_and_flat_patches(design: SubjectDesign) -> None:
+    objects = {o.key: o.data for o in derivatives.freesurfer(design)}
+    base = "derivatives/freesurfer/sub-01"
+    assert f"{base}/mri/transforms/talairach.lta" in objects
+    assert objects[f"{base}/mri/transforms/talairach.xfm"].startswith(b"MNI Transform File")
+    folders = {k.removeprefix(base + "/").split("/")[0] for k in objects}
+    assert {"label", "mri", "stats", "surf"} <= folders
+    assert not any(re.search(r"(sub|ses|space|hemi)-", k.removeprefix(base)) for k in objects)
+    n_vertices = len(design.surface[0])
+    for hemi in ("lh", "rh"):
+        patch = objects[f"{base}/surf/{hemi}.full.flat.patch.3d"]
+        header = np.frombuffer(patch[:8], dtype=">i4")
+        assert header.tolist() == [-1, n_vertices]
+        assert len(patch) == 8 + n_vertices * 16
+
+
+def test_glmsingle_figures_are_pngs_per_session(design: SubjectDesign) -> None:
+    objects = list(derivatives.glmsingle_figures(design))
+    by_session: dict[str, int] = {}
+    for obj in objects:
+        found = re.match(
+            r"^derivatives/glmsingle-tedana/sub-01/(ses-\d\d)/func/figures/[A-Za-z0-9]+\.png$",
+            obj.key,
+        )
+        assert found is not None, obj.key
+        by_session[found[1]] = by_session.get(found[1], 0) + 1
+        assert PILImage.open(io.BytesIO(obj.data)).format == "PNG"
+    assert set(by_session) == set(design.spec.sessions) and min(by_session.values()) >= 3
+
+
+def test_localizer_keys_cover_every_session_task_contrast_and_kind(design: SubjectDesign) -> None:
+    parsed = []
+    for obj in localizers(design):
+        found = LOCALIZER.match(obj.key)
+        assert found is not None, obj.key
+        parsed.append(found.groupdict())
+    sessions = {(p["ses"], p["task"]) for p in parsed}
+    assert sessions == {
+        ("4BarScreenfLoc", "floc"), ("31", "oloc"), ("MotionLocBarsSML", "MotionLoc"),
+        ("MotionLocBarsSML", "MotionLeft"), ("MotionLocBarsSML", "MotionRight"),
+    }  # fmt: skip
+    cats = ("face", "body", "place", "object", "character")
+    z = {
+        "floc": {f"{c}VsOthers" for c in cats} | {f"{c}VsBaseline" for c in cats}
+        | {"faceVsObject", "bodyVsObject", "placeVsObject", "characterVsFace"},
+        "oloc": {"objectVsScrambled", "objectVsBaseline", "scrambledVsBaseline"},
+        **{
+            task: {"movingVsStatic", "movingVsBaseline", "staticVsBaseline"}
+            for task in ("MotionLoc", "MotionLeft", "MotionRight")
+        },
+    }  # fmt: skip
+    for task, contrasts in z.items():
+        got = {p["contrast"] for p in parsed if p["task"] == task and p["stat"] == "z"}
+        assert got == contrasts, task
+    assert all(p["run"] is None for p in parsed if p["stat"] == "z")
+    effect = [p for p in parsed if p["stat"] == "effect"]
+    assert effect and all(p["run"] is not None for p in effect)
+    assert {p["task"] for p in effect} == {"floc", "oloc", "MotionLeft", "MotionRight"}
+    for p in parsed:  # every map on both hemispheres and both grids
+        spaces = {
+            (q["hemi"], q["res"], q["ext"])
+            for q in parsed
+            if (q["task"], q["run"], q["contrast"], q["stat"])
+            == (p["task"], p["run"], p["contrast"], p["stat"])
+        }
+        assert spaces == {
+            ("L", None, "func.gii"), ("R", None, "func.gii"),
+            (None, "1pt5", "nii.gz"), (None, "1pt8", "nii.gz"),
+        }  # fmt: skip
+
+
+def test_localizer_runs_at_real_scale() -> None:
+    real = get_spec("real")
+    assert {t.task: len(run_ids(t, real)) for t in TASKS} == {
+        "floc": 8, "oloc": 4, "MotionLoc": 4, "MotionLeft": 4, "MotionRight": 4,
+    }  # fmt: skip
+    assert all(len(run_ids(t, get_spec("tiny"))) >= 1 for t in TASKS)
+
+
+def _policy_denies(key: str) -> bool:
+    """What an S3 bucket policy with ``denied_patterns()`` denies ('*' is any run)."""
+    return any(
+        re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), key)
+        for pattern in denied_patterns()
+    )
+
+
+OLOC = "derivatives/localizers/sub-03/ses-31/func/sub-03_ses-31_task-oloc"
+DENIAL_CASES = [
+    ("sub-01/ses-31/func/sub-01_ses-31_task-images_run-01_events.tsv", True),
+    ("sub-07/ses-34/fmap/sub-07_ses-34_run-01_phasediff.nii.gz", True),
+    (
+        "derivatives/glmsingle-tedana/sub-05/ses-32/func/sub-05_ses-32_task-images_"
+        "desc-SingletrialBetas_trials.tsv",
+        True,
+    ),
+    ("derivatives/glmsingle-tedana/sub-01/ses-31/func/figures/R2.png", True),
+    (f"{OLOC}_contrast-objectVsScrambled_stat-z_statmap.nii.gz", False),
+    (
+        f"{OLOC}_run-02_hemi-L_space-fsnative_contrast-objectVsBaseline_stat-effect_statmap.func.gii",
+        False,
+    ),
+    (
+        "derivatives/localizers/sub-03/ses-32/func/sub-03_ses-32_task-oloc_contrast-x_stat-z_"
+        "statmap.nii.gz",
+        True,
+    ),
+    (
+        "derivatives/localizers/sub-01/ses-4BarScreenfLoc/func/sub-01_ses-4BarScreenfLoc_task-floc"
+        "_contrast-faceVsOthers_stat-z_statmap.nii.gz",
+        False,
+    ),
+    ("sub-01/ses-30/func/sub-01_ses-30_task-images_run-12_events.tsv", False),
+    ("stimuli/task-images_stimuli.h5", True),
+    ("stimuli/task-images_metadata.csv", False),
+    ("archive/embeddings/v1/task-images_desc-CLIP_embeddings.h5", False),
+]
+
+
+@pytest.mark.parametrize(("key", "denied"), DENIAL_CASES)
+def test_denied_keys_and_the_public_object_localizer(key: str, denied: bool) -> None:
+    assert is_denied(key) is denied
+    assert _policy_denies(key) is denied
+
+
+def test_every_tiny_localizer_key_is_denied_by_policy_exactly_when_held_out(
+    design: SubjectDesign,
+) -> None:
+    keys = [o.key for o in localizers(design)]
+    oloc = [k for k in keys if "/ses-31/" in k]
+    assert oloc and all("_task-oloc_" in k for k in oloc)
+    assert not any(_policy_denies(k) or is_denied(k) for k in keys)
+    glm = [o.key for o in derivatives.glmsingle_figures(design) if "/ses-31/" in o.key]
+    assert glm and all(_policy_denies(k) and is_denied(k) for k in glm)
