@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 from PIL import Image
 
+from laion_fmri_datalad.builder.storage import goes_to_git
+from laion_fmri_datalad.devserver.fixture.bucket import iter_objects
 from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
-from laion_fmri_datalad.devserver.fixture.spec import get_spec
+from laion_fmri_datalad.devserver.fixture.history import changes_since_launch
+from laion_fmri_datalad.devserver.fixture.spec import get_spec, is_denied
+
+GLM = "derivatives/glmsingle-tedana"
+CLIP = "stimuli/task-images_desc-CLIP_embeddings.h5"
+
+
+def annexed(key: str) -> bool:
+    """Fetched by datalad get: registered (not denied) and annexed (not small text)."""
+    return not is_denied(key) and not goes_to_git(key, 0)
 
 
 def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
+    launch = {o.key: o.data for o in iter_objects(get_spec("tiny"), 0, state="launch")}
+    launch_clip = launch[CLIP]
+    current_clip = next(o.data for o in changes_since_launch(0, "tiny") if o.key == CLIP)
     done = subprocess.run(
         [sys.executable, "-m", "laion_fmri_datalad.cli", "demo", "--workdir", str(workdir)],
         capture_output=True,
@@ -23,9 +39,11 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "[9/10] verify" in out and " 0 failed" in out
-    # 22 raw files of sub-01/ses-01, 6 of its betas session, and the gated image file
-    assert "29 files" in out
+    assert "[10/12] verify" in out and " 0 failed" in out
+    raw = [k for k in launch if k.startswith("sub-01/ses-01/") and annexed(k)]
+    session = [k for k in launch if k.startswith(f"{GLM}/sub-01/ses-01/") and annexed(k)]
+    assert raw and session
+    assert f"{len(raw) + len(session) + 1} files" in out  # and the gated image file
     assert "gated files: 1 registered" in out
     clone = workdir / "clone"
     assert (clone / "stimuli/task-images_stimuli.h5").is_file()
@@ -42,14 +60,38 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
     assert "[DATALAD RUNCMD] [laion-fmri] Make the train/test splits" in log
     assert '"cmd": "python code/make_splits.py' in log
     tags = subprocess.run(["git", "-C", str(clone), "tag"], capture_output=True, text=True).stdout
-    assert tags.split() == ["1.0.0"]
-    assert "cite this version: " in out and "tag 1.0.0" in out
+    assert tags.split() == ["1.0.0", "1.1.0"]
+    assert "cite this version: " in out and "tag 1.1.0" in out
+    # step 6: the bucket's 2026-09-28 change, a rebuild and release 1.1.0, whose CHANGES.md
+    # entry names exactly the four recomputed files and the new archive
+    assert "released 1.1.0" in out and "4 embedding files recomputed" in out
+    entry = (workdir / "superdataset/CHANGES.md").read_text().split("\n## ")[1]
+    assert entry.startswith("1.1.0") and "Changes since 1.0.0." in entry
+    listed = re.findall(r"^  - `(.+)`$", entry, flags=re.M)
+    models = ("CLIP", "DINOv2", "PEcore", "SigLIP2")
+    assert sorted(listed) == sorted(
+        ["dataset_description.json"]
+        + [f"embeddings/v1/task-images_desc-{m}_embeddings.h5" for m in models]
+        + [f"task-images_desc-{m}_embeddings.h5" for m in models]
+    )
+    assert (
+        "### archive (new)\n- added: 5 files" in entry
+        and "### stimuli\n- changed: 4 files" in entry
+    )
+    # step 11: the clone gets each release's bytes at its tag, verified against the key
+    for tag, data in (("1.0.0", launch_clip), ("1.1.0", current_clip)):
+        digest = hashlib.sha256(data).hexdigest()[:12]
+        line = f"at {tag}: {CLIP} sha256 {digest}: the bytes of that release, key verified"
+        assert line in out
+    assert launch_clip != current_clip
+    assert (clone / CLIP).read_bytes() == current_clip  # back on the branch: the newest
     # step 8: the loaders fetched what they needed and drew the figure
     assert "installing subdataset derivatives/rois with DataLad" in out
     assert "label-FFA1_mask.nii.gz" in out
     design = SubjectDesign(0, "sub-01", get_spec("tiny"), build_catalogue())
     ffa = design.roi_mask("FFA1") | design.roi_mask("FFA2")
     n_trials, n_voxels = len(design.schedule["ses-01"]), int(ffa[design.brain_mask].sum())
+    assert n_trials and n_voxels
     assert f"FFA betas {n_trials} trials x {n_voxels} voxels (float32)" in out
     with Image.open(workdir / "sub-01_ses-01_FFA.png") as figure:
         assert figure.format == "PNG" and figure.size == (1200, 400)

@@ -1,9 +1,11 @@
 """The README's main command: the whole job on the embedded synthetic bucket.
 
-Serve the synthetic bucket, build the superdataset, publish it to a RIA store, clone it
-into a fresh directory as a user would, ``datalad get`` a session of raw data and of
-betas, verify what arrived, and load FFA betas and noise ceilings from the clone into a
-figure. Leaves ``.demo/superdataset``, ``.demo/clone`` and ``.demo/sub-01_ses-01_FFA.png``.
+Serve the synthetic bucket as first released, build the superdataset, make the splits,
+release 1.0.0; change the bucket as the real one changed (DESIGN §2.8), rebuild, release
+1.1.0; publish to a RIA store, clone it as a user would, ``datalad get`` a session of raw
+data and of betas and the gated images, verify what arrived, check that the clone gets each
+release's embedding bytes at its tag, and load FFA betas and noise ceilings from the clone
+into a figure. Leaves ``.demo/superdataset``, ``.demo/clone`` and the figure.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..builder.builder import build
@@ -24,7 +27,7 @@ from ..gated.tokens import TOKEN_ENV
 from ..loaders import load_subject
 from ..progress import progress_bar
 from ..provenance.cite import render
-from ..provenance.release import release
+from ..provenance.release import CHANGES, ReleaseReport, release
 from ..publish import publish
 from ..repo import datalad
 from ..repo.git import git
@@ -33,15 +36,18 @@ from ..splits.run import make_splits
 from ..verify import VerifyReport, verify_present
 from .figure import roi_figure
 from .fixture.bucket import write_fixture
-from .localbucket import start_bucket
+from .fixture.history import embedding_key
+from .localbucket import ServedBucket, start_bucket
+from .replay import MODEL, TagCheck, apply_change, change_line, check_at_tag
 from .s3server import ensure_writable_dir
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 GETS = ("sub-01/ses-01", "derivatives/glmsingle-tedana/sub-01/ses-01")
 FIGURE = "sub-01_ses-01_FFA.png"
 GATED = "stimuli/task-images_stimuli.h5"
-STEPS = 10
-RELEASE = "1.0.0"
+STEPS = 12
+FIRST_RELEASE = "1.0.0"
+SECOND_RELEASE = "1.1.0"
 
 
 def _step(number: int, text: str) -> None:
@@ -101,61 +107,142 @@ def _get_gated(clone: Path, access_url: str) -> VerifyReport:
             os.environ[TOKEN_ENV] = saved
 
 
+@dataclass
+class Demo:
+    """Where the demo works, and what its steps hand to each other."""
+
+    workdir: Path
+    scale: str
+    seed: int
+    jobs: int
+    served: ServedBucket
+    superdataset: Path = field(init=False)
+    clone: Path = field(init=False)
+    launch_bytes: bytes = b""
+    current_bytes: bytes = b""
+
+    def __post_init__(self) -> None:
+        self.superdataset = self.workdir / "superdataset"
+        self.clone = self.workdir / "clone"
+
+
+def _fresh(workdir: Path) -> None:
+    """Each demo tells the story from the start: the datasets, store and server data of a
+    previous run go (the fixture is rewritten anyway)."""
+    for name in ("superdataset", "ria", "clone", "s3"):
+        remove_dataset(workdir / name)
+
+
+def _build_and_release(demo: Demo, version: str) -> ReleaseReport | None:
+    report = build(demo.superdataset, demo.served.location, jobs=demo.jobs, progress=progress_bar)
+    print(report.details())
+    print(f"  {report.summary()}")
+    if not report.ok:
+        return None
+    print(f"  {register_gated(demo.superdataset, demo.served.access.url).summary()}")
+    if version == FIRST_RELEASE:
+        _step(4, "make the train/test splits with datalad run (derivatives/splits)")
+        print(f"  {make_splits(demo.superdataset).summary()}")
+        _step(5, f"release {version}: tags, CHANGES.md, CITATION.cff")
+    released = release(demo.superdataset, version)
+    print(f"  {released.summary()}")
+    return released
+
+
+def _change_and_rerelease(demo: Demo) -> bool:
+    changes = apply_change(demo.served, demo.seed, demo.scale)
+    print(f"  {change_line(changes)}")
+    key = embedding_key(MODEL)
+    demo.current_bytes = next(o.data for o in changes if o.key == key)
+    print(f"  rebuild, then release {SECOND_RELEASE}:")
+    released = _build_and_release(demo, SECOND_RELEASE)
+    if released is None:
+        return False
+    for dataset in released.datasets:
+        counts = [(kind, len(paths)) for kind, paths in dataset.kinds() if paths]
+        shown = ", ".join(f"{n} {kind}" for kind, n in counts)
+        print(f"  {CHANGES} names for {dataset.path}{' (new)' if dataset.new else ''}: {shown}")
+    return True
+
+
+def _clone_and_get(demo: Demo) -> VerifyReport:
+    store = f"ria+file://{demo.workdir / 'ria'}"
+    _step(7, f"publish to the RIA store {store}")
+    published = publish(demo.superdataset, store)
+    print(f"  {published.summary()}")
+    _step(8, f"datalad clone '{published.clone_url}' {demo.clone}")
+    datalad.call("clone", source=published.clone_url, path=str(demo.clone))
+    _step(9, "datalad get " + " ".join(GETS) + f", then {GATED} with an access token")
+    verified = _get(demo.clone, GETS)
+    verified.merge(_get_gated(demo.clone, demo.served.access.url))
+    _step(10, "verify the content against its git-annex keys (git annex fsck)")
+    print(f"  {verified.summary()}")
+    for path in GETS:
+        shown = sorted(p.name for p in (demo.clone / path).rglob("*") if p.is_file())[:3]
+        print(f"  {path}: " + ", ".join(shown) + ", ...")
+    return verified
+
+
+def _releases_in_the_clone(demo: Demo) -> list[TagCheck]:
+    _step(11, f"the clone at each release: {MODEL} embeddings at {FIRST_RELEASE}, then at "
+              f"{SECOND_RELEASE}")  # fmt: skip
+    branch = git(demo.clone, "symbolic-ref", "--short", "HEAD").strip()
+    checks = [
+        check_at_tag(demo.clone, FIRST_RELEASE, demo.launch_bytes),
+        check_at_tag(demo.clone, SECOND_RELEASE, demo.current_bytes),
+    ]
+    for check in checks:
+        print(f"  {check.line()}")
+    git(demo.clone, "checkout", "--quiet", branch)  # the newest release: back on the branch
+    return checks
+
+
+def _load(demo: Demo) -> None:
+    _step(12, "load FFA (FFA1 + FFA2) betas and noise ceilings of sub-01 ses-01 from the clone")
+    with _loader_log_shown():
+        figure = roi_figure(demo.clone, demo.workdir / FIGURE)
+    print(f"  {figure.summary()}")
+    sub = load_subject("sub-01", demo.clone)
+    images = sub.get_trial_images("ses-01")
+    clip = sub.get_trial_embeddings("ses-01", "CLIP")
+    print(f"  trial-aligned stimuli of sub-01 ses-01: {len(images)} images "
+          f"({images[0].mode} {images[0].size[0]}x{images[0].size[1]}), CLIP {clip.shape}")  # fmt: skip
+    print(f"  cite this version: {render(demo.clone, 'text')}")
+
+
 def run_demo(
     workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None = None, jobs: int = 8
 ) -> Done:
     workdir = ensure_writable_dir(Path(workdir), "demo directory").absolute()
+    _fresh(workdir)
     fixture = workdir / "fixture"
-    _step(1, f"synthetic bucket ({scale}, seed {seed}) -> {fixture}")
+    _step(1, f"synthetic bucket ({scale}, seed {seed}) as first released -> {fixture}")
     with progress_bar("writing objects") as advance:
-        write_fixture(fixture, scale, seed, progress=advance)
+        write_fixture(fixture, scale, seed, progress=advance, state="launch")
     with progress_bar("uploading objects") as advance:
         served = start_bucket(fixture, workdir / "s3", port, progress=advance, jobs=jobs)
+    demo = Demo(workdir, scale, seed, jobs, served)
+    demo.launch_bytes = (fixture / "objects" / embedding_key(MODEL)).read_bytes()
     try:
         location = served.location
         _step(2, f"SeaweedFS serves s3://{location.bucket} at {location.endpoint_url}")
-        superdataset = _ensure_superdataset(workdir / "superdataset")
-        _step(3, f"build the superdataset at {superdataset}")
-        report = build(superdataset, location, jobs=jobs, progress=progress_bar)
-        print(report.details())
-        print(f"  {report.summary()}")
-        if not report.ok:
+        _ensure_superdataset(demo.superdataset)
+        _step(3, f"build the superdataset at {demo.superdataset}")
+        if _build_and_release(demo, FIRST_RELEASE) is None:
             return Done("the build failed; see the failures above", ok=False)
-        print(f"  {register_gated(superdataset, served.access.url).summary()}")
-        _step(4, "make the train/test splits with datalad run (derivatives/splits)")
-        print(f"  {make_splits(superdataset).summary()}")
-        _step(5, f"release {RELEASE}: tags, CHANGES.md, CITATION.cff")
-        print(f"  {release(superdataset, RELEASE).summary()}")
-        store = f"ria+file://{workdir / 'ria'}"
-        _step(6, f"publish to the RIA store {store}")
-        published = publish(superdataset, store)
-        print(f"  {published.summary()}")
-        clone = workdir / "clone"
-        remove_dataset(clone)
-        _step(7, f"datalad clone '{published.clone_url}' {clone}")
-        datalad.call("clone", source=published.clone_url, path=str(clone))
-        _step(8, "datalad get " + " ".join(GETS) + f", then {GATED} with an access token")
-        verified = _get(clone, GETS)
-        verified.merge(_get_gated(clone, served.access.url))
-        _step(9, "verify the content against its git-annex keys (git annex fsck)")
-        print(f"  {verified.summary()}")
-        for path in GETS:
-            shown = sorted(p.name for p in (clone / path).rglob("*") if p.is_file())[:3]
-            print(f"  {path}: " + ", ".join(shown) + ", ...")
+        _step(6, f"the bucket changes after {FIRST_RELEASE}; rebuild and release {SECOND_RELEASE}")
+        if not _change_and_rerelease(demo):
+            return Done("the rebuild failed; see the failures above", ok=False)
+        verified = _clone_and_get(demo)
         if not verified.ok:
             return Done(f"content that does not match its key: {', '.join(verified.failed)}", False)
-        _step(10, "load FFA (FFA1 + FFA2) betas and noise ceilings of sub-01 ses-01 from the clone")
-        with _loader_log_shown():
-            figure = roi_figure(clone, workdir / FIGURE)
-        print(f"  {figure.summary()}")
-        sub = load_subject("sub-01", clone)
-        images = sub.get_trial_images("ses-01")
-        clip = sub.get_trial_embeddings("ses-01", "CLIP")
-        print(f"  trial-aligned stimuli of sub-01 ses-01: {len(images)} images "
-              f"({images[0].mode} {images[0].size[0]}x{images[0].size[1]}), CLIP {clip.shape}")  # fmt: skip
-        print(f"  cite this version: {render(clone, 'text')}")
+        checks = _releases_in_the_clone(demo)
+        if not all(check.ok for check in checks):
+            return Done("a release's bytes did not arrive in the clone; see above", ok=False)
+        _load(demo)
     finally:
         served.server.stop()
     return Done(
-        f"server stopped; explore {superdataset} and {clone} (make serve restarts the bucket)"
+        f"server stopped; explore {demo.superdataset} and {demo.clone} "
+        "(make serve restarts the bucket)"
     )

@@ -38,10 +38,12 @@ class DatasetChanges:
     removed: list[str] = field(default_factory=list)
     new: bool = False
 
+    def kinds(self) -> list[tuple[str, list[str]]]:
+        return [("added", self.added), ("changed", self.changed), ("removed", self.removed)]
+
     def markdown(self) -> list[str]:
         lines = [f"### {self.path}" + (" (new)" if self.new else "")]
-        for kind, paths in (("added", self.added), ("changed", self.changed),
-                            ("removed", self.removed)):  # fmt: skip
+        for kind, paths in self.kinds():
             if not paths:
                 continue
             lines.append(f"- {kind}: {len(paths)} file{'s' if len(paths) != 1 else ''}")
