@@ -48,9 +48,10 @@ from .inventory import (
     format_inventory,
     format_refused,
     format_withheld,
-    load_inventory,
+    parse_inventory,
 )
 from .plan import DatasetPlan, Listing, plan_dataset, route_listing
+from .recovery import build_lock, candidate_datasets, committed_text, finish_interrupted_build
 from .report import BuildReport
 from .routing import SUPERDATASET
 from .storage import goes_to_git
@@ -93,11 +94,27 @@ def build(
     recheck_withheld: bool = False,
 ) -> BuildReport:
     report = BuildReport()
-    target = Path(dataset)
-    if not recheck_withheld and is_dataset(target):
-        with report.add_time("quick-check"):
-            if unchanged_since_last_build(target.absolute(), location, report):
-                return report
+    target = Path(dataset).absolute()
+    if not is_dataset(target):  # a new superdataset: created once the bucket is listed
+        return _build(target, location, jobs, progress, recheck_withheld, report)
+    with build_lock(target):
+        report.resumed = finish_interrupted_build(target)
+        if not recheck_withheld and not report.resumed:
+            with report.add_time("quick-check"):
+                if unchanged_since_last_build(target, location, report):
+                    return report
+        return _build(target, location, jobs, progress, recheck_withheld, report)
+
+
+def _build(
+    target: Path,
+    location: BucketLocation,
+    jobs: int,
+    progress: ProgressFactory,
+    recheck_withheld: bool,
+    report: BuildReport,
+) -> BuildReport:
+    """List, route, plan, read, register and commit (see the module's docstring)."""
     with report.add_time("list"):
         latest = current_objects(iter(list_versions(location)))
     with report.add_time("route"):
@@ -173,17 +190,24 @@ def plan_datasets(
     location: BucketLocation,
     recheck_withheld: bool,
 ) -> list[DatasetPlan]:
-    """A plan for every dataset with listed objects or a recorded inventory, and always
-    one for the superdataset (it records the refused keys)."""
+    """A plan for every dataset with listed objects or a committed inventory, and always
+    one for the superdataset (it records the refused keys). The old state of each dataset
+    is its inventory at HEAD, never the work tree (an interrupted build may have left the
+    work tree anywhere)."""
     names = set(routed) | {SUPERDATASET}
-    for inventory in superdataset.glob(f"**/{INVENTORY}"):
-        dataset = inventory.parent.parent.relative_to(superdataset).as_posix()
-        names.add("" if dataset == "." else dataset)
+    old: dict[str, dict[str, InventoryEntry]] = {}
+    for repo in candidate_datasets(superdataset):
+        text = committed_text(repo, INVENTORY)
+        if text is not None:
+            relative = repo.relative_to(superdataset).as_posix()
+            name = SUPERDATASET if relative == "." else relative
+            names.add(name)
+            old[name] = parse_inventory(text)
     return [
         plan_dataset(
             name,
             routed.get(name, {}),
-            load_inventory(superdataset / name),
+            old.get(name, {}),
             lambda obj: location.object_url(obj.key, obj.version_id),
             recheck_withheld,
         )
@@ -304,11 +328,11 @@ def decide(
 def refused_table(superdataset: Path, listing: Listing) -> bytes | None:
     """The superdataset's ``refused.tsv`` for this listing, or None when the recorded one
     (or its absence, with nothing refused) already says the same."""
-    recorded = superdataset / REFUSED
-    text = format_refused(listing.refused).encode()
-    if recorded.is_file():
-        return None if recorded.read_bytes() == text else text
-    return text if listing.refused else None
+    recorded = committed_text(superdataset, REFUSED)
+    text = format_refused(listing.refused)
+    if recorded is not None:
+        return None if recorded == text else text.encode()
+    return text.encode() if listing.refused else None
 
 
 def add_state_files(outcome: Outcome) -> None:
@@ -325,8 +349,11 @@ def register_dataset(
 ) -> None:
     """Create the subdataset if needed, register its keys, and commit its tree."""
     with report.add_time("register:create"):
-        path, created = ensure_subdataset(superdataset, name)
-    if created and "dataset_description.json" not in outcome.inventory:
+        path, _ = ensure_subdataset(superdataset, name)
+    # The generated description goes in with the first commit of the subdataset's content
+    # (decided from HEAD: a build stopped after creating it must still add it).
+    described = "dataset_description.json" in outcome.inventory
+    if not described and committed_text(path, "dataset_description.json") is None:
         outcome.changes.writes["dataset_description.json"] = (REGULAR, description_bytes(name))
     message = dataset_message(name, report, location)
     with report.add_time("register:annex-branch"):

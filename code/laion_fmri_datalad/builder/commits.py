@@ -7,27 +7,34 @@ from pathlib import Path
 
 from ..repo.git import git, rev_parse
 from .datasets import dataset_id
-from .gitplumbing import GITLINK, REGULAR, TreeChanges, checkout_commit, fast_import_commit
-
-BUILD_REF = "refs/laion-fmri/build"
+from .gitplumbing import GITLINK, REGULAR, TreeChanges, fast_import_commit
+from .recovery import BUILD_REF, FAST_CHECKOUT, clear_pending, committed_text, mark_pending
 
 
 def commit_dataset(repo: Path, changes: TreeChanges, message: str) -> str:
-    """Commit ``changes`` on top of HEAD and check the result out; return the commit."""
+    """Commit ``changes`` on top of HEAD and check the result out; return the commit.
+
+    HEAD moves first (atomically), then the index and work tree; a pending marker spans
+    both, so a build stopped anywhere in between is completed by the next one
+    (``recovery.finish_interrupted_checkout``). ``read-tree -m -u`` refuses to overwrite
+    local modifications, so nothing a user changed is lost."""
     old = rev_parse(repo, "HEAD")
     new = fast_import_commit(repo, BUILD_REF, old, changes, message)
-    try:
-        checkout_commit(repo, old, new, message)
-    finally:
-        git(repo, "update-ref", "-d", BUILD_REF)
+    mark_pending(repo, old, new)
+    git(repo, "update-ref", "-m", message, "HEAD", new, *([old] if old else []))
+    if old is None:
+        git(repo, *FAST_CHECKOUT, "read-tree", "-u", "--reset", new)
+    else:
+        git(repo, *FAST_CHECKOUT, "read-tree", "-m", "-u", old, new)
+    clear_pending(repo)
     return new
 
 
 def _gitmodules_with(superdataset: Path, new: list[str]) -> bytes:
-    current = superdataset / ".gitmodules"
+    current = committed_text(superdataset, ".gitmodules") or ""
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp) / "gitmodules"
-        scratch.write_bytes(current.read_bytes() if current.is_file() else b"")
+        scratch.write_text(current)
         for name in new:
             for key, value in (
                 ("path", name),
@@ -38,10 +45,18 @@ def _gitmodules_with(superdataset: Path, new: list[str]) -> bytes:
         return scratch.read_bytes()
 
 
-def registered_subdatasets(superdataset: Path) -> set[str]:
-    if not (superdataset / ".gitmodules").is_file():
+def registered_subdatasets(superdataset: Path, committed: bool = False) -> set[str]:
+    """The subdataset paths ``.gitmodules`` names: as checked out, or (``committed``) as
+    HEAD has it, which is what the builder trusts after an interruption."""
+    if committed:
+        if committed_text(superdataset, ".gitmodules") is None:
+            return set()
+        where = ["--blob", "HEAD:.gitmodules"]
+    elif (superdataset / ".gitmodules").is_file():
+        where = ["-f", ".gitmodules"]
+    else:
         return set()
-    out = git(superdataset, "config", "-f", ".gitmodules", "--get-regexp", r"\.path$")
+    out = git(superdataset, "config", *where, "--get-regexp", r"\.path$")
     return {line.split(" ", 1)[1] for line in out.splitlines() if " " in line}
 
 
@@ -67,7 +82,7 @@ def commit_superdataset(
     """Record the current commit of each of ``subdatasets`` (registering new ones) and the
     superdataset's own changed files in one commit. Returns whether a commit was made."""
     changes = TreeChanges(dict(root_changes.writes), set(root_changes.deletes))
-    known = registered_subdatasets(superdataset)
+    known = registered_subdatasets(superdataset, committed=True)
     new = [name for name in subdatasets if name not in known]
     if new:
         changes.writes[".gitmodules"] = (REGULAR, _gitmodules_with(superdataset, new))

@@ -107,7 +107,10 @@ def ensure_subdataset(superdataset: Path, subdataset: str) -> tuple[Path, bool]:
             f"'{path}' exists and is not a DataLad dataset; move it away and build again"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in path.parent.glob(f".{path.name}.creating-*"):  # of a killed build
+        remove_dataset(leftover)
     scratch = Path(tempfile.mkdtemp(prefix=f".{path.name}.creating-", dir=path.parent))
+    scratch.chmod(0o777 & ~current_umask())  # mkdtemp makes it 0700: use the user's umask
     try:
         datalad.call("create", path=str(scratch), force=True)
         attributes = scratch / ".gitattributes"
@@ -124,6 +127,12 @@ def ensure_subdataset(superdataset: Path, subdataset: str) -> tuple[Path, bool]:
         remove_dataset(scratch)
         raise
     return path, True
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def remove_dataset(path: Path) -> None:

@@ -65,24 +65,3 @@ def fast_import_commit(
 
 def _quote(path: str) -> str:
     return path.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def checkout_commit(repo: Path, old: str | None, new: str, message: str) -> None:
-    """Move the checked-out branch from ``old`` to ``new``, updating index and work tree.
-
-    ``git read-tree -m -u`` refuses to overwrite local modifications, so nothing a user
-    changed is lost.
-    """
-    # The paths written are symlinks and small text files, never annex pointer files, so
-    # git-annex's smudge filter would only pass each file through, one at a time. Without
-    # it git writes the files with parallel workers (3x faster on 8,000 files here).
-    fast = [
-        *("-c", "filter.annex.process=", "-c", "filter.annex.smudge="),
-        *("-c", "filter.annex.clean=", "-c", "checkout.workers=4"),
-        *("-c", "checkout.thresholdForParallelism=100"),
-    ]
-    if old is None:
-        git(repo, *fast, "read-tree", "-u", "--reset", new)
-    else:
-        git(repo, *fast, "read-tree", "-m", "-u", old, new)
-    git(repo, "update-ref", "-m", message, "HEAD", new, *([old] if old else []))

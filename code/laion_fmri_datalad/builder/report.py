@@ -36,6 +36,7 @@ class BuildReport:
     hashed_objects: int = 0
     hashed_bytes: int = 0
     committed: bool = False
+    resumed: list[str] = field(default_factory=list)  # datasets whose stopped build was finished
     timings: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
@@ -68,6 +69,9 @@ class BuildReport:
             f"{len(self.refused)} refused, "
             f"{len(self.failures)} failed"
         )
+        if self.resumed:
+            names = ", ".join(name or "(superdataset)" for name in self.resumed)
+            line += f"; resumed the interrupted build of {names}"
         return line + ("" if self.committed else "; no new commit")
 
     def details(self) -> str:
