@@ -33,7 +33,7 @@ from laion_fmri_datalad.provenance.rerun import verify_runs
 from laion_fmri_datalad.reports import render
 from laion_fmri_datalad.splits import api
 from laion_fmri_datalad.splits.algorithms import cosine_distances, unit_rows
-from laion_fmri_datalad.splits.make import SPLIT_NAMES
+from laion_fmri_datalad.splits.make import POOLED_SPLITS, SPLIT_NAMES
 from laion_fmri_datalad.splits.run import COMMAND, make_splits
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -70,53 +70,58 @@ def superdataset(server: ServedBucket, tmp_path_factory: pytest.TempPathFactory)
 
 def split_file(root: Path, pool: str, name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(
-        (root / "derivatives/splits" / pool / f"{name}.json").read_text()
+        (root / "derivatives/splits/regenerated" / pool / f"{name}.json").read_text()
     )
     return data
 
 
 def test_split_counts_and_disjointness(superdataset: Path) -> None:
+    """Counts against DESIGN §2.10 (the tiny bucket has the real catalogue); the random
+    folds recomputed here with numpy from the published recipe."""
     catalogue = build_catalogue()
     shared = [im.name for im in catalogue if im.participant == "shared" and im.dataset != "OOD"]
-    ood = [im.name for im in catalogue if im.dataset == "OOD"]
+    ood = sorted(im.name for im in catalogue if im.dataset == "OOD")
     assert len(shared) == 1121 and len(ood) == sum(OOD_TYPES.values()) == 371
-    assert api.list_pools(superdataset) == ["shared", *SUBJECTS]
+    assert api.list_pools(superdataset) == ["pooled", "shared", *SUBJECTS]
     assert api.list_splits(superdataset) == SPLIT_NAMES
+    assert api.list_splits(superdataset, pool="pooled") == POOLED_SPLITS
+    random_sizes = {1121: [225, 224, 224, 224, 224], 5833: [1167, 1167, 1167, 1166, 1166]}
     for pool in ["shared", *SUBJECTS]:
         own = [im.name for im in catalogue if pool != "shared" and im.participant == pool]
-        ids = shared + own
+        ids = sorted(shared + own)
         assert len(ids) == (1121 if pool == "shared" else 5833)
+        folds = np.array_split(np.random.default_rng(42).permutation(len(ids)), 5)
         for name in SPLIT_NAMES:
             split = split_file(superdataset, pool, name)
-            assert set(split) == {
-                "name",
-                "pool",
-                "splitter",
-                "params",
-                "n_train",
-                "n_test",
-                "variants",
-            }
+            assert set(split) == {"name", "pool", "splitter", "params", "n_train", "n_test",
+                                  "variants"}  # fmt: skip
             (variant,) = split["variants"]
             train, test = variant["train_ids"], variant["test_ids"]
             assert (split["n_train"], split["n_test"]) == (len(train), len(test))
             assert not set(train) & set(test)
             if name == "ood":
-                assert train == ids and sorted(test) == sorted(ood)
-            elif name.startswith("random"):
-                assert sorted(train + test) == sorted(ids)
-                assert len(test) == round(0.2 * len(ids))
-            else:  # cluster and tau splits leave out images without a valid embedding
-                assert set(train + test) == set(ids)
-    assert (
-        split_file(superdataset, "shared", "tau")["n_train"],
-        split_file(superdataset, "shared", "tau")["n_test"],
-    ) == (897, 224)
-    sizes = split_file(superdataset, "sub-01", "cluster_k5_0")["params"]["cluster_sizes"]
+                assert train == ids and test == ood
+                assert (split["n_train"], split["n_test"]) == (len(ids), 371)
+            else:
+                assert sorted(train + test) == ids
+            if name.startswith("random"):
+                i = int(name[-1])
+                assert len(test) == random_sizes[len(ids)][i]
+                if split["params"].get("n_moved", 0) == 0:  # no duplicate images moved
+                    assert test == sorted(ids[j] for j in folds[i])
+        tau = split_file(superdataset, pool, "tau")
+        assert (tau["n_train"], tau["n_test"]) == ((897, 224) if pool == "shared" else (4666, 1167))
+    pooled = sorted(im.name for im in catalogue if im.dataset != "OOD")
+    assert len(pooled) == 24681
+    tau = split_file(superdataset, "pooled", "tau")
+    assert (tau["n_train"], tau["n_test"]) == (19745, 4936)
+    clusters = [split_file(superdataset, "pooled", f"cluster_k5_{k}") for k in range(5)]
+    held_out = [set(c["variants"][0]["test_ids"]) for c in clusters]
+    assert sum(map(len, held_out)) == len(set().union(*held_out)) == 24681 - 3  # 3 invalid
+    assert {c["params"]["n_init"] for c in clusters} == {10}
+    assert split_file(superdataset, "sub-05", "cluster_k5_0")["params"]["n_init"] == 5
+    sizes = [split_file(superdataset, "sub-01", f"cluster_k5_{k}")["n_test"] for k in range(5)]
     assert sum(sizes) == 5833 - 2  # two of sub-01's images have no valid CLIP embedding
-    assert [
-        split_file(superdataset, "sub-01", f"cluster_k5_{k}")["n_test"] for k in range(5)
-    ] == sizes
 
 
 def test_tau_split_keeps_its_distance(superdataset: Path) -> None:
@@ -132,19 +137,20 @@ def test_tau_split_keeps_its_distance(superdataset: Path) -> None:
         )
         test = np.array([vectors[i] for i in split["variants"][0]["test_ids"]], dtype=np.float64)
         nearest = cosine_distances(unit_rows(test), unit_rows(train)).min(axis=1)
-        assert nearest.min() >= split["params"]["tau"] * (1 - 1e-5)
-        assert split["params"]["mmd2"] > 0 and split["params"]["tau_quantile"] in (
-            0.9,
-            0.8,
-            0.7,
-            0.6,
-            0.5,
-            0.4,
-            0.3,
-            0.2,
-            0.1,
-            0.05,
-            0.0,
+        found = split["params"]["adaptive_selection"]
+        assert nearest.min() >= found["tau"] * (1 - 1e-5)
+        assert found["mmd2"] > 0 and found["percentile"] in (
+            90,
+            80,
+            70,
+            60,
+            50,
+            40,
+            30,
+            20,
+            10,
+            5,
+            0,
         )
 
 
@@ -160,8 +166,8 @@ def test_split_script_is_deterministic(superdataset: Path, tmp_path: Path) -> No
                 for p in sorted(root.glob("*/*.json")) if not p.parent.name.startswith(".")}  # fmt: skip
 
     again = digests(tmp_path / "again")
-    assert len(again) == 6 * 12
-    assert again == digests(superdataset / "derivatives/splits")  # what datalad run made
+    assert len(again) == 6 * 12 + 6
+    assert again == digests(superdataset / "derivatives/splits/regenerated")  # datalad run's
 
 
 def test_run_record_in_the_commit(superdataset: Path) -> None:
@@ -174,10 +180,7 @@ def test_run_record_in_the_commit(superdataset: Path) -> None:
         "stimuli/task-images_metadata.csv",
         "stimuli/task-images_desc-CLIP_embeddings.h5",
     ]
-    assert record["outputs"] == [
-        "derivatives/splits/shared/*.json",
-        "derivatives/splits/sub-*/*.json",
-    ]
+    assert record["outputs"] == ["derivatives/splits/regenerated/*/*.json"]
     assert record["exit"] == 0
 
 
@@ -186,11 +189,11 @@ def test_verify_passes_and_fails_when_tampered(superdataset: Path, tmp_path: Pat
 
     report = verify_runs(superdataset, workdir=tmp_path)
     assert report.ok, render(report)
-    assert len(report.checks[0].identical) == 72
+    assert len(report.checks[0].identical) == 78
     tampered = Path(clone_dataset(str(superdataset), tmp_path / "tampered"))
     dl.get(path=str(tampered / "derivatives/splits"), dataset=str(tampered), get_data=False,
            result_renderer="disabled")  # fmt: skip
-    target = tampered / "derivatives/splits/sub-03/random_2.json"
+    target = tampered / "derivatives/splits/regenerated/sub-03/random_2.json"
     data = json.loads(target.read_text())
     data["variants"][0]["test_ids"].reverse()
     target.write_text(json.dumps(data, indent=1) + "\n")
@@ -198,8 +201,9 @@ def test_verify_passes_and_fails_when_tampered(superdataset: Path, tmp_path: Pat
             result_renderer="disabled")  # fmt: skip
     report = verify_runs(tampered, workdir=tmp_path)
     assert not report.ok, render(report)
-    assert report.checks[0].differing == ["derivatives/splits/sub-03/random_2.json"], render(report)
-    assert "1 differ: derivatives/splits/sub-03/random_2.json" in render(report)
+    tampered_path = "derivatives/splits/regenerated/sub-03/random_2.json"
+    assert report.checks[0].differing == [tampered_path], render(report)
+    assert f"1 differ: {tampered_path}" in render(report)
     assert render(report).endswith("0 of 1 runs NOT reproduced")
 
 
@@ -218,7 +222,9 @@ def test_splits_api(superdataset: Path) -> None:
     with pytest.raises(UsageError, match=r"no pool 'sub-02'.*did you mean"):
         api.load_split("tau", "sub-02", superdataset)
     split = api.load_split("cluster_k5_1", "sub-01", superdataset)
-    assert split.split_family == "cluster_k5" and split.splitter == "kmeans"
+    assert split.split_family == "cluster_k5" and split.splitter == "kmeans_cluster_holdout"
+    assert split.pool == "sub-01" and split.source == "regenerated"  # none published here
+    assert list(api.load_all_splits("sub-01", superdataset)) == SPLIT_NAMES
     trials = pd.read_csv(
         superdataset
         / GLM

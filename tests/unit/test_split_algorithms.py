@@ -1,4 +1,4 @@
-"""Train/test splitters (random, k-means, tau) and the pure parts of the split script."""
+"""Train/test splitters (k-fold, k-means, tau) and the pure parts of the split script."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
+from laion_fmri_datalad.imagenames import ood_type
 from laion_fmri_datalad.splits import algorithms as alg
 from laion_fmri_datalad.splits.make import (
-    N_RANDOM,
+    K_FOLDS,
+    POOLED_SPLITS,
     SPLIT_NAMES,
     K,
     _round,
     _split,
-    ood_type,
     pool_splits,
     pools,
 )
@@ -70,25 +71,62 @@ def test_n_test_of_is_a_rounded_fifth(n: int, n_test: int) -> None:
     assert alg.n_test_of(n) == n_test
 
 
-@pytest.mark.parametrize("n", [5, 10, 37, 200])
-@pytest.mark.parametrize("seed", [0, 1, 4])
-def test_random_split_gives_sorted_distinct_indices_of_the_right_size(n: int, seed: int) -> None:
-    test = alg.random_split(n, seed)
-    assert len(test) == alg.n_test_of(n)
-    assert len(set(test.tolist())) == len(test)
-    assert test.tolist() == sorted(test.tolist())
-    assert all(0 <= i < n for i in test.tolist())
+@pytest.mark.parametrize("n", [7, 50, 1121, 5833])
+def test_kfold_partition_is_array_split_of_one_shuffle(n: int) -> None:
+    order = np.arange(n)
+    np.random.default_rng(42).shuffle(order)  # the published recipe, written out
+    expected = [fold.tolist() for fold in np.array_split(order, 5)]
+    assert [f.tolist() for f in alg.kfold_partition(n, 5, 42)] == expected
 
 
-def test_random_split_is_deterministic_per_seed_and_differs_across_seeds() -> None:
-    splits = [alg.random_split(200, seed).tolist() for seed in range(N_RANDOM)]
-    assert splits == [alg.random_split(200, seed).tolist() for seed in range(N_RANDOM)]
-    assert len({tuple(s) for s in splits}) == N_RANDOM
+@pytest.mark.parametrize(
+    ("n", "sizes"),
+    [
+        (1121, [225, 224, 224, 224, 224]),
+        (5833, [1167, 1167, 1167, 1166, 1166]),
+        (4, [1, 1, 1, 1, 0]),
+    ],
+)
+def test_kfold_partition_covers_the_pool_once_with_design_fold_sizes(
+    n: int, sizes: list[int]
+) -> None:
+    folds = alg.kfold_partition(n, 5, 42)
+    assert [len(f) for f in folds] == sizes
+    assert sorted(np.concatenate(folds).tolist()) == list(range(n))
 
 
 def test_random_split_is_the_first_fifth_of_a_seeded_permutation() -> None:
     expected = sorted(np.random.default_rng(3).permutation(50)[:10].tolist())
     assert alg.random_split(50, 3).tolist() == expected
+
+
+def test_duplicate_groups_point_at_the_first_identical_row() -> None:
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [0.0, 1.0], [1.0, 0.0]])
+    assert alg.duplicate_groups(x).tolist() == [0, 1, 0, 3, 1, 0]
+    assert alg.duplicate_groups(np.zeros((0, 2))).tolist() == []
+
+
+def test_keep_duplicates_together_moves_a_split_group_and_keeps_fold_sizes() -> None:
+    folds = [np.array([0, 1, 2]), np.array([3, 4, 5]), np.array([6, 7])]
+    group = np.arange(8)
+    group[[4, 6]] = 0  # 0, 4 and 6 are one image: folds 0, 1, 2 -> the lowest, fold 0
+    group[7] = 5  # 5 and 7: folds 1 and 2, one each -> fold 1
+    moved_folds, moved = alg.keep_duplicates_together(folds, group)
+    assert [len(f) for f in moved_folds] == [3, 3, 2]
+    fold_of = {i: f for f, fold in enumerate(moved_folds) for i in fold.tolist()}
+    assert fold_of[0] == fold_of[4] == fold_of[6] == 0
+    assert fold_of[5] == fold_of[7] == 1
+    assert sorted(fold_of) == list(range(8))
+    assert moved == 6  # three swaps: 4 <-> 1, 6 <-> 2, 7 <-> 3
+
+
+def test_keep_duplicates_together_leaves_folds_without_split_groups() -> None:
+    folds = alg.kfold_partition(30, 5, 42)
+    group = np.arange(30)
+    same = folds[2][:3]
+    group[same] = same[0]  # a group inside one fold
+    kept, moved = alg.keep_duplicates_together(folds, group)
+    assert moved == 0 and [f.tolist() for f in kept] == [f.tolist() for f in folds]
 
 
 # ---------------------------------------------------------------------------- unit rows, distances
@@ -176,6 +214,18 @@ def blobs(sizes: list[int], seed: int = 0) -> tuple[Floats, list[int]]:
         points.append(centres[b] + rng.normal(scale=0.5, size=(size, 3)))
         truth += [b] * size
     return np.concatenate(points), truth
+
+
+def test_kmeans_keeps_the_run_of_least_inertia() -> None:
+    x = alg.unit_rows(gaussian(300, 6, 11))
+
+    def inertia(labels: npt.NDArray[np.intp]) -> float:
+        return float(sum(((x[labels == j] - x[labels == j].mean(0)) ** 2).sum() for j in range(5)))
+
+    best = inertia(alg.kmeans(x, 5, seed=2026, n_init=10))
+    singles = [inertia(alg.kmeans(x, 5, seed=s, n_init=1)) for s in range(10)]
+    assert best <= min(singles) + 1e-6 or best <= np.median(singles)
+    assert alg.kmeans(x, 5, seed=2026, n_init=10).tolist() == alg.kmeans(x, 5, 2026, 10).tolist()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -291,6 +341,11 @@ def test_tau_split_keeps_every_test_item_tau_away_from_training(
     assert 1 <= found.n_components <= n
 
 
+def test_tau_split_takes_the_test_size_it_is_given() -> None:
+    found = alg.tau_split(gaussian(100, 8, 21), ["A"] * 100, seed=0, n_test=23)
+    assert len(found.test) == 23 and found.percentile == 100 * found.tau_quantile
+
+
 @pytest.mark.parametrize(("n", "dim", "strata", "seed"), TAU_CASES)
 def test_tau_split_gives_each_stratum_its_share(
     n: int, dim: int, strata: list[str], seed: int
@@ -344,26 +399,45 @@ def test_ood_type_is_the_word_after_the_prefix(name: str, kind: str) -> None:
 
 def metadata() -> pd.DataFrame:
     rows = [
-        ("shared_12rep_LAION_a.jpg", "LAION", "shared", "shared"),
-        ("shared_12rep_THINGS_b.jpg", "THINGS", "shared", "shared"),
+        ("shared_12rep_LAION_cluster_3_i0.jpg", "LAION", "shared", "shared"),
+        ("shared_12rep_THINGS+_kmeans_1_bat2.jpg", "THINGSplus", "shared", "shared"),
         ("shared_4rep_OOD_shape_000.png", "OOD", "shared", "shared"),
-        ("shared_4rep_NSD_special100_0.jpg", "NSD", "shared", "shared"),
-        ("sub-03_unique_x.jpg", "LAION", "sub-03", "unique"),
-        ("sub-01_unique_y.jpg", "THINGS", "sub-01", "unique"),
-        ("sub-01_unique_z.jpg", "LAION", "sub-01", "unique"),
+        ("shared_4rep_NSD_special100_7.jpg", "NSD", "shared", "shared"),
+        ("unique_LAION_initial_cluster_4_i0_p04.jpg", "LAION", "sub-03", "unique"),
+        ("unique_THINGS_toy_kettle_p01.jpg", "THINGS", "sub-01", "unique"),
+        ("unique_LAION_new_cluster_9_i2_p01.jpg", "LAION", "sub-01", "unique"),
+        ("unique_THINGS+_ferry3_p02.jpg", "THINGSplus", "sub-06", "unique"),
     ]
     return pd.DataFrame(rows, columns=["image_name", "dataset", "participant", "unique_or_shared"])
 
 
-def test_pools_are_the_shared_non_ood_images_and_each_subject_with_them() -> None:
-    shared = ["shared_12rep_LAION_a.jpg", "shared_12rep_THINGS_b.jpg"]
-    shared.append("shared_4rep_NSD_special100_0.jpg")
+def test_pools_take_owners_from_the_code_table_and_sort_names() -> None:
+    shared = sorted(
+        ["shared_12rep_LAION_cluster_3_i0.jpg", "shared_12rep_THINGS+_kmeans_1_bat2.jpg",
+         "shared_4rep_NSD_special100_7.jpg"]
+    )  # fmt: skip
+    sub01 = ["unique_LAION_new_cluster_9_i2_p01.jpg", "unique_THINGS_toy_kettle_p01.jpg"]
     assert pools(metadata()) == {
         "shared": shared,
-        "sub-01": [*shared, "sub-01_unique_y.jpg", "sub-01_unique_z.jpg"],
-        "sub-03": [*shared, "sub-03_unique_x.jpg"],
+        "sub-01": sorted([*shared, *sub01]),
+        "sub-03": sorted([*shared, "unique_LAION_initial_cluster_4_i0_p04.jpg"]),  # p04
+        "sub-06": sorted([*shared, "unique_THINGS+_ferry3_p02.jpg"]),  # p02
+        "pooled": sorted(
+            [
+                *shared,
+                *sub01,
+                "unique_LAION_initial_cluster_4_i0_p04.jpg",
+                "unique_THINGS+_ferry3_p02.jpg",
+            ]
+        ),
     }
-    assert list(pools(metadata())) == ["shared", "sub-01", "sub-03"]
+
+
+def test_pools_refuse_a_participant_that_contradicts_the_code() -> None:
+    table = metadata()
+    table.loc[4, "participant"] = "sub-04"  # p04 is sub-03, not sub-04
+    with pytest.raises(ValueError, match="participant sub-04 in the metadata, sub-03 by its code"):
+        pools(table)
 
 
 @pytest.mark.parametrize(
@@ -375,26 +449,64 @@ def test_round_keeps_six_significant_digits(value: float, rounded: float) -> Non
 
 
 def test_split_keeps_the_pool_order_on_both_sides() -> None:
-    out = _split("x", "shared", "random", {"seed": 0}, ["d", "a", "c", "b"], {"c", "d"})
+    out = _split("x", "a label", "random", {"seed": 0}, ["d", "a", "c", "b"], {"c", "d"})
     assert out["variants"] == [{"variant_id": 0, "train_ids": ["a", "b"], "test_ids": ["d", "c"]}]
     assert (out["n_train"], out["n_test"]) == (2, 2)
-    assert (out["name"], out["pool"], out["splitter"]) == ("x", "shared", "random")
+    assert (out["name"], out["pool"], out["splitter"]) == ("x", "a label", "random")
 
 
-def test_pool_splits_gives_the_twelve_splits_covering_the_pool() -> None:
-    ids = [f"img{i:03d}" for i in range(60)]
+def _pool_inputs() -> tuple[list[str], dict[str, Any], pd.DataFrame, list[str]]:
+    ids = sorted(f"unique_LAION_initial_cluster_{i}_i0_p01.jpg" for i in range(60))
     vectors = {name: v for name, v in zip(ids, gaussian(60, 6, 40), strict=True)}
+    vectors[ids[7]] = vectors[ids[3]].copy()  # a duplicate image
     table = pd.DataFrame({"image_name": ids, "dataset": ["LAION", "THINGS"] * 30})
-    ood = ["shared_4rep_OOD_shape_000.png", "shared_4rep_OOD_gabor_001.png"]
-    splits = pool_splits("shared", ids, vectors, table, ood)
+    ood = ["shared_4rep_OOD_gabor_001.png", "shared_4rep_OOD_shape_000.png"]
+    return ids, vectors, table, ood
+
+
+def test_pool_splits_follow_the_published_algorithms_and_params() -> None:
+    ids, vectors, table, ood = _pool_inputs()
+    splits = pool_splits("sub-01", ids, vectors, table, ood)
     assert [s["name"] for s in splits] == SPLIT_NAMES
+    order = np.random.default_rng(42).permutation(60)
+    folds = [sorted(ids[j] for j in fold) for fold in np.array_split(order, 5)]
+    together = [f for f in folds if (ids[3] in f) != (ids[7] in f)]
+    for i, split in enumerate(splits[:K_FOLDS]):
+        assert split["splitter"] == "random_kfold"
+        assert {k: split["params"][k] for k in ("method", "k", "seed", "fold", "revision")} == {
+            "method": "shuffled_5fold_cv", "k": 5, "seed": 42, "fold": i, "revision": 2
+        }  # fmt: skip
+        test = split["variants"][0]["test_ids"]
+        assert (ids[3] in test) == (ids[7] in test)  # the duplicates share a fold
+        if not together:
+            assert test == folds[i]
+    assert splits[0]["params"]["n_moved"] == (2 if together else 0)
     for split in splits[:-1]:
         variant: dict[str, Any] = split["variants"][0]
         assert sorted(variant["train_ids"] + variant["test_ids"]) == ids, split["name"]
         assert not set(variant["train_ids"]) & set(variant["test_ids"]), split["name"]
-    assert [s["n_test"] for s in splits[:N_RANDOM]] == [12] * N_RANDOM
-    assert sum(s["n_test"] for s in splits[N_RANDOM : N_RANDOM + K]) == 60
-    assert splits[-2]["n_test"] == 12
+    clusters = splits[K_FOLDS : K_FOLDS + K]
+    assert sum(s["n_test"] for s in clusters) == 60
+    assert {s["splitter"] for s in clusters} == {"kmeans_cluster_holdout"}
+    assert clusters[2]["params"] == {
+        "method": "kmeans_clip_k5_holdout", "feature_space": "CLIP", "n_clusters": 5,
+        "seed": 2026, "n_init": 10, "held_out_cluster": 2,
+    }  # fmt: skip
+    tau = splits[-2]
+    assert tau["splitter"] == "min_nn_stochastic" and tau["n_test"] == 12
+    assert {"tau", "percentile", "mmd2"} <= set(tau["params"]["adaptive_selection"])
     ood_split = splits[-1]
+    assert ood_split["splitter"] == "ood_holdout"
+    assert ood_split["params"] == {"method": "ood_dataset_holdout", "ood_types": ["gabor", "shape"]}
     assert ood_split["variants"][0]["test_ids"] == ood
-    assert ood_split["params"]["types"] == {"gabor": 1, "shape": 1}
+    assert ood_split["variants"][0]["train_ids"] == ids
+
+
+def test_shared_random_splits_have_no_revision_and_pooled_has_six_splits() -> None:
+    ids, vectors, table, ood = _pool_inputs()
+    shared = pool_splits("shared", ids, vectors, table, ood)
+    assert "revision" not in shared[0]["params"]
+    pooled = pool_splits("pooled", ids, vectors, table, ood)
+    assert [s["name"] for s in pooled] == POOLED_SPLITS
+    sub05 = pool_splits("sub-05", ids, vectors, table, ood)
+    assert sub05[K_FOLDS]["params"]["n_init"] == 5  # upstream's restarts for sub-05

@@ -1,4 +1,5 @@
-"""``splits``, ``release``, ``cite`` and ``verify``: what is recorded, tagged and rerun."""
+"""``release``, ``cite`` and ``verify``: what is tagged, cited and rerun (``splits`` is in
+``cli/splits.py``)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,6 @@ from .options import add_dataset, dataset_from
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    splits = sub.add_parser("splits", help="make the train/test splits under datalad run")
-    add_dataset(splits, "the superdataset", positional=True)
-    splits.set_defaults(func=run_splits)
-
     release = sub.add_parser("release", help="tag a release of the superdataset and subdatasets")
     release.add_argument("version", help="e.g. 1.0.0 or v1.0.0")
     add_dataset(release, "the superdataset")
@@ -28,15 +25,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify.add_argument("revision", nargs="?", default="HEAD")
     add_dataset(verify, "the dataset")
     verify.set_defaults(func=run_verify)
-
-
-def run_splits(args: argparse.Namespace) -> Report:
-    from ..splits.run import make_splits
-
-    require_git_annex()
-    dataset = dataset_from(args)
-    assert dataset is not None
-    return make_splits(dataset)
 
 
 def run_release(args: argparse.Namespace) -> Report:

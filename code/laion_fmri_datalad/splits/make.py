@@ -1,14 +1,27 @@
-"""The split script: twelve train/test splits for each of the six pools, as JSON.
+"""The split script: the published split set (DESIGN §2.10) regenerated from the bucket.
 
     python code/make_splits.py --metadata stimuli/task-images_metadata.csv \\
-        --embeddings stimuli/task-images_desc-CLIP_embeddings.h5 --out derivatives/splits
+        --embeddings stimuli/task-images_desc-CLIP_embeddings.h5 \\
+        --out derivatives/splits/regenerated
 
-Pools: ``shared`` (the shared images that are not OOD) and each subject's full pool (those
-plus the subject's unique images). Splits: ``random_0..4`` (seeded 80/20),
-``cluster_k5_0..4`` (k-means, k=5, on the pool's CLIP embeddings; cluster i held out),
-``tau`` (see :func:`algorithms.tau_split`) and ``ood`` (the OOD shared images as test, with
-their types). Writes ``<out>/<pool>/<name>.json`` in upstream's schema. Deterministic: the
-same inputs give byte-identical files.
+Pools: ``shared`` (the regular shared images, OOD excluded), one per subject (those plus
+the subject's unique images, whose owner comes from the ``pNN`` code table of
+``imagenames``), and ``pooled`` (the regular images of all subjects). Splits, with
+upstream's splitter names and parameters:
+
+* ``random_0..4`` (``random_kfold``): the folds of one shuffled 5-fold partition of the
+  sorted pool (seed 42); fold i is the test set. Subject pools are revision 2: duplicate
+  images (identical CLIP embeddings) are kept in one fold.
+* ``cluster_k5_0..4`` (``kmeans_cluster_holdout``): k-means (k 5, seed 2026, n_init 10;
+  5 for sub-05, as upstream) on the pool's unit-normalised CLIP embeddings; cluster i held
+  out. Clusters are numbered by size, largest 0.
+* ``tau`` (``min_nn_stochastic``): see :func:`algorithms.tau_split`.
+* ``ood`` (``ood_holdout``): train the whole regular pool, test every OOD image; the
+  types are listed in ``params.ood_types`` and filtered at load time.
+
+``pooled`` has ``tau`` and ``cluster_k5_0..4`` only. Writes ``<out>/<pool>/<name>.json``
+(``{name, pool, splitter, params, n_train, n_test, variants}``, ``pool`` a descriptive
+label, image names sorted). Deterministic: the same inputs give byte-identical files.
 """
 
 from __future__ import annotations
@@ -23,44 +36,92 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..imagenames import PARTICIPANT_CODES, ood_type, owner_of
 from . import algorithms as alg
 
-N_RANDOM = 5
+K_FOLDS = 5
+RANDOM_SEED = 42
 K = 5
-KMEANS_SEED = 0
+KMEANS_SEED = 2026
+KMEANS_N_INIT = 10
+KMEANS_N_INIT_BY_POOL = {"sub-05": 5}  # upstream's split construction (its split scripts)
 TAU_SEED = 0
-SPLIT_NAMES = (
-    [f"random_{i}" for i in range(N_RANDOM)]
-    + [f"cluster_k{K}_{i}" for i in range(K)]
-    + ["tau", "ood"]
-)
-OOD_PREFIX = "shared_4rep_OOD_"
+RANDOM_NAMES = [f"random_{i}" for i in range(K_FOLDS)]
+CLUSTER_NAMES = [f"cluster_k{K}_{i}" for i in range(K)]
+SPLIT_NAMES = [*RANDOM_NAMES, *CLUSTER_NAMES, "tau", "ood"]
+POOLED = "pooled"
+POOLED_SPLITS = [*CLUSTER_NAMES, "tau"]
+SUBJECT_POOLS = sorted(PARTICIPANT_CODES.values())
+POOLS = ["shared", *SUBJECT_POOLS, POOLED]
+REVISION_RULE = "duplicates (identical CLIP embeddings) kept in one fold"
+TAU_METHOD = "min_nn_components + greedy_mmd"
 
 
-def ood_type(name: str) -> str:
-    return name.removeprefix(OOD_PREFIX).split("_", 1)[0]
+def splits_of(pool: str) -> list[str]:
+    """The split names a pool has."""
+    return POOLED_SPLITS if pool == POOLED else SPLIT_NAMES
+
+
+def is_ood(name: str, dataset: str) -> bool:
+    return dataset == "OOD" or ood_type(name) is not None
 
 
 def pools(metadata: pd.DataFrame) -> dict[str, list[str]]:
-    shared = metadata[(metadata["unique_or_shared"] == "shared") & (metadata["dataset"] != "OOD")]
-    result = {"shared": shared["image_name"].tolist()}
-    for subject in sorted(p for p in metadata["participant"].unique() if p.startswith("sub-")):
-        own = metadata[metadata["participant"] == subject]["image_name"].tolist()
-        result[subject] = result["shared"] + own
+    """Each pool's image names, sorted: ``shared``, the subjects, ``pooled``."""
+    rows = list(zip(metadata["image_name"], metadata["dataset"], strict=True))
+    regular = [name for name, dataset in rows if not is_ood(str(name), str(dataset))]
+    shared = sorted(n for n in regular if owner_of(n) is None)
+    owned: dict[str, list[str]] = {}
+    for name in regular:
+        owner = owner_of(name)
+        if owner is not None:
+            owned.setdefault(owner, []).append(name)
+    _check_participants(metadata)
+    result = {"shared": shared}
+    for subject in sorted(owned):
+        result[subject] = sorted(shared + owned[subject])
+    if owned:
+        result[POOLED] = sorted(regular)
     return result
+
+
+def _check_participants(metadata: pd.DataFrame) -> None:
+    """A metadata row naming a subject other than the one its ``pNN`` code gives is an
+    error: the pools would disagree with the trial tables."""
+    if "participant" not in metadata.columns:
+        return
+    for name, participant in zip(metadata["image_name"], metadata["participant"], strict=True):
+        owner = owner_of(str(name))
+        given = str(participant)
+        if owner is not None and given.startswith("sub-") and given != owner:
+            raise ValueError(f"{name!r}: participant {given} in the metadata, {owner} by its code")
+
+
+def ood_images(metadata: pd.DataFrame) -> list[str]:
+    rows = zip(metadata["image_name"], metadata["dataset"], strict=True)
+    return sorted(str(name) for name, dataset in rows if is_ood(str(name), str(dataset)))
+
+
+def pool_label(pool: str, n: int) -> str:
+    """The descriptive ``pool`` field (the directory is the pool id)."""
+    if pool == "shared":
+        return f"shared regular images, OOD excluded ({n} images)"
+    if pool == POOLED:
+        return f"pooled regular images of all subjects ({n} images)"
+    return f"{pool} full pool ({n} images: shared regular + {pool}'s unique)"
 
 
 def _round(value: float) -> float:
     return float(f"{value:.6g}")
 
 
-def _split(name: str, pool: str, splitter: str, params: dict[str, Any], ids: list[str],
+def _split(name: str, label: str, splitter: str, params: dict[str, Any], ids: list[str],
            test: set[str]) -> dict[str, Any]:  # fmt: skip
     train_ids = [i for i in ids if i not in test]
     test_ids = [i for i in ids if i in test]
     return {
         "name": name,
-        "pool": pool,
+        "pool": label,
         "splitter": splitter,
         "params": params,
         "n_train": len(train_ids),
@@ -69,44 +130,93 @@ def _split(name: str, pool: str, splitter: str, params: dict[str, Any], ids: lis
     }
 
 
+def random_splits(pool: str, ids: list[str], vectors: dict[str, np.ndarray],
+                  label: str) -> list[dict[str, Any]]:  # fmt: skip
+    folds = alg.kfold_partition(len(ids), K_FOLDS, RANDOM_SEED)
+    extra: dict[str, Any] = {}
+    if pool in SUBJECT_POOLS:
+        group = _duplicate_groups(ids, vectors)
+        folds, moved = alg.keep_duplicates_together(folds, group)
+        extra = {"revision": 2, "revision_rule": REVISION_RULE, "n_moved": moved}
+    out = []
+    for i, fold in enumerate(folds):
+        params = {"method": "shuffled_5fold_cv", "k": K_FOLDS, "seed": RANDOM_SEED, "fold": i}
+        test = {ids[j] for j in fold.tolist()}
+        out.append(_split(f"random_{i}", label, "random_kfold", {**params, **extra}, ids, test))
+    return out
+
+
+def _duplicate_groups(ids: list[str], vectors: dict[str, np.ndarray]) -> alg.Ints:
+    """Per image, the first image with an identical CLIP embedding (itself when none;
+    images without a valid embedding have no duplicate)."""
+    group = np.arange(len(ids), dtype=np.intp)
+    embedded = [j for j, name in enumerate(ids) if name in vectors]
+    if embedded:
+        found = alg.duplicate_groups(np.array([vectors[ids[j]] for j in embedded]))
+        group[embedded] = np.asarray(embedded, dtype=np.intp)[found]
+    return group
+
+
+def cluster_splits(pool: str, ids: list[str], embedded: list[str], x: alg.Floats,
+                   label: str) -> list[dict[str, Any]]:  # fmt: skip
+    n_init = KMEANS_N_INIT_BY_POOL.get(pool, KMEANS_N_INIT)
+    labels = alg.kmeans(x, K, seed=KMEANS_SEED, n_init=n_init)
+    out = []
+    for c in range(K):
+        params: dict[str, Any] = {
+            "method": "kmeans_clip_k5_holdout", "feature_space": "CLIP", "n_clusters": K,
+            "seed": KMEANS_SEED, "n_init": n_init, "held_out_cluster": c,
+        }  # fmt: skip
+        if len(ids) > len(embedded):
+            params["no_embedding_in_train"] = len(ids) - len(embedded)
+        test = {embedded[j] for j in np.flatnonzero(labels == c).tolist()}
+        out.append(_split(f"cluster_k{K}_{c}", label, "kmeans_cluster_holdout", params, ids, test))
+    return out
+
+
+def tau_split(ids: list[str], embedded: list[str], x: alg.Floats, dataset_of: dict[str, str],
+              label: str) -> dict[str, Any]:  # fmt: skip
+    strata = [dataset_of[i] for i in embedded]
+    found = alg.tau_split(x, strata, seed=TAU_SEED, n_test=alg.n_test_of(len(ids)))
+    params: dict[str, Any] = {
+        "method": TAU_METHOD,
+        "criterion": "MMD-matched greedily, balanced by dataset",
+        "adaptive_selection": {
+            "criterion": "largest_feasible_percentile", "tier": "balanced",
+            "tau": _round(found.tau), "percentile": found.percentile,
+            "mmd2": _round(found.mmd2), "mmd2_random": _round(found.mmd2_random_split),
+            "ratio_to_random": _round(found.mmd2 / found.mmd2_random_split)
+            if found.mmd2_random_split > 0 else None,
+        },
+        "metric": "cosine", "feature_space": "CLIP", "kernel": "rbf",
+        "bandwidth": _round(found.bandwidth), "n_components": found.n_components,
+        "seed": TAU_SEED, "test_fraction": alg.TEST_FRACTION,
+    }  # fmt: skip
+    if len(ids) > len(embedded):
+        params["no_embedding_in_train"] = len(ids) - len(embedded)
+    test = {embedded[j] for j in found.test.tolist()}
+    return _split("tau", label, "min_nn_stochastic", params, ids, test)
+
+
+def ood_split(ids: list[str], ood: list[str], label: str) -> dict[str, Any]:
+    types = sorted({t for t in map(ood_type, ood) if t is not None})
+    params = {"method": "ood_dataset_holdout", "ood_types": types}
+    return _split("ood", label, "ood_holdout", params, sorted(ids + ood), set(ood))
+
+
 def pool_splits(pool: str, ids: list[str], vectors: dict[str, np.ndarray], metadata: pd.DataFrame,
                 ood: list[str]) -> list[dict[str, Any]]:  # fmt: skip
-    """The twelve splits of one pool."""
-    out = []
-    params: dict[str, Any]
-    for i in range(N_RANDOM):
-        test = {ids[j] for j in alg.random_split(len(ids), seed=i)}
-        params = {"seed": i, "test_fraction": alg.TEST_FRACTION}
-        out.append(_split(f"random_{i}", pool, "random", params, ids, test))
+    """The splits of one pool, in :func:`splits_of` order."""
+    label = pool_label(pool, len(ids))
     embedded = [i for i in ids if i in vectors]
     x = alg.unit_rows(np.array([vectors[i] for i in embedded]))
-    labels = alg.kmeans(x, K, seed=KMEANS_SEED)
-    sizes = [int(s) for s in np.bincount(labels, minlength=K)]
-    for c in range(K):
-        test = {embedded[j] for j in np.flatnonzero(labels == c)}
-        params = {
-            "k": K, "held_out_cluster": c, "seed": KMEANS_SEED, "embedding": "CLIP",
-            "features": "unit-normalised", "cluster_sizes": sizes,
-            "no_embedding_in_train": len(ids) - len(embedded),
-        }  # fmt: skip
-        out.append(_split(f"cluster_k{K}_{c}", pool, "kmeans", params, ids, test))
-    dataset_of = dict(zip(metadata["image_name"], metadata["dataset"], strict=True))
-    found = alg.tau_split(x, [str(dataset_of[i]) for i in embedded], seed=TAU_SEED)
-    params = {
-        "tau": _round(found.tau), "tau_quantile": found.tau_quantile,
-        "metric": "cosine", "embedding": "CLIP", "mmd2": _round(found.mmd2),
-        "mmd2_random_split": _round(found.mmd2_random_split),
-        "kernel": "rbf", "bandwidth": _round(found.bandwidth), "balanced_by": "dataset",
-        "n_components": found.n_components, "seed": TAU_SEED,
-        "test_fraction": alg.TEST_FRACTION, "no_embedding_in_train": len(ids) - len(embedded),
-    }  # fmt: skip
-    out.append(_split("tau", pool, "tau", params, ids, {embedded[j] for j in found.test}))
-    types = {name: ood_type(name) for name in ood}
-    counts = {t: sum(1 for v in types.values() if v == t) for t in sorted(set(types.values()))}
-    ood_split = _split(
-        "ood", pool, "ood", {"types": counts, "test_types": types}, ids + ood, set(ood)
-    )
-    out.append(ood_split)
+    dataset_of = {str(n): str(d) for n, d in zip(metadata["image_name"], metadata["dataset"],
+                                                 strict=True)}  # fmt: skip
+    out = [] if pool == POOLED else random_splits(pool, ids, vectors, label)
+    out += cluster_splits(pool, ids, embedded, x, label)
+    out.append(tau_split(ids, embedded, x, dataset_of, label))
+    if pool != POOLED:
+        out.append(ood_split(ids, ood, label))
     return out
 
 
@@ -120,11 +230,15 @@ def read_embeddings(path: Path) -> dict[str, np.ndarray]:
     return {n: v for n, v, ok in zip(names, values, valid, strict=True) if ok}
 
 
+def json_text(data: dict[str, Any]) -> str:
+    """Upstream's layout: two-space indentation and a final newline."""
+    return json.dumps(data, indent=2) + "\n"
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text)
+    partial.write_text(json_text(data))
     partial.replace(path)
 
 
@@ -136,11 +250,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     metadata = pd.read_csv(args.metadata)
     vectors = read_embeddings(args.embeddings)
-    ood = metadata[metadata["dataset"] == "OOD"]["image_name"].tolist()
+    ood = ood_images(metadata)
     for pool, ids in pools(metadata).items():
-        for split in pool_splits(pool, ids, vectors, metadata, ood):
+        splits = pool_splits(pool, ids, vectors, metadata, ood)
+        for split in splits:
             write_json(args.out / pool / f"{split['name']}.json", split)
-        print(f"{pool}: {len(ids)} images, {len(SPLIT_NAMES)} splits", flush=True)
+        print(f"{pool}: {len(ids)} images, {len(splits)} splits", flush=True)
     return 0
 
 

@@ -12,21 +12,31 @@ from ..errors import UsageError
 from ..repo import datalad
 from ..repo.env import apply_to_current_process
 from ..repo.git import rev_parse
-from .api import SPLITS
+from .api import REGENERATED, SPLITS
 
 SCRIPT = "code/make_splits.py"
 METADATA = "stimuli/task-images_metadata.csv"
 EMBEDDINGS = "stimuli/task-images_desc-CLIP_embeddings.h5"
-COMMAND = f"python {SCRIPT} --metadata {METADATA} --embeddings {EMBEDDINGS} --out {SPLITS}"
-OUTPUTS = [f"{SPLITS}/shared/*.json", f"{SPLITS}/sub-*/*.json"]
-MESSAGE = "[laion-fmri] Make the train/test splits of the six pools"
+OUT = f"{SPLITS}/{REGENERATED}"
+COMMAND = f"python {SCRIPT} --metadata {METADATA} --embeddings {EMBEDDINGS} --out {OUT}"
+OUTPUTS = [f"{OUT}/*/*.json"]
+MESSAGE = "[laion-fmri] Make the train/test splits of the seven pools"
 README = """\
 # LAION-fMRI train/test splits
 
-Made by `code/make_splits.py` of the superdataset under `datalad run`: see the commit that
-last changed this subdataset in the superdataset (`git log -- derivatives/splits`) for the
-command, inputs and outputs, and `datalad rerun` it to reproduce these files byte for byte.
-`<pool>/<split>.json`: `{name, pool, splitter, params, n_train, n_test, variants}`.
+Two sets, each `<set>/<pool>/<split>.json` (`{name, pool, splitter, params, n_train,
+n_test, variants}`; `pool` is a descriptive label, the directory is the pool id):
+
+* `published/`: the split files the dataset's authors publish, imported with
+  `laion-fmri-datalad splits import SOURCE` (annexed with SHA256 keys; the commit records
+  the source: a `datalad run` copying from a directory, or `datalad download-url`, whose
+  URLs git-annex also keeps).
+* `regenerated/`: made by `code/make_splits.py` of the superdataset under `datalad run`:
+  see the commit that last changed this subdataset in the superdataset
+  (`git log -- derivatives/splits`) for the command, inputs and outputs, and
+  `datalad rerun` it to reproduce these files byte for byte.
+
+`laion-fmri-datalad splits compare` says, per split, whether the two sets agree.
 """
 
 
@@ -41,7 +51,7 @@ class SplitRun:
         return f"splits made under datalad run: commit {self.commit[:10]}"
 
 
-def _ensure_splits_dataset(superdataset: Path) -> None:
+def ensure_splits_dataset(superdataset: Path) -> None:
     target = superdataset / SPLITS
     if (target / ".datalad" / "config").is_file():
         return
@@ -67,7 +77,7 @@ def make_splits(dataset: Path) -> SplitRun:
             "laion-fmri superdataset repository (it carries the script it records)"
         )
     apply_to_current_process()  # `python` and `git-annex` from this environment
-    _ensure_splits_dataset(superdataset)
+    ensure_splits_dataset(superdataset)
     before = rev_parse(superdataset, "HEAD")
     with contextlib.chdir(superdataset):  # the command runs (and is recorded) at the root
         datalad.call(

@@ -1,0 +1,194 @@
+"""A published split set (written by the fixture's generator, in the published format)
+imported into a clone, read by the API, and compared with the regenerated set."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import clone_dataset, git
+from laion_fmri_datalad.builder.report import BuildReport
+from laion_fmri_datalad.cli import main
+from laion_fmri_datalad.devserver.fixture.catalogue import OOD_TYPES, build_catalogue
+from laion_fmri_datalad.devserver.fixture.published_splits import (
+    REVIEWED_SWAPS,
+    write_published_splits,
+)
+from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS
+from laion_fmri_datalad.imagenames import code_of
+from laion_fmri_datalad.splits import api
+from laion_fmri_datalad.splits.compare import compare
+from laion_fmri_datalad.splits.run import make_splits
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+GLM = "derivatives/glmsingle-tedana"
+PUBLISHED = "derivatives/splits/published"
+
+
+@pytest.fixture(scope="module")
+def dataset(built: tuple[Path, BuildReport], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clone of the built superdataset with this repository's code and regenerated splits."""
+    import datalad.api as dl
+
+    root = clone_dataset(str(built[0]), tmp_path_factory.mktemp("published") / "clone")
+    shutil.copytree(REPOSITORY / "code", root / "code",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
+    dl.save(dataset=str(root), path=[str(root / "code")], message="add code",
+            result_renderer="disabled")  # fmt: skip
+    assert make_splits(root).commit is not None
+    return root
+
+
+@pytest.fixture(scope="module")
+def published_dir(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("upstream") / "splits data"  # a space in the path
+    write_published_splits(directory, regenerated=dataset / "derivatives/splits/regenerated")
+    return directory
+
+
+@pytest.fixture
+def http_root(published_dir: Path) -> Iterator[str]:
+    """The published set served over HTTP on 127.0.0.1."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=str(published_dir), **kwargs)  # type: ignore[arg-type]
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def annex_key(dataset: Path, path: str) -> str:
+    return Path(git(dataset / "derivatives/splits", "annex", "lookupkey", path).strip()).name
+
+
+def test_published_files_are_compact_or_indented_with_descriptive_labels(
+    published_dir: Path,
+) -> None:
+    compact = (published_dir / "sub-03/random_2.json").read_text()
+    indented = (published_dir / "sub-01/random_2.json").read_text()
+    assert "\n" not in compact and indented.startswith('{\n  "name": "random_2"')
+    assert '"pool": "sub-04 full pool (unique + LAION non-OOD shared)"' in compact  # p04
+
+
+def test_import_from_urls_records_each_url_and_checksum(dataset: Path, http_root: str,
+                                                        published_dir: Path) -> None:  # fmt: skip
+    urls = [f"{http_root}/pooled/tau.json", f"{http_root}/pooled/cluster_k5_1.json"]
+    assert main(["splits", "import", *urls, "-d", str(dataset)]) == 0
+    for name in ("tau", "cluster_k5_1"):
+        relative = f"published/pooled/{name}.json"
+        source = (published_dir / "pooled" / f"{name}.json").read_bytes()
+        key = annex_key(dataset, relative)
+        assert key == f"SHA256E-s{len(source)}--{hashlib.sha256(source).hexdigest()}.json"
+        whereis = git(dataset / "derivatives/splits", "annex", "whereis", relative)
+        assert f"{http_root}/pooled/{name}.json" in whereis
+    log = git(dataset / "derivatives/splits", "log", "-1", "--format=%B")
+    assert urls[0] in log and urls[1] in log
+    assert api.list_pools(dataset) == ["pooled"]  # the published set, now present
+    assert main(["splits", "import", f"{http_root}/tau.json", "-d", str(dataset)]) == 2
+
+
+def test_import_from_a_directory_under_datalad_run(dataset: Path, published_dir: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    assert main(["splits", "import", str(published_dir), "-d", str(dataset)]) == 0
+    assert "imported 78 split files of 7 pools" in capsys.readouterr().out
+    message = git(dataset, "log", "-1", "--format=%B")
+    assert "[DATALAD RUNCMD] [laion-fmri] Import the published train/test splits" in message
+    assert f"cp -- '{published_dir}/sub-03'/*.json" in message
+    for pool in ["shared", "pooled", *SUBJECTS]:
+        for source in sorted((published_dir / pool).glob("*.json")):
+            data = source.read_bytes()
+            key = annex_key(dataset, f"published/{pool}/{source.name}")
+            assert key == f"SHA256E-s{len(data)}--{hashlib.sha256(data).hexdigest()}.json"
+            assert (dataset / PUBLISHED / pool / source.name).read_bytes() == data
+    assert main(["splits", "import", str(published_dir), "-d", str(dataset)]) == 0
+    assert "already up to date" in capsys.readouterr().out
+
+
+def trials_of(dataset: Path, subject: str) -> pd.DataFrame:
+    path = next((dataset / GLM / subject).glob("ses-01/func/*_desc-SingletrialBetas_trials.tsv"))
+    return pd.read_csv(path, sep="\t")
+
+
+def test_published_splits_load_and_mask_every_subjects_trials(dataset: Path) -> None:
+    import datalad.api as dl
+
+    catalogue = build_catalogue()
+    shared = [im.name for im in catalogue if im.participant == "shared" and im.dataset != "OOD"]
+    dl.get(path=str(dataset / GLM), dataset=str(dataset), get_data=False,
+           result_renderer="disabled")  # fmt: skip
+    for subject in SUBJECTS:
+        # the pool from the catalogue's participant column, recomputed with numpy
+        ids = sorted(shared + [im.name for im in catalogue if im.participant == subject])
+        fold = np.array_split(np.random.default_rng(42).permutation(len(ids)), 5)[2]
+        expected = {ids[j] for j in fold}
+        split = api.load_split("random_2", subject, dataset)
+        assert split.source == "published" and split.pool == subject
+        assert (
+            split.label == f"sub-{code_of(subject)[1:]} full pool (unique + LAION non-OOD shared)"
+        )
+        assert split.params == {"method": "shuffled_5fold_cv", "k": 5, "seed": 42, "fold": 2,
+                                "revision": 2}  # fmt: skip
+        assert set(split.variants[0].test_ids) == expected
+        assert sorted(split.variants[0].all_ids()) == ids
+        trials = trials_of(dataset, subject)
+        train, test = api.get_split_masks(trials, "random_2", subject, dataset=dataset)
+        labels = trials["label"].astype(str)
+        assert test.tolist() == [label in expected for label in labels]
+        pool = set(ids)
+        assert train.tolist() == [label in pool - expected for label in labels]
+        _, ood = api.get_train_test_ids("ood", subject, ood_types=["gabor", "relations"],
+                                        dataset=dataset)  # fmt: skip
+        assert len(ood) == OOD_TYPES["gabor"] + OOD_TYPES["relations"]
+    assert api.list_ood_types(dataset) == sorted(OOD_TYPES)
+    regenerated = api.load_split("random_0", "sub-01", dataset, source="regenerated")
+    published = api.load_split("random_0", "sub-01", dataset)
+    assert regenerated.source == "regenerated" and regenerated.params["revision"] == 2
+    moved = set(published.variants[0].test_ids) - set(regenerated.variants[0].test_ids)
+    assert len(moved) == REVIEWED_SWAPS
+    assert list(api.load_all_splits("pooled", dataset)) == [f"cluster_k5_{i}" for i in range(5)] + [
+        "tau"
+    ]
+    with pytest.raises(Exception, match="no split source 'upstream'"):
+        api.load_split("tau", "shared", dataset, source="upstream")
+
+
+def test_compare_reports_identical_and_moved_splits(dataset: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    report = compare(dataset)
+    status = {(c.pool, c.name): c for c in report.items}
+    assert len(status) == 78
+    for pool in ["shared", *SUBJECTS]:
+        for name in ("random_2", "random_3", "random_4", "tau", "ood"):
+            assert status[(pool, name)].status == "identical", (pool, name)
+    for subject in SUBJECTS:
+        for name in ("random_0", "random_1"):
+            found = status[(subject, name)]
+            assert found.status == "differs"
+            assert (found.to_train, found.to_test) == (REVIEWED_SWAPS, REVIEWED_SWAPS)
+            n = found.n_test[0]
+            assert found.jaccard == pytest.approx((n - 3) / (n + 3))
+    assert status[("shared", "random_0")].status == "identical"  # no revision for shared
+    assert all(status[(p, f"cluster_k5_{i}")].status == "differs"
+               for p in ["shared", "pooled", *SUBJECTS] for i in range(5))  # fmt: skip
+    assert main(["splits", "compare", "-d", str(dataset)]) == 0
+    out = capsys.readouterr().out
+    assert "sub-01:\n  random_0      differs: test-set Jaccard 0.995" in out
+    assert out.rstrip().splitlines()[-1].startswith("33 of 78 splits identical, 45 differ")
+    assert main(["splits", "compare", "--strict", "-d", str(dataset)]) == 1
