@@ -29,7 +29,7 @@ from laion_fmri_datalad.gated import remote as gated_remote
 from laion_fmri_datalad.gated.client import request_access
 from laion_fmri_datalad.gated.register import register_gated
 from laion_fmri_datalad.gated.tokens import TOKEN_ENV, cache_file
-from laion_fmri_datalad.loaders import load_stimuli, load_subject
+from laion_fmri_datalad.loaders import load_stimuli, load_subject, load_subjects
 
 GATED = "task-images_stimuli.h5"
 FORM = {"name": "A. Researcher", "email": "a@example.org", "institution": "Lab",
@@ -296,3 +296,29 @@ def test_readers_return_the_generated_values(
         sub.get_trial_embeddings("ses-01"), stimuli.get_embeddings("CLIP", labels)
     )
     assert sub.get_trial_captions("ses-01") == stimuli.get_captions(labels)
+
+
+def test_shared_images_and_the_torch_dataset_carry_the_generated_images(
+    clone: Path, served: ServedBucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gated paths of upstream's API: Group.get_shared_images and the images of
+    to_torch_dataset, against the generator's encoded images."""
+    monkeypatch.setenv(TOKEN_ENV, request_access(served.access.url, FORM))
+    catalogue = build_catalogue()
+    encoded = dict(zip((im.name for im in catalogue), encoded_images(0, catalogue), strict=True))
+    group = load_subjects(["sub-01", "sub-03"], dataset=clone)
+    shared = [im.name for im in catalogue if im.unique_or_shared == "shared"]
+    assert group.get_shared_stimulus_metadata()["image_name"].tolist() == shared
+    assert group.get_shared_images(format="bytes") == [encoded[n] for n in shared]
+    sub = load_subject("sub-01", clone)
+    data = sub.to_torch_dataset("ses-01", roi="FFA1")
+    labels = sub.get_trial_info("ses-01")["label"].tolist()
+    betas = sub.get_betas("ses-01", roi="FFA1")
+    assert len(data) == len(labels) == len(betas)
+    for i in (0, len(data) - 1):
+        item = data[i]
+        assert item["image_name"] == labels[i]
+        np.testing.assert_array_equal(np.asarray(item["betas"]), betas[i])
+        picture = Image.open(io.BytesIO(encoded[labels[i]])).convert("RGB")
+        want = (np.asarray(picture, dtype=np.float32) / 255.0).transpose(2, 0, 1)
+        np.testing.assert_allclose(np.asarray(item["image"]), want)

@@ -87,8 +87,10 @@ def test_events_are_the_runs_in_order(sub: Subject, design: SubjectDesign) -> No
 def test_brain_masks(sub: Subject, design: SubjectDesign) -> None:
     assert sub.shape == design.brain_mask.shape
     np.testing.assert_array_equal(sub.get_brain_mask(), design.brain_mask.ravel())
-    r2 = design.r_squared("R2mean")
-    np.testing.assert_array_equal(sub.get_brain_mask("rsquare"), (r2 > 15.0).ravel())
+    r2 = design.r_squared("R2mean")  # upstream's rsquare mask: R2mean neither NaN nor 0
+    np.testing.assert_array_equal(
+        sub.get_brain_mask("rsquare"), (~np.isnan(r2) & (r2 != 0)).ravel()
+    )
     with pytest.raises(UsageError, match=r"no brain mask source 'rsq'.*'rsquare'"):
         sub.get_brain_mask("rsq")  # type: ignore[arg-type]
 

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -207,7 +208,9 @@ def test_download_is_exact_idempotent_and_parallel_equals_serial(
     digests = []
     for jobs in (1, 4):
         fresh = Path(clone_dataset(store, tmp_path / f"j{jobs}"))
-        filters = {"ses": "01", "extension": ".nii.gz", "stream": "glmsingle-tedana"}
+        filters: dict[str, Any] = {
+            "ses": "01", "extension": ".nii.gz", "stream": "glmsingle-tedana"
+        }  # fmt: skip
         summary = download(["sub-01", "sub-05"], n_jobs=jobs, dataset=fresh, **filters)
         # per subject: betas, noise ceiling, R2, fracridge and HRF index maps
         assert summary.ok and summary.fetched == 2 * 5

@@ -1,4 +1,8 @@
-"""``get`` and ``info``: a user's clone, by BIDS entities."""
+"""``get``, ``download`` and ``info``: a user's clone, by BIDS entities.
+
+``get`` is the strict, DataLad-native form (every filter required); ``download`` has
+upstream's flags and rules (``--ses`` strict, other entities permissive, ``--include-*``).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ import argparse
 
 from ..repo.annex import require_git_annex
 from ..reports import Report
-from .options import add_dataset, add_jobs
+from .options import add_dataset, add_jobs, jobs
 
 ENTITY_FLAGS = ("ses", "task", "space", "desc", "stat", "suffix", "extension")
+RAW_FLAGS = ("run", "echo", "part")
+INCLUDES = ("stimuli", "embeddings", "freesurfer", "anatomical", "raw", "localizers")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +34,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_dataset(get, "the clone")
     get.set_defaults(func=run_get)
 
+    down = sub.add_parser(
+        "download", help="upstream's download: subject streams by entity filters, --include-*"
+    )
+    down.add_argument("--subject", nargs="+", action="extend", help="ids (sub-01 or 01) or all")
+    for flag in (*ENTITY_FLAGS, *RAW_FLAGS):
+        down.add_argument(f"--{flag}", nargs="+", action="extend", metavar="VALUE")
+    for name in INCLUDES:
+        down.add_argument(f"--include-{name}", action="store_true", help=f"also the {name}")
+    down.add_argument(
+        "--n-jobs", "-J", "--jobs", dest="n_jobs", type=jobs, default=1,
+        help="parallel transfers (default: 1)",
+    )  # fmt: skip
+    add_dataset(down, "the clone")
+    down.set_defaults(func=run_download)
+
     info = sub.add_parser("info", help="subjects, sessions, ROIs and what is present locally")
     info.add_argument("--subject")
     add_dataset(info, "the clone")
@@ -46,6 +67,17 @@ def run_get(args: argparse.Namespace) -> Report:
         return DownloadPlan(content, selected)
     require_git_annex()
     return fetch(content, selected, jobs=args.jobs)
+
+
+def run_download(args: argparse.Namespace) -> Report:
+    from ..loaders.discovery import download
+
+    require_git_annex()
+    filters = {flag: getattr(args, flag) for flag in (*ENTITY_FLAGS, *RAW_FLAGS)}
+    includes = {f"include_{name}": getattr(args, f"include_{name}") for name in INCLUDES}
+    return download(
+        args.subject or "all", n_jobs=args.n_jobs, dataset=args.dataset, **filters, **includes
+    )
 
 
 def run_info(args: argparse.Namespace) -> Report:

@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import UsageError
 from ..reports import render
 from .dataset import Content, find_superdataset, resolve_subjects, subjects_in
 from .fetching import FetchSummary, fetch
@@ -65,7 +66,7 @@ def plan_download(
 
 
 def download(
-    subject: str | Sequence[str] = "all",
+    subject: str | int | Sequence[str | int] = "all",
     ses: Any = None,
     task: Any = None,
     space: Any = None,
@@ -73,20 +74,53 @@ def download(
     stat: Any = None,
     suffix: Any = None,
     extension: Any = None,
+    include_stimuli: bool = False,
+    include_embeddings: bool = False,
+    include_freesurfer: bool = False,
+    include_anatomical: bool = False,
+    include_raw: bool = False,
+    include_localizers: bool = False,
     n_jobs: int = 1,
+    *,
+    run: Any = None,
+    echo: Any = None,
+    part: Any = None,
     dataset: Dataset = None,
     stream: Any = None,
 ) -> FetchSummary:
-    """Get the files of ``subject`` matching every filter, ``n_jobs`` transfers at a time.
+    """Get the files of ``subject`` upstream's ``download`` would, with DataLad, ``n_jobs``
+    transfers at a time; files already present are not transferred again.
 
-    Values may be given with or without their entity prefix (``ses-01`` or ``01``), one or
-    several per filter; ``ses="averages"`` selects subject-level files. ``stream`` picks
-    subdatasets (default: ``glmsingle-tedana``, ``rois``, ``anatomical``; also ``raw``,
-    ``freesurfer`` or ``all``). Files already present are not transferred again."""
-    content, selected = plan_download(
-        subject, ses, task, space, desc, stat, suffix, extension, stream, dataset
-    )
+    Per subject the GLMsingle derivatives and ROIs (plus the ``res-1pt8`` brain mask the
+    loaders read), and the streams ``include_*`` adds: anatomical, FreeSurfer, localizers,
+    raw (``run``, ``echo``, ``part`` filter it), the gated images with the stimulus metadata,
+    the embeddings. Values may be given with or without their entity prefix, one or several
+    per filter. ``ses`` is strict (``"averages"`` adds the files without a session); the
+    other entities are permissive, as upstream's: a file without the entity passes.
+    ``stream`` (this package's) names subdatasets instead of the ``include_*`` flags.
+    For DataLad's strict form, with every filter required, use ``get``."""
+    from .downloadplan import Includes, filter_values, plan
+
+    if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1:
+        raise UsageError(f"n_jobs {n_jobs!r} is not allowed; give a whole number, 1 or more")
+    filters = filter_values(
+        ses=ses, task=task, space=space, desc=desc, stat=stat, suffix=suffix,
+        extension=extension, run=run, echo=echo, part=part,
+    )  # fmt: skip
+    include = Includes(
+        include_stimuli, include_embeddings, include_freesurfer, include_anatomical,
+        include_raw, include_localizers,
+    )  # fmt: skip
+    content = Content(find_superdataset(dataset))
+    wanted = [subject] if isinstance(subject, int) and not isinstance(subject, bool) else subject
+    selected = plan(content, as_subjects(wanted), filters, include, stream)
     return fetch(content, selected, jobs=n_jobs)
+
+
+def as_subjects(value: Any) -> str | list[str]:
+    if isinstance(value, str):
+        return value
+    return [str(v) for v in value]
 
 
 __all__ = ["describe", "download", "get_rois", "get_subjects", "plan_download"]

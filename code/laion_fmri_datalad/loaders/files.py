@@ -20,6 +20,8 @@ from .index import layout
 from .streams import ANAT, GLM, ROIS
 
 ROI_RES = "1pt8"  # the betas' grid
+ANAT_RES = ("1pt8", None)  # the betas' grid, or full resolution (no res entity)
+HEMIS = ("L", "R")
 
 
 def session_id(value: object) -> str:
@@ -122,10 +124,24 @@ class SubjectFiles:
             extension=".nii.gz",
         )  # fmt: skip
 
-    def anatomical_mask(self) -> Path:
+    def anatomical_mask(self, res: str | None = ROI_RES) -> Path:
+        return self.anatomical("mask", res, desc="brain")
+
+    def anatomical(self, suffix: str, res: str | None, desc: str | None = None) -> Path:
+        """``T1w``, ``T2w`` or (``desc="brain"``) ``mask`` of ``ses-PrismaAnat``, at
+        ``res-1pt8`` or full resolution (``res=None``)."""
         return self.one(
-            ANAT, "brain mask", res=ROI_RES, desc="brain", suffix="mask", extension=".nii.gz"
-        )
+            ANAT, f"{suffix} ({'full' if res is None else 'res-' + res})",
+            res=Query.NONE if res is None else res, desc=Query.NONE if desc is None else desc,
+            suffix=suffix, extension=".nii.gz",
+        )  # fmt: skip
+
+    def roi_surface(self, name: str, hemi: str, extension: str) -> Path:
+        """The fsnative surface mask of an ROI: ``.func.gii`` or FreeSurfer ``.label``."""
+        return self.one(
+            ROIS, f"surface ROI ({extension})", label=name, hemi=hemi, space="fsnative",
+            suffix="mask", extension=extension,
+        )  # fmt: skip
 
     @cached_property
     def roi_catalogue(self) -> dict[str, list[str]]:

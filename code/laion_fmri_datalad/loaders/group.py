@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy.typing as npt
+import pandas as pd
 
 from ..choices import unknown
 from ..errors import UsageError
 from .dataset import find_superdataset, subjects_in
 from .roiselect import RoiSpec
+from .stimuli import ImageFormat
 from .subject import BrainMaskSource, Floats, Session, Subject, load_subject, subject_id
 
 
@@ -78,3 +81,15 @@ class Group:
                              stimuli="shared")
             for sub, s in self
         }  # fmt: skip
+
+    def get_shared_stimulus_metadata(self) -> pd.DataFrame:
+        """The rows of the stimulus metadata of the shared images, re-indexed from 0."""
+        first = next(iter(self.subjects.values()))
+        meta = first.stimuli.metadata
+        return meta[meta["unique_or_shared"] == "shared"].reset_index(drop=True)
+
+    def get_shared_images(self, format: ImageFormat = "pil", composite: bool = True) -> list[Any]:
+        """The shared images in metadata order (gated: needs access), as ``format`` says."""
+        first = next(iter(self.subjects.values()))
+        names = self.get_shared_stimulus_metadata()["image_name"].astype(str).tolist()
+        return first.stimuli.get_images(names, format, composite)

@@ -115,7 +115,7 @@ def select(content: Content, filters: Filters) -> list[Selected]:
             f"no file of {', '.join(subjects)} in {', '.join(filters.streams)} matches "
             f"{given or 'these filters'} together; each value exists on its own"
         )
-    return [_describe(path, sub) for path, sub in sorted(found.items())]
+    return [describe_file(path, sub) for path, sub in sorted(found.items())]
 
 
 def _session_queries(sessions: list[str] | None) -> list[dict[str, Any]]:
@@ -150,7 +150,8 @@ def _check_values(
                 )
 
 
-def _describe(path: Path, subdataset: str) -> Selected:
+def describe_file(path: Path, subdataset: str) -> Selected:
+    """A file's size (the annexed size for an annexed file) and whether it is here."""
     size = annexed_size(path)
     if size is None:
         return Selected(

@@ -1,6 +1,9 @@
 """The stimuli of a clone: metadata, images, embeddings, segmentations and captions.
 
-Files come from the ``stimuli`` subdataset and are got through DataLad on first use; the
+As upstream's ``Stimuli`` hub: ``stim.metadata``, ``stim.images`` (``[name]`` bytes,
+``.get(name)`` a PIL image), ``stim.embeddings`` (``.get(model, name or names)``),
+``stim.captions`` (:class:`~.captions.Captions`) and ``stim.segmentations``
+(:class:`~.segmentations.Segmentations`). Files come from the ``stimuli`` subdataset and are got through DataLad on first use; the
 image HDF5 is gated, so getting it needs an access token (``laion-fmri-datalad
 request-access``). Images are returned as encoded bytes, a PIL image, or an array; RGBA
 images are composited onto mid-grey, as they were displayed, unless ``composite=False``.
@@ -21,7 +24,10 @@ import pandas as pd
 
 from ..choices import unknown
 from ..errors import UsageError
+from .captions import Captions
 from .dataset import Content, find_superdataset
+from .keys import unknown_key
+from .segmentations import Segmentations
 
 STIMULI = "stimuli"
 METADATA = "task-images_metadata.csv"
@@ -62,13 +68,23 @@ class Stimuli:
         return {str(n): i for i, n in enumerate(self.metadata["image_name"])}
 
     def index_of(self, names: str | Sequence[str]) -> list[int]:
+        """The rows of the images (of the metadata and of the image HDF5)."""
         wanted = [names] if isinstance(names, str) else list(names)
         rows = []
         for name in wanted:
             if name not in self._row:
-                raise unknown("image", name, list(self._row)[:12])
+                raise unknown_key("image", name, list(self._row)[:12])
             rows.append(self._row[name])
         return rows
+
+    def names(self) -> list[str]:
+        """Every image name, in metadata order."""
+        return list(self._row)
+
+    @property
+    def images(self) -> Images:
+        """``stim.images[name]`` (bytes as stored), ``stim.images.get(name)`` (PIL)."""
+        return Images(self)
 
     # -- images ----------------------------------------------------------------------------
     def _encoded(self, images: Sequence[str | int]) -> list[bytes]:
@@ -102,7 +118,7 @@ class Stimuli:
         return [_decoded(data, format, composite) for data in encoded]
 
     # -- embeddings, captions, segmentations -------------------------------------------------
-    @property
+    @cached_property
     def embeddings(self) -> Embeddings:
         """``stim.embeddings.get("CLIP", names)``; ``stim.embeddings.models``."""
         return Embeddings(self)
@@ -110,69 +126,109 @@ class Stimuli:
     def get_embeddings(self, model: str, names: Sequence[str]) -> npt.NDArray[np.float32]:
         """``(len(names), D)`` float32 in the caller's order; NaN rows where the file marks
         the embedding as not valid."""
-        import h5py
-
-        if model not in MODELS:
-            raise unknown("embedding model", model, MODELS)
-        with h5py.File(self._file(f"task-images_desc-{model}_embeddings.h5"), "r") as h5:
-            ids = [n.decode() if isinstance(n, bytes) else str(n) for n in h5["image_ids"][()]]
-            where = {n: i for i, n in enumerate(ids)}
-            missing = [n for n in names if n not in where]
-            if missing:
-                raise unknown("image", missing[0], ids[:12], f"in the {model} embeddings")
-            rows = [where[n] for n in names]
-            values = np.asarray(h5["embedding"][()], dtype=np.float32)[rows]
-            valid = np.asarray(h5["valid"][()], dtype=bool)[rows]
-        values[~valid] = np.nan
-        return values
+        return self.embeddings.get(model, list(names))
 
     @cached_property
-    def captions(self) -> dict[str, str]:
-        """One caption per image: the human caption ranked first (the file is long form,
-        one row per caption: ``caption_idx`` 0 is the AI caption, 1.. the human ranks)."""
-        table = pd.read_csv(self._file(CAPTIONS), keep_default_na=False)
-        first = table[(table["source"] == "human") & (table["caption_idx"] == 1)]
-        return dict(zip(first["image_name"].astype(str), first["caption"].astype(str), strict=True))
+    def captions(self) -> Captions:
+        """Every caption of every image: ``.human(name)``, ``.ai(name)``, ``.get(name)``."""
+        return Captions(lambda: self._file(CAPTIONS))
 
     def get_captions(self, names: Sequence[str]) -> list[str]:
-        missing = [n for n in names if n not in self.captions]
-        if missing:
-            raise unknown("image", missing[0], list(self.captions)[:12], "with a caption")
-        return [self.captions[n] for n in names]
+        """The best human caption of each image (rank 1), in the caller's order."""
+        return self.captions.first(list(names))
 
     @cached_property
-    def _segmentation_rows(self) -> dict[str, list[int]]:
-        table = pd.read_csv(self._file(SEGMENTATION_TABLE), keep_default_na=False)
-        rows: dict[str, list[int]] = {}
-        for name, row in zip(table["image_name"].astype(str), table["mask_row"], strict=True):
-            rows.setdefault(name, []).append(int(row))
-        return rows
+    def segmentations(self) -> Segmentations:
+        """Masks of the shared images: ``.nouns(name)``, ``.get(name, noun, instance)``."""
+        return Segmentations(
+            lambda: self._file(SEGMENTATION_TABLE), lambda: self._file(SEGMENTATIONS)
+        )
 
     def get_segmentation(self, name: str) -> npt.NDArray[np.uint8]:
-        """The masks of a shared image, ``(n_masks, H, W)``: one per (noun, instance), in
-        the order of ``task-images_desc-segmentations_metadata.csv``."""
-        import h5py
+        """Every mask of a shared image, ``(n_masks, H, W)``, in the table's order."""
+        return self.segmentations.masks_of(name)
 
-        rows = self._segmentation_rows.get(name)
-        if rows is None:
-            raise unknown(
-                "shared image", name, list(self._segmentation_rows)[:12], "with a segmentation"
-            )
-        with h5py.File(self._file(SEGMENTATIONS), "r") as h5:
-            return np.asarray(h5["masks"][sorted(rows)], dtype=np.uint8)
+
+class Images:
+    """The images by name or row: ``[key]`` the stored bytes, ``.get(key)`` a PIL image."""
+
+    def __init__(self, stimuli: Stimuli) -> None:
+        self._stimuli = stimuli
+
+    @property
+    def metadata(self) -> pd.DataFrame:
+        return self._stimuli.metadata
+
+    def __len__(self) -> int:
+        return len(self._stimuli.metadata)
+
+    def __getitem__(self, key: str | int) -> bytes:
+        return self._stimuli.get_image_bytes(key)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            return key in self._stimuli._row
+        if isinstance(key, int) and not isinstance(key, bool):
+            return 0 <= key < len(self)
+        return False
+
+    def get(self, key: str | int, composite: bool = False) -> Any:
+        """The decoded PIL image, as stored (``composite=True``: RGBA onto mid-grey)."""
+        return self._stimuli.get_image(key, "pil", composite)
+
+    def index_of(self, name: str) -> int:
+        return self._stimuli.index_of(name)[0]
+
+    def names(self) -> list[str]:
+        return self._stimuli.names()
 
 
 class Embeddings:
-    """The four embedding files, by model name."""
+    """The four embedding files, by model name (rows in ``image_ids`` order)."""
 
     models = MODELS
 
     def __init__(self, stimuli: Stimuli) -> None:
         self._stimuli = stimuli
+        self._files: dict[str, tuple[list[str], npt.NDArray[np.float32]]] = {}
 
-    def get(self, model: str, names: Sequence[str]) -> npt.NDArray[np.float32]:
-        """``(len(names), D)`` float32 in the caller's order (NaN rows: not valid)."""
-        return self._stimuli.get_embeddings(model, names)
+    def _load(self, model: str) -> tuple[list[str], npt.NDArray[np.float32]]:
+        """The image ids and the embeddings (float32; NaN rows where not valid)."""
+        import h5py
+
+        if model not in MODELS:
+            raise unknown_key("embedding model", model, MODELS)
+        if model not in self._files:
+            path = self._stimuli._file(f"task-images_desc-{model}_embeddings.h5")
+            with h5py.File(path, "r") as h5:
+                ids = [n.decode() if isinstance(n, bytes) else str(n) for n in h5["image_ids"][()]]
+                values = np.asarray(h5["embedding"][()], dtype=np.float32)
+                valid = np.asarray(h5["valid"][()], dtype=bool)
+            values[~valid] = np.nan
+            self._files[model] = (ids, values)
+        return self._files[model]
+
+    def __contains__(self, model: object) -> bool:
+        return model in MODELS
+
+    def __getitem__(self, model: str) -> npt.NDArray[np.float32]:
+        """The whole ``(n_images, D)`` matrix of ``model``."""
+        return self._load(model)[1]
+
+    def image_ids(self, model: str = "CLIP") -> list[str]:
+        return list(self._load(model)[0])
+
+    def get(self, model: str, names: str | Sequence[str]) -> npt.NDArray[np.float32]:
+        """``(D,)`` for one image name, ``(len(names), D)`` for several, in the caller's
+        order; float32, NaN where the file marks the embedding as not valid."""
+        ids, values = self._load(model)
+        where = {n: i for i, n in enumerate(ids)}
+        wanted = [names] if isinstance(names, str) else list(names)
+        missing = [n for n in wanted if n not in where]
+        if missing:
+            raise unknown_key("image", missing[0], ids[:12], f"in the {model} embeddings")
+        rows = values[[where[n] for n in wanted]]
+        return rows[0] if isinstance(names, str) else rows
 
 
 def _decoded(data: bytes, format: ImageFormat, composite: bool) -> Any:

@@ -3,8 +3,11 @@
 Names and semantics follow the upstream ``laion_fmri`` package: voxel vectors run over the
 subject's brain-mask voxels in C order (``volume[brain_mask]``), ``get_betas`` returns
 float32 ``(n_trials, n_voxels)``, a list of sessions gives a dict keyed by session, and
-noise ceilings are in percent. What is new: ROI categories and ``"all"``, the choice of
-brain mask, raw events, and content fetched on demand through DataLad.
+noise ceilings are in percent. The brain mask is chosen per call (``mask_source=``,
+``"anatomical"`` or ``"rsquare"``) or for the subject (``load_subject(brain_mask=...)``).
+What is new: ROI categories and ``"all"``, raw events, and content fetched on demand
+through DataLad. Anatomy, multi-format ROIs and the per-trial stimulus namespaces are in
+``anatomy``, ``roidata`` and ``trials``.
 """
 
 from __future__ import annotations
@@ -25,14 +28,17 @@ from nibabel.affines import apply_affine
 
 from ..choices import unknown
 from ..errors import UsageError
-from .betas import read_masked_betas, read_masked_betas_proxy
+from .anatomy import AnatomyMixin
+from .betacache import load_betas, standardized
+from .betas import average_repeats as average_by_image
+from .betas import read_masked_betas_proxy
 from .dataset import Content, find_superdataset, subjects_in
-from .files import SubjectFiles
+from .files import ROI_RES, SubjectFiles
+from .roidata import RoiDataMixin
 from .roiselect import RoiSpec, resolve_rois
 
 BrainMaskSource = Literal["anatomical", "rsquare"]
 BRAIN_MASK_SOURCES = ("anatomical", "rsquare")
-RSQUARE_THRESHOLD = 15.0  # percent, the upstream package's mask (mean R2 > 15 %)
 Mask = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float32]
 Session = str | int  # "ses-01", "01" or 1
@@ -40,6 +46,8 @@ Sessions = list[str] | list[int] | tuple[Session, ...]  # several: the answer is
 
 if TYPE_CHECKING:
     from .stimuli import ImageFormat, Stimuli
+    from .torchdata import TrialDataset
+    from .trials import SubjectCaptions, SubjectEmbeddings, SubjectImages, SubjectSegmentations
 
 
 def subject_id(value: object) -> str:
@@ -62,8 +70,9 @@ def load_subject(
 
     With ``fetch=True`` files are got through DataLad when first needed (logged at INFO on
     the ``laion_fmri_datalad`` logger); with ``fetch=False`` missing content is an error
-    naming the ``datalad get`` command. ``brain_mask`` chooses the voxels every vector runs
-    over: the anatomical ``res-1pt8`` brain mask, or mean R2 above 15 %.
+    naming the ``datalad get`` command. ``brain_mask`` is the default ``mask_source`` of every
+    call: the voxels of the anatomical ``res-1pt8`` brain mask, or those where the mean R2
+    is neither NaN nor 0 (``"rsquare"``).
     """
     root = find_superdataset(dataset)
     known = subjects_in(root)
@@ -78,7 +87,7 @@ def load_subject(
     return Subject(name, Content(root, fetch=fetch), brain_mask)
 
 
-class Subject:
+class Subject(AnatomyMixin, RoiDataMixin):
     """A participant in a clone of the superdataset."""
 
     def __init__(self, subject: str, content: Content, brain_mask: BrainMaskSource) -> None:
@@ -86,6 +95,7 @@ class Subject:
         self.files = SubjectFiles(subject, content)
         self.content = content
         self.brain_mask_source = brain_mask
+        self._brains: dict[str, Mask] = {}
 
     def __repr__(self) -> str:
         return f"Subject({self.subject_id!r}, dataset={str(self.content.root)!r})"
@@ -166,29 +176,52 @@ class Subject:
             raise UsageError(f"'{path.name}' has shape {data.shape}, not the grid {self.shape}")
         return data
 
-    @cached_property
+    @property
     def _brain(self) -> Mask:
-        """The subject's voxels, as a 3D mask."""
-        return self.get_brain_mask().reshape(self.shape)
+        """The subject's voxels (of its default mask source), as a 3D mask."""
+        return self._brain_of(None)
 
-    def get_brain_mask(self, source: BrainMaskSource | None = None) -> Mask:
-        """The brain mask over the whole grid, flattened in C order (upstream's form;
-        ``.reshape(subject.shape)`` gives the volume). ``anatomical``: the ``res-1pt8``
-        brain mask; ``rsquare``: mean R2 across sessions above 15 %. Default: the source
-        the subject was loaded with."""
+    def _brain_of(self, source: BrainMaskSource | None) -> Mask:
+        """The voxels of a mask source (None: the subject's default), as a 3D mask."""
         source = self.brain_mask_source if source is None else source
+        if source not in self._brains:
+            self._brains[source] = self.get_brain_mask(source).reshape(self.shape)
+        return self._brains[source]
+
+    def get_brain_mask(
+        self, source: BrainMaskSource | None = None, res: str | None = ROI_RES
+    ) -> Mask:
+        """The brain mask over its whole grid, flattened in C order (upstream's form;
+        ``.reshape(subject.shape)`` gives the volume). ``anatomical``: the anatomical brain
+        mask, on the betas' grid (``res="1pt8"``) or at full resolution (``res=None``);
+        ``rsquare``: voxels where the subject's mean R2 (``R2mean``) is neither NaN nor 0
+        (betas' grid only). Default: the source the subject was loaded with."""
+        source = self.brain_mask_source if source is None else source
+        if source not in BRAIN_MASK_SOURCES:
+            raise unknown("brain mask source", source, BRAIN_MASK_SOURCES)
+        if res not in (ROI_RES, None, "full"):
+            raise unknown("res", res, [ROI_RES, "full"], "for brain masks (None: full)")
         if source == "anatomical":
+            if res != ROI_RES:
+                return self.get_anatomical_brain_mask(None)
             return np.asarray(self._volume(self.files.anatomical_mask()) > 0).ravel()
-        if source == "rsquare":
-            r2 = self._volume(self.files.mean_rsquare()).astype(np.float32)
-            return np.asarray(np.nan_to_num(r2, nan=0.0) > RSQUARE_THRESHOLD).ravel()
-        raise unknown("brain mask source", source, BRAIN_MASK_SOURCES)
+        if res != ROI_RES:
+            raise UsageError(
+                f"res {res!r} is not allowed for source 'rsquare'; R2mean is on the '{ROI_RES}' grid"
+            )
+        r2 = self._volume(self.files.mean_rsquare()).astype(np.float32)
+        return np.asarray(np.isfinite(r2) & (r2 != 0)).ravel()
 
     @property
     def n_voxels(self) -> int:
         return int(self._brain.sum())
 
-    def get_roi_mask(self, roi: RoiSpec) -> Mask:
+    def get_n_voxels(self, mask_source: BrainMaskSource | None = None) -> int:
+        """How many voxels the brain mask of ``mask_source`` has (the length of every voxel
+        vector read with it)."""
+        return int(self._brain_of(mask_source).sum())
+
+    def get_roi_mask(self, roi: RoiSpec, mask_source: BrainMaskSource | None = None) -> Mask:
         """The voxels (of the brain mask) inside ``roi``: an ROI name, a category, ``"all"``
         or a list of these, unioned. Bool ``(n_voxels,)``."""
         names = resolve_rois(roi, self.files.roi_catalogue, self.subject_id)
@@ -197,24 +230,28 @@ class Subject:
         union = np.zeros(self.shape, dtype=bool)
         for path in paths:
             union |= self._volume(path) > 0
-        return np.asarray(union[self._brain])
+        return np.asarray(union[self._brain_of(mask_source)])
 
-    def _selection(self, roi: RoiSpec | None, mask: Any) -> Mask:
+    def _selection(
+        self, roi: RoiSpec | None, mask: Any, mask_source: BrainMaskSource | None = None
+    ) -> Mask:
         if roi is not None and mask is not None:
             raise UsageError("give roi or mask, not both (roi selects a mask itself)")
         if roi is not None:
-            return self.get_roi_mask(roi)
+            return self.get_roi_mask(roi, mask_source)
+        brain = self._brain_of(mask_source)
+        n_voxels = int(brain.sum())
         if mask is None:
-            return np.ones(self.n_voxels, dtype=bool)
+            return np.ones(n_voxels, dtype=bool)
         array = np.asarray(mask)
         if array.dtype != np.bool_:
             raise UsageError(f"mask has dtype {array.dtype}; a boolean array is needed")
-        if array.shape == (self.n_voxels,):
+        if array.shape == (n_voxels,):
             return array
         if array.shape == self.shape:
-            return np.asarray(array[self._brain])
+            return np.asarray(array[brain])
         raise UsageError(
-            f"mask has shape {array.shape}; allowed: ({self.n_voxels},) over the brain-mask "
+            f"mask has shape {array.shape}; allowed: ({n_voxels},) over the brain-mask "
             f"voxels or {self.shape} over the grid"
         )
 
@@ -223,12 +260,13 @@ class Subject:
         roi: RoiSpec | None = None,
         mask: Any = None,
         units: Literal["mm", "voxel"] = "mm",
+        mask_source: BrainMaskSource | None = None,
     ) -> npt.NDArray[Any]:
         """``(n_selected, 3)`` positions of the selected voxels, in the order of the voxel
         vectors: scanner millimetres of the subject's T1w space, or voxel indices (i, j, k)."""
         if units not in ("mm", "voxel"):
             raise unknown("units", units, ["mm", "voxel"])
-        ijk = np.argwhere(self._brain)[self._selection(roi, mask)]
+        ijk = np.argwhere(self._brain_of(mask_source))[self._selection(roi, mask, mask_source)]
         if units == "voxel":
             return ijk
         return np.asarray(apply_affine(self.affine, ijk), dtype=np.float64)
@@ -241,6 +279,7 @@ class Subject:
         desc: str | None = None,
         roi: RoiSpec | None = None,
         mask: npt.ArrayLike | None = None,
+        mask_source: BrainMaskSource | None = None,
     ) -> Floats: ...
     @overload
     def get_noise_ceiling(
@@ -249,6 +288,7 @@ class Subject:
         desc: list[str] | None = None,
         roi: RoiSpec | None = None,
         mask: npt.ArrayLike | None = None,
+        mask_source: BrainMaskSource | None = None,
     ) -> dict[str, Floats]: ...
     def get_noise_ceiling(
         self,
@@ -256,6 +296,7 @@ class Subject:
         desc: str | list[str] | None = None,
         roi: RoiSpec | None = None,
         mask: npt.ArrayLike | None = None,
+        mask_source: BrainMaskSource | None = None,
     ) -> Floats | dict[str, Floats]:
         """Noise ceiling in percent over the selected voxels: of one session, or the
         subject-level map ``desc`` (``Noiseceiling4rep``, ``Noiseceiling12rep``,
@@ -268,12 +309,15 @@ class Subject:
             )
         if isinstance(session, list | tuple):
             return {
-                s: self.get_noise_ceiling(session=s, roi=roi, mask=mask)
+                s: self.get_noise_ceiling(session=s, roi=roi, mask=mask, mask_source=mask_source)
                 for s in self._sessions(session)
             }
         if isinstance(desc, list):
-            return {d: self.get_noise_ceiling(desc=d, roi=roi, mask=mask) for d in desc}
-        selection = self._selection(roi, mask)
+            return {
+                d: self.get_noise_ceiling(desc=d, roi=roi, mask=mask, mask_source=mask_source)
+                for d in desc
+            }
+        selection = self._selection(roi, mask, mask_source)
         if session is not None:
             path = self.files.session_noise_ceiling(self.files.session(session))
         else:
@@ -281,7 +325,7 @@ class Subject:
                 raise unknown("noise ceiling desc", desc, self.files.noise_ceiling_descs)
             path = self.files.subject_noise_ceiling(str(desc))
         volume = self._volume(path).astype(np.float32)
-        return np.asarray(volume[self._brain][selection], dtype=np.float32)
+        return np.asarray(volume[self._brain_of(mask_source)][selection], dtype=np.float32)
 
     @overload
     def get_betas(
@@ -292,7 +336,29 @@ class Subject:
         nc_threshold: float | None = None,
         stimuli: str | Sequence[str] | None = None,
         streaming: bool = True,
+        *,
+        zscore: bool = False,
+        average_repeats: bool = False,
+        return_trials: Literal[False] = False,
+        cache: bool | None = None,
+        mask_source: BrainMaskSource | None = None,
     ) -> Floats: ...
+    @overload
+    def get_betas(
+        self,
+        session: Session,
+        roi: RoiSpec | None = None,
+        mask: npt.ArrayLike | None = None,
+        nc_threshold: float | None = None,
+        stimuli: str | Sequence[str] | None = None,
+        streaming: bool = True,
+        *,
+        zscore: bool = False,
+        average_repeats: bool = False,
+        return_trials: Literal[True],
+        cache: bool | None = None,
+        mask_source: BrainMaskSource | None = None,
+    ) -> tuple[Floats, pd.DataFrame]: ...
     @overload
     def get_betas(
         self,
@@ -302,7 +368,29 @@ class Subject:
         nc_threshold: float | None = None,
         stimuli: str | Sequence[str] | None = None,
         streaming: bool = True,
+        *,
+        zscore: bool = False,
+        average_repeats: bool = False,
+        return_trials: Literal[False] = False,
+        cache: bool | None = None,
+        mask_source: BrainMaskSource | None = None,
     ) -> dict[str, Floats]: ...
+    @overload
+    def get_betas(
+        self,
+        session: Sessions,
+        roi: RoiSpec | None = None,
+        mask: npt.ArrayLike | None = None,
+        nc_threshold: float | None = None,
+        stimuli: str | Sequence[str] | None = None,
+        streaming: bool = True,
+        *,
+        zscore: bool = False,
+        average_repeats: bool = False,
+        return_trials: Literal[True],
+        cache: bool | None = None,
+        mask_source: BrainMaskSource | None = None,
+    ) -> dict[str, tuple[Floats, pd.DataFrame]]: ...
     def get_betas(
         self,
         session: Session | Sessions,
@@ -311,35 +399,71 @@ class Subject:
         nc_threshold: float | None = None,
         stimuli: str | Sequence[str] | None = None,
         streaming: bool = True,
-    ) -> Floats | dict[str, Floats]:
+        *,
+        zscore: bool = False,
+        average_repeats: bool = False,
+        return_trials: bool = False,
+        cache: bool | None = None,
+        mask_source: BrainMaskSource | None = None,
+    ) -> Any:
         """Single-trial betas, float32 ``(n_trials, n_voxels)``, NaNs kept.
 
         ``roi``/``mask`` select voxels; ``nc_threshold`` (percent, like the maps) keeps
         voxels whose noise ceiling of that session is at least that; ``stimuli`` keeps
         trials: ``"shared"``, ``"unique"``, or a list of image names (trials in table order).
-        The 4D file is read once, front to back, keeping only the selected voxels; with
-        ``streaming=False`` through nibabel's array proxy instead (same result and memory
-        bound, slower on gzip). A list of sessions gives a dict."""
-        if isinstance(session, list | tuple):
-            return {
-                s: self.get_betas(s, roi, mask, nc_threshold, stimuli, streaming)
-                for s in self._sessions(session)
-            }
-        name = self.files.session(session)
-        selection = self._selection(roi, mask)
-        if nc_threshold is not None:
-            selection = selection & self._above(name, nc_threshold)
-        trials = self.get_trial_info(name)
-        rows = _trial_rows(trials, stimuli)
-        path = self.files.betas(name)
-        self.content.ensure_present([path])
-        grid = np.zeros(self.shape, dtype=bool)
-        grid[self._brain] = selection
-        reader = read_masked_betas if streaming else read_masked_betas_proxy
-        volumes = [int(trials["beta_index"].iloc[i]) for i in rows]
-        return reader(path, grid, volumes)
+        ``zscore``: each voxel standardised over all trials of the session (population
+        standard deviation), before trials are selected; NaN where a voxel does not vary.
+        ``average_repeats``: one row per image, the mean of its (selected) trials, images in
+        the order of their first trial. ``return_trials``: also the table of the rows, the
+        selected rows of the trial table, or with ``average_repeats`` one row per image
+        (``session, label, n_trials, beta_index``).
 
-    def _above(self, session: str, threshold: float) -> Mask:
+        The first read of a session decompresses the 4D file once, front to back, and also
+        writes a voxel-major cache of every brain-mask voxel (in the subdataset's git
+        directory, or ``$LAION_FMRI_CACHE_DIR``); later reads of the session, of any voxels
+        or trials, read only the cached chunks they need. ``cache=False`` (or
+        ``LAION_FMRI_BETA_CACHE=off``) reads the file without the cache; ``streaming=False``
+        reads through nibabel's array proxy (slower on gzip, any format nibabel reads). A
+        list of sessions gives a dict. ``mask_source`` (``"anatomical"``, ``"rsquare"``;
+        default: the subject's) chooses the brain mask the voxels are counted in."""
+
+        def one(session: Session) -> Any:
+            name = self.files.session(session)
+            selection = self._selection(roi, mask, mask_source)
+            if nc_threshold is not None:
+                selection = selection & self._above(name, nc_threshold, mask_source)
+            trials = self.get_trial_info(name)
+            rows = _trial_rows(trials, stimuli)
+            path = self.files.betas(name)
+            self.content.ensure_present([path])
+            volumes = [int(v) for v in trials["beta_index"].to_numpy()[rows]]
+            if streaming:
+                values = load_betas(
+                    path,
+                    self._brain_of(mask_source),
+                    selection,
+                    volumes,
+                    zscore=zscore,
+                    use_cache=cache,
+                )
+            else:
+                grid = np.zeros(self.shape, dtype=bool)
+                grid[self._brain_of(mask_source)] = selection
+                values = read_masked_betas_proxy(path, grid, None if zscore else volumes)
+                if zscore:
+                    values = standardized(values)[volumes]
+            table = trials.iloc[rows].reset_index(drop=True)
+            if average_repeats:
+                values, table = average_by_image(values, table)
+            return (values, table) if return_trials else values
+
+        if isinstance(session, list | tuple):
+            return {s: one(s) for s in self._sessions(session)}
+        return one(session)
+
+    def _above(
+        self, session: str, threshold: float, mask_source: BrainMaskSource | None = None
+    ) -> Mask:
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
             raise UsageError(f"nc_threshold {threshold!r} is not a number (percent, 0-100)")
         if not 0 <= threshold <= 100 or math.isnan(threshold):
@@ -351,7 +475,7 @@ class Subject:
                 UserWarning,
                 stacklevel=3,
             )
-        nc = self.get_noise_ceiling(session=session)
+        nc = self.get_noise_ceiling(session=session, mask_source=mask_source)
         return np.asarray(np.nan_to_num(nc, nan=-1.0) >= threshold)
 
     # -- the stimuli of the trials ------------------------------------------------------
@@ -360,6 +484,67 @@ class Subject:
         from .stimuli import Stimuli
 
         return Stimuli(self.content)
+
+    @cached_property
+    def metadata(self) -> pd.DataFrame:
+        """Every session's trial table, concatenated, with each trial's stimulus metadata
+        (``session_trial``, ``image_name``, ``stim_idx``, ``unique_or_shared``, ``dataset``,
+        ``n_reps``); the index is the global trial index of ``images``, ``embeddings``,
+        ``captions`` and ``segmentations``."""
+        from .trials import trial_table
+
+        return trial_table(self)
+
+    @cached_property
+    def images(self) -> SubjectImages:
+        """The image of each trial: ``sub.images[i]`` bytes, ``.get(i)`` PIL (gated)."""
+        from .trials import SubjectImages
+
+        return SubjectImages(self)
+
+    @cached_property
+    def embeddings(self) -> SubjectEmbeddings:
+        """``sub.embeddings.all("CLIP", session)``: ``(n_trials, D)`` in trial order."""
+        from .trials import SubjectEmbeddings
+
+        return SubjectEmbeddings(self)
+
+    @cached_property
+    def captions(self) -> SubjectCaptions:
+        """The captions of each trial's image: ``.human(i)``, ``.ai(i)``, ``.get(i)``."""
+        from .trials import SubjectCaptions
+
+        return SubjectCaptions(self)
+
+    @cached_property
+    def segmentations(self) -> SubjectSegmentations:
+        """Masks of each trial's image (shared images): ``.nouns(i)``, ``.get(i, noun)``."""
+        from .trials import SubjectSegmentations
+
+        return SubjectSegmentations(self)
+
+    def to_torch_dataset(
+        self,
+        session: Session,
+        roi: RoiSpec | None = None,
+        mask: npt.ArrayLike | None = None,
+        nc_threshold: float | None = None,
+        image_transform: Any = None,
+        mask_source: BrainMaskSource | None = None,
+        *,
+        images: bool = True,
+    ) -> TrialDataset:
+        """One session as a map-style dataset (``len``, ``[i]``) that
+        ``torch.utils.data.DataLoader`` accepts: ``{"betas", "image", "image_name",
+        "session", "rep_index"}`` per trial; tensors with PyTorch installed, numpy arrays
+        without. ``images=False`` leaves the (gated) images out."""
+        from .torchdata import TrialDataset
+
+        name = self.files.session(session)
+        betas = self.get_betas(
+            name, roi=roi, mask=mask, nc_threshold=nc_threshold, mask_source=mask_source
+        )
+        return TrialDataset(self, name, betas, image_transform, images)
 
     def _labels(self, session: Session) -> list[str]:
         return [str(v) for v in self.get_trial_info(session)["label"]]
@@ -410,6 +595,7 @@ class Subject:
         path: str | os.PathLike[str],
         roi: RoiSpec | None = None,
         mask: Any = None,
+        mask_source: BrainMaskSource | None = None,
     ) -> Path:
         """Write values over the selected voxels as a NIfTI on the betas' grid (zero
         elsewhere): 1-D ``(n_selected,)`` gives a volume, 2-D ``(n_maps, n_selected)`` a 4D
@@ -417,7 +603,8 @@ class Subject:
         target = Path(path)
         if not target.name.endswith((".nii", ".nii.gz")):
             raise UsageError(f"path {str(target)!r} must end in .nii or .nii.gz")
-        selection = self._selection(roi, mask)
+        selection = self._selection(roi, mask, mask_source)
+        brain = self._brain_of(mask_source)
         data = np.asarray(values, dtype=np.float32)
         n = int(selection.sum())
         if data.ndim not in (1, 2) or data.shape[-1] != n:
@@ -425,10 +612,10 @@ class Subject:
                 f"values have shape {data.shape}; expected ({n},) or (n_maps, {n}) for the "
                 "selected voxels"
             )
-        voxels = np.zeros(self.n_voxels, dtype=bool)
+        voxels = np.zeros(int(brain.sum()), dtype=bool)
         voxels[selection] = True
         grid = np.zeros(self.shape, dtype=bool)
-        grid[self._brain] = voxels
+        grid[brain] = voxels
         maps = data[np.newaxis] if data.ndim == 1 else data
         volume = np.zeros((*self.shape, maps.shape[0]), dtype=np.float32)
         volume[grid] = maps.T

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .env import with_tools_on_path
+from .env import identity_for_tools, with_tools_on_path
 from .errors import RepoError
 
 Result = dict[str, Any]
@@ -60,15 +60,19 @@ def failure_error(command: str, dataset: Path | str | None, failed: list[Result]
 
 
 def iter_results(command: str, **kwargs: Any) -> Iterator[Result]:
-    """``datalad.api.<command>(**kwargs)``'s results as they come; failures included."""
+    """``datalad.api.<command>(**kwargs)``'s results as they come; failures included.
+
+    Where git has no identity (a HOME without one, common on clusters), the command runs
+    with one of this package's, for its own processes only (``env.identity_for_tools``)."""
     function = getattr(_api(), command)
-    yield from function(
-        **kwargs,
-        result_renderer="disabled",
-        on_failure="ignore",
-        return_type="generator",
-        result_xfm=None,  # result records, never Dataset objects (create and clone's default)
-    )
+    with identity_for_tools():
+        yield from function(
+            **kwargs,
+            result_renderer="disabled",
+            on_failure="ignore",
+            return_type="generator",
+            result_xfm=None,  # result records, never Dataset objects (create and clone's)
+        )
 
 
 def call(command: str, *, check: bool = True, **kwargs: Any) -> list[Result]:

@@ -7,12 +7,17 @@ Identity and the loopback allowance for git-annex are given per process through 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 IDENTITY_NAME = "LAION-fMRI DataLad builder"
 IDENTITY_EMAIL = "laion-fmri-datalad@localhost"
+IDENTITY_VARIABLES = (
+    "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
+)  # fmt: skip
 
 
 def with_tools_on_path(base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -63,3 +68,35 @@ def process_env(
 def apply_to_current_process(*, allow_loopback: bool = True) -> None:
     """Give this process (and the DataLad calls it makes in-process) the same environment."""
     os.environ.update(process_env(allow_loopback=allow_loopback))
+
+
+def has_identity(base: Mapping[str, str] | None = None) -> bool:
+    """Whether git can name a committer in this environment (its config, the
+    ``GIT_COMMITTER_*`` variables, or what it can guess from the host), as ``git var``
+    answers: git-annex needs one to record anything on its branch."""
+    env = with_tools_on_path(os.environ if base is None else base)
+    done = subprocess.run(["git", "var", "GIT_COMMITTER_IDENT"], capture_output=True, env=env)
+    return done.returncode == 0
+
+
+@contextmanager
+def identity_for_tools() -> Iterator[None]:
+    """While the block runs, give this process (and the git and git-annex processes it
+    starts, DataLad's included) an identity, when git has none: cloning a subdataset runs
+    ``git annex init``, which commits to the git-annex branch. Only variables of this
+    process are set, and only for the block; no configuration file is written, and a
+    user's own identity is never replaced."""
+    if has_identity():
+        yield
+        return
+    saved = {name: os.environ.get(name) for name in IDENTITY_VARIABLES}
+    for name in IDENTITY_VARIABLES:
+        os.environ[name] = IDENTITY_NAME if name.endswith("NAME") else IDENTITY_EMAIL
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,0 +1,113 @@
+"""Clones where users work: moved or copied, and in a HOME without a git identity.
+
+The identity-less HOME is the common case on clusters: no ``~/.gitconfig``, and a host name
+git cannot make an e-mail address of. ``user.useConfigOnly`` makes git refuse to guess on
+any host, so the test means the same everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import clone_dataset, git
+from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
+from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
+from laion_fmri_datalad.devserver.fixture.spec import get_spec
+from laion_fmri_datalad.loaders import load_subject
+from laion_fmri_datalad.repo.env import process_env
+
+NO_IDENTITY = ("GIT_CONFIG", "GIT_AUTHOR", "GIT_COMMITTER", "EMAIL")
+
+
+def identityless_env(home: Path) -> dict[str, str]:
+    """The session's environment with no git identity from anywhere: an empty HOME, no
+    identity variables, git told not to guess one; the loopback allowance kept (the test
+    server is on 127.0.0.1)."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(NO_IDENTITY)}
+    base.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
+    env = process_env(base, identity=False)
+    count = int(env["GIT_CONFIG_COUNT"])
+    env[f"GIT_CONFIG_KEY_{count}"] = "user.useConfigOnly"
+    env[f"GIT_CONFIG_VALUE_{count}"] = "true"
+    env["GIT_CONFIG_COUNT"] = str(count + 1)
+    return env
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+
+
+# The README's line for a HOME without an identity: one for this shell session, written to
+# no file (plain DataLad runs git-annex, which records on its branch as the user).
+SESSION_IDENTITY = {
+    "GIT_AUTHOR_NAME": "A. Researcher", "GIT_AUTHOR_EMAIL": "researcher@example.org",
+    "GIT_COMMITTER_NAME": "A. Researcher", "GIT_COMMITTER_EMAIL": "researcher@example.org",
+}  # fmt: skip
+
+
+def test_identityless_home_clones_gets_and_loads(store: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = identityless_env(home)
+    assert run(["git", "var", "GIT_COMMITTER_IDENT"], tmp_path, env).returncode != 0
+    cloned = run(["datalad", "clone", store, "clone"], tmp_path, env)
+    assert cloned.returncode == 0, cloned.stderr
+    clone = tmp_path / "clone"
+    # a loader's first fetch installs two subdatasets (git annex init) and gets content
+    script = (
+        "from laion_fmri_datalad import load_subject;"
+        f"m = load_subject('sub-05', dataset={str(clone)!r}).get_roi_mask('MT');"
+        "print(int(m.sum()))"
+    )
+    loaded = run([sys.executable, "-c", script], tmp_path, env)
+    assert loaded.returncode == 0, loaded.stderr
+    design = SubjectDesign(0, "sub-05", get_spec("tiny"), build_catalogue())
+    assert int(loaded.stdout.strip()) == int(design.roi_mask("MT")[design.brain_mask].sum())
+    # the project's own command, in the raw subdataset of another subject
+    cli = [sys.executable, "-m", "laion_fmri_datalad.cli", "get", "--subject", "01",
+           "--stream", "raw", "--ses", "01", "--suffix", "events"]  # fmt: skip
+    got = run(cli, clone, env)
+    assert got.returncode == 0, got.stderr
+    assert all(p.exists() for p in (clone / "sub-01/ses-01/func").glob("*_events.tsv"))
+    # the README's line, plain DataLad, with the README's session identity
+    readme = run(["datalad", "get", "sub-03/ses-02"], clone, {**env, **SESSION_IDENTITY})
+    assert readme.returncode == 0, readme.stderr
+    bold = sorted((clone / "sub-03/ses-02/func").glob("*_bold.nii.gz"))
+    assert bold and all(p.exists() for p in bold)  # content, not dangling links
+    # nothing was written to the user's configuration, nor to the clone's
+    assert not (home / ".gitconfig").exists() and not (home / ".config/git").exists()
+    for repo in (clone, clone / "sub-05", clone / "derivatives/rois"):
+        assert "user." not in git(repo, "config", "--local", "--list")
+    identities = git(clone / "derivatives/rois", "log", "-1", "--format=%an <%ae>", "git-annex")
+    assert identities.strip() == "LAION-fMRI DataLad builder <laion-fmri-datalad@localhost>"
+
+
+def test_moved_and_copied_clones_read_their_own_files(store: str, tmp_path: Path) -> None:
+    first = Path(clone_dataset(store, tmp_path / "first"))
+    sub = load_subject("sub-01", dataset=first)
+    assert sub.get_sessions() == ["ses-01", "ses-02"]  # indexes built for first/
+    copy = tmp_path / "copy"
+    shutil.copytree(first, copy, symlinks=True)
+    copied = load_subject("sub-01", dataset=copy)
+    trials = copied.files.trials("ses-01")
+    assert trials.is_relative_to(copy)  # not the original's file
+    moved = tmp_path / "elsewhere" / "moved"
+    moved.parent.mkdir()
+    shutil.move(str(first), moved)
+    script = (
+        "import logging; logging.basicConfig(level=logging.INFO);"
+        "from laion_fmri_datalad.loaders import load_subject;"
+        f"s = load_subject('sub-01', dataset={str(moved)!r});"
+        "print(s.files.trials('ses-02')); print(len(s.get_trial_info('ses-02')))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    path, rows = done.stdout.split()
+    assert Path(path).is_relative_to(moved) and int(rows) > 0
+    assert "indexed glmsingle-tedana" in done.stderr  # the stale index was rebuilt
+    again = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert again.stdout == done.stdout and "indexed" not in again.stderr  # and kept
