@@ -19,7 +19,11 @@ import pytest
 from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.builder.report import BuildReport
 from laion_fmri_datalad.devserver.fixture.bucket import Manifest, write_fixture
+from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
+from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
+from laion_fmri_datalad.devserver.fixture.spec import get_spec
 from laion_fmri_datalad.devserver.localbucket import ServedBucket, start_bucket
+from laion_fmri_datalad.loaders import Subject, load_subject
 from laion_fmri_datalad.publish import publish
 from laion_fmri_datalad.repo.env import process_env
 
@@ -144,6 +148,25 @@ def store(built: tuple[Path, BuildReport], tmp_path_factory: pytest.TempPathFact
     """The built superdataset published to a RIA store; returns the clone URL."""
     directory = tmp_path_factory.mktemp("ria") / "store"
     return publish(built[0], f"ria+file://{directory}").clone_url
+
+
+@pytest.fixture(scope="module")
+def clone(store: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh clone per test module, as a user has it: no subdataset installed, no
+    content (modules that need another kind of clone define their own)."""
+    return clone_dataset(store, tmp_path_factory.mktemp("user") / "laion-fmri")
+
+
+@pytest.fixture(scope="module")
+def sub(clone: Path) -> Subject:
+    """sub-01 of the module's clone, through the loaders."""
+    return load_subject("sub-01", dataset=clone)
+
+
+@pytest.fixture(scope="module")
+def design() -> SubjectDesign:
+    """What the generator made for sub-01 of the tiny bucket: the truth loaders meet."""
+    return SubjectDesign(0, "sub-01", get_spec("tiny"), build_catalogue())
 
 
 def git(repo: Path, *args: str) -> str:

@@ -12,29 +12,11 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
-from conftest import clone_dataset
 from laion_fmri_datalad.cli import main
-from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
-from laion_fmri_datalad.devserver.fixture.spec import get_spec
-from laion_fmri_datalad.loaders import Subject, betacache, load_subject
+from laion_fmri_datalad.loaders import Subject, betacache
 
 GLM = "derivatives/glmsingle-tedana"
-
-
-@pytest.fixture(scope="module")
-def clone(store: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return Path(clone_dataset(store, tmp_path_factory.mktemp("cache-user") / "laion-fmri"))
-
-
-@pytest.fixture(scope="module")
-def sub(clone: Path) -> Subject:
-    return load_subject("sub-01", dataset=clone)
-
-
-@pytest.fixture(scope="module")
-def design() -> SubjectDesign:
-    return SubjectDesign(0, "sub-01", get_spec("tiny"), build_catalogue())
 
 
 def expected(design: SubjectDesign, session: str) -> npt.NDArray[np.float32]:

@@ -32,22 +32,6 @@ from laion_fmri_datalad.rois import ROI_CATEGORIES, all_rois
 SESSIONS = ["ses-01", "ses-02"]  # tiny: two public sessions; ses-31 is withheld
 
 
-@pytest.fixture(scope="module")
-def clone(store: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh clone, as a user has it: no subdataset installed, no content."""
-    return Path(clone_dataset(store, tmp_path_factory.mktemp("user") / "laion-fmri"))
-
-
-@pytest.fixture(scope="module")
-def sub(clone: Path) -> Subject:
-    return load_subject("sub-01", dataset=clone)
-
-
-@pytest.fixture(scope="module")
-def design() -> SubjectDesign:
-    return SubjectDesign(0, "sub-01", get_spec("tiny"), build_catalogue())
-
-
 def union(design: SubjectDesign, names: list[str]) -> npt.NDArray[np.bool_]:
     mask = np.zeros(design.brain_mask.shape, dtype=bool)
     for name in names:

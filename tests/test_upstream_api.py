@@ -18,7 +18,6 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
-from conftest import clone_dataset
 from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue, shared_images
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.fixture.spec import get_spec
@@ -31,11 +30,6 @@ from laion_fmri_datalad.loaders.localizers import localizer_effect_path, localiz
 from laion_fmri_datalad.loaders.stimuli import Stimuli
 
 CATALOGUE = build_catalogue()
-
-
-@pytest.fixture(scope="module")
-def clone(store: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return Path(clone_dataset(store, tmp_path_factory.mktemp("upstream") / "laion-fmri"))
 
 
 @pytest.fixture(scope="module")
