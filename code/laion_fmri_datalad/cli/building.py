@@ -45,7 +45,6 @@ def run_build(args: argparse.Namespace) -> Report:
 
     require_git_annex()
     dataset = dataset_from(args)
-    assert dataset is not None
     location = BucketLocation(args.bucket, args.region, args.endpoint_url)
     report = build(
         dataset,
@@ -66,5 +65,4 @@ def run_publish(args: argparse.Namespace) -> Report:
 
     require_git_annex()
     dataset = dataset_from(args)
-    assert dataset is not None
     return publish(dataset, args.to, sibling=args.name, alias=args.alias, jobs=args.jobs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..reports import Report
-from .options import add_dataset, add_jobs, dataset_from
+from .options import add_dataset, add_jobs
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,7 +39,7 @@ def run_cache_betas(args: argparse.Namespace) -> Report:
     from ..repo.annex import require_git_annex
 
     require_git_annex()
-    root = find_superdataset(dataset_from(args, None))
+    root = find_superdataset(args.dataset)
     return build_caches(root, args.subject or "all", args.ses, args.jobs, progress_bar)
 
 
@@ -47,11 +47,11 @@ def run_cache_info(args: argparse.Namespace) -> Report:
     from ..loaders.cacheadmin import cache_info
     from ..loaders.dataset import find_superdataset
 
-    return cache_info(find_superdataset(dataset_from(args, None)), args.subject, args.ses)
+    return cache_info(find_superdataset(args.dataset), args.subject, args.ses)
 
 
 def run_cache_clear(args: argparse.Namespace) -> Report:
     from ..loaders.cacheadmin import clear_caches
     from ..loaders.dataset import find_superdataset
 
-    return clear_caches(find_superdataset(dataset_from(args, None)), args.subject, args.ses)
+    return clear_caches(find_superdataset(args.dataset), args.subject, args.ses)

@@ -54,9 +54,10 @@ def add_jobs(parser: argparse.ArgumentParser, default: int, what: str) -> None:
     )
 
 
-def dataset_from(args: argparse.Namespace, default: Path | None = Path()) -> Path | None:
-    """``-d`` or the positional TARGET (not two different ones), else ``default``."""
+def dataset_from(args: argparse.Namespace) -> Path:
+    """``-d`` or the positional TARGET (not two different ones), else the current
+    directory (the builder's commands work where they are run)."""
     given = [p for p in (args.dataset, getattr(args, "target", None)) if p is not None]
     if len(given) == 2 and given[0].absolute() != given[1].absolute():
         raise UsageError(f"two datasets given, -d {given[0]} and TARGET {given[1]}; give one")
-    return given[0] if given else default
+    return given[0] if given else Path()

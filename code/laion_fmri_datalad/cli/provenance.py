@@ -31,7 +31,6 @@ def run_release(args: argparse.Namespace) -> Report:
     from ..provenance.release import release
 
     dataset = dataset_from(args)
-    assert dataset is not None
     return release(dataset, args.version)
 
 
@@ -47,5 +46,4 @@ def run_verify(args: argparse.Namespace) -> Report:
 
     require_git_annex()
     dataset = dataset_from(args)
-    assert dataset is not None
     return verify_runs(dataset, args.revision)

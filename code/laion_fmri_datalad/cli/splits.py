@@ -74,7 +74,6 @@ def run_make(args: argparse.Namespace) -> Report:
 
     require_git_annex()
     dataset = dataset_from(args)
-    assert dataset is not None
     return make_splits(dataset)
 
 
@@ -83,7 +82,6 @@ def run_import(args: argparse.Namespace) -> Report:
 
     require_git_annex()
     dataset = dataset_from(args)
-    assert dataset is not None
     return import_splits(dataset, args.source)
 
 
@@ -91,5 +89,4 @@ def run_compare(args: argparse.Namespace) -> Report:
     from ..splits.compare import compare
 
     dataset = dataset_from(args)
-    assert dataset is not None
     return compare(dataset, strict=args.strict)
