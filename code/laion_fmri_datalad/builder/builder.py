@@ -28,7 +28,12 @@ from ..s3client import (
 )
 from .annexbranch import register_urls
 from .annexkeys import md5e_key, sha256e_key, symlink_target
-from .commits import commit_dataset, commit_superdataset, stale_subdatasets
+from .commits import (
+    commit_dataset,
+    commit_superdataset,
+    stale_subdatasets,
+    unlisted_subdatasets,
+)
 from .content import Fetched, fetch_small_files, hash_objects
 from .datasets import (
     description_bytes,
@@ -141,7 +146,11 @@ def _build(
                 touched.append(plan.name)
     with report.add_time("superdataset"):
         subdatasets = [plan.name for plan in plans if plan.name != SUPERDATASET]
-        touched = sorted(set(touched) | set(stale_subdatasets(superdataset, subdatasets)))
+        touched = sorted(
+            set(touched)
+            | set(stale_subdatasets(superdataset, subdatasets))
+            | set(unlisted_subdatasets(superdataset, subdatasets))
+        )
         report.committed = commit_superdataset(
             superdataset, touched, root, superdataset_message(touched, report)
         )
@@ -160,8 +169,11 @@ def unchanged_since_last_build(
     routed = listing.routed
     if set(routed) - set(recorded) or refused_table(superdataset, listing) is not None:
         return False
-    if stale_subdatasets(superdataset, [n for n in recorded if n != SUPERDATASET]):
+    subdatasets = [n for n in recorded if n != SUPERDATASET]
+    if stale_subdatasets(superdataset, subdatasets):
         return False  # a build stopped between a subdataset and the superdataset commit
+    if unlisted_subdatasets(superdataset, subdatasets):
+        return False  # built before the superdataset shipped its subdatasets' listings
     for name, old in recorded.items():
         objects = routed.get(name, {})
         if set(objects) != set(old):

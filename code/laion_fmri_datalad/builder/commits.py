@@ -5,7 +5,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from ..repo.git import git, rev_parse
+from ..listings import listing_path, parse, render
+from ..repo.git import git, gitlinks, read_blobs, rev_parse, tree_paths
 from .datasets import dataset_id
 from .gitplumbing import GITLINK, REGULAR, TreeChanges, fast_import_commit
 from .recovery import BUILD_REF, FAST_CHECKOUT, clear_pending, committed_text, mark_pending
@@ -63,11 +64,7 @@ def registered_subdatasets(superdataset: Path, committed: bool = False) -> set[s
 def stale_subdatasets(superdataset: Path, names: list[str]) -> list[str]:
     """Subdatasets whose current commit the superdataset does not record (yet): new ones,
     or ones committed by a build that stopped before its superdataset commit."""
-    recorded: dict[str, str] = {}
-    if rev_parse(superdataset, "HEAD") and names:
-        for line in git(superdataset, "ls-tree", "HEAD", "--", *names).splitlines():
-            meta, path = line.split("\t", 1)
-            recorded[path] = meta.split()[2]
+    recorded = gitlinks(superdataset, "HEAD", names)
     stale = []
     for name in names:
         head = rev_parse(superdataset / name, "HEAD") if (superdataset / name).is_dir() else None
@@ -76,11 +73,27 @@ def stale_subdatasets(superdataset: Path, names: list[str]) -> list[str]:
     return stale
 
 
+def unlisted_subdatasets(superdataset: Path, names: list[str]) -> list[str]:
+    """Subdatasets whose shipped listing at HEAD is missing or names another commit than
+    the one HEAD records (a superdataset built before listings were shipped)."""
+    recorded = gitlinks(superdataset, "HEAD", names)
+    specs = [f"HEAD:{listing_path(name)}" for name in recorded]
+    blobs = read_blobs(superdataset, specs) if rev_parse(superdataset, "HEAD") else {}
+    unlisted = []
+    for name, commit in recorded.items():
+        data = blobs.get(f"HEAD:{listing_path(name)}")
+        parsed = None if data is None else parse(data.decode(errors="replace"))
+        if parsed is None or parsed[0] != commit:
+            unlisted.append(name)
+    return unlisted
+
+
 def commit_superdataset(
     superdataset: Path, subdatasets: list[str], root_changes: TreeChanges, message: str
 ) -> bool:
-    """Record the current commit of each of ``subdatasets`` (registering new ones) and the
-    superdataset's own changed files in one commit. Returns whether a commit was made."""
+    """Record the current commit of each of ``subdatasets`` (registering new ones), its
+    file listing (``listings.py``) and the superdataset's own changed files in one commit.
+    Returns whether a commit was made."""
     changes = TreeChanges(dict(root_changes.writes), set(root_changes.deletes))
     known = registered_subdatasets(superdataset, committed=True)
     new = [name for name in subdatasets if name not in known]
@@ -90,6 +103,8 @@ def commit_superdataset(
         head = rev_parse(superdataset / name, "HEAD")
         assert head is not None
         changes.writes[name] = (GITLINK, head.encode())
+        paths = tree_paths(superdataset / name, head)
+        changes.writes[listing_path(name)] = (REGULAR, render(name, head, paths))
     if not changes:
         return False
     commit_dataset(superdataset, changes, message)

@@ -2,7 +2,9 @@
 
 Every question "where is X of sub-01" is answered here, by a query on the ``BIDSLayout`` of
 the subdataset that holds it; installing that subdataset first if needed (through
-:class:`Content`). Nothing here reads annexed content.
+:class:`Content`). Questions about what exists (sessions, ROIs, noise ceilings) are answered
+from the listing the superdataset ships (``shipped.py``) when it matches, so a fresh clone
+answers them without installing anything. Nothing here reads annexed content.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ..choices import unknown
 from ..errors import LaionFmriError
 from .dataset import Content
 from .index import layout
+from .shipped import subject_entities
 from .streams import ANAT, GLM, ROIS
 
 ROI_RES = "1pt8"  # the betas' grid
@@ -62,10 +65,18 @@ class SubjectFiles:
             )
         return found[0]
 
+    def entities(self, subdataset: str, **wanted: str | None) -> list[dict[str, Any]]:
+        """Entities of this subject's files in ``subdataset`` that have the ``wanted``
+        values (None: the entity is absent): from the shipped listing, else from pybids."""
+        listed = subject_entities(self.content.root, subdataset, self.label)
+        if listed is None:
+            found = self.layout(subdataset).get(subject=self.label)
+            listed = [f.get_entities() for f in found]
+        return [e for e in listed if all(e.get(k) == v for k, v in wanted.items())]
+
     @cached_property
     def sessions(self) -> list[str]:
-        ids = self.layout(GLM).get_sessions(subject=self.label)
-        return sorted(f"ses-{s}" for s in ids)
+        return sorted({f"ses-{e['session']}" for e in self.entities(GLM) if "session" in e})
 
     def session(self, value: object) -> str:
         try:
@@ -102,11 +113,8 @@ class SubjectFiles:
     @cached_property
     def noise_ceiling_descs(self) -> list[str]:
         """The subject-level noise ceilings (``Noiseceiling4rep`` ...)."""
-        found = self.layout(GLM).get(
-            subject=self.label, session=Query.NONE, suffix="statmap", extension=".nii.gz",
-            target="desc", return_type="id",
-        )  # fmt: skip
-        return sorted(d for d in found if d.startswith("Noiseceiling"))
+        found = self.entities(GLM, session=None, suffix="statmap", extension=".nii.gz")
+        return sorted({e["desc"] for e in found if e.get("desc", "").startswith("Noiseceiling")})
 
     def subject_noise_ceiling(self, desc: str) -> Path:
         return self.one(
@@ -146,12 +154,8 @@ class SubjectFiles:
     @cached_property
     def roi_catalogue(self) -> dict[str, list[str]]:
         """``{category: [ROI names]}``, both sorted, from the ``res-1pt8`` volume masks."""
-        files = self.layout(ROIS).get(
-            subject=self.label, res=ROI_RES, suffix="mask", extension=".nii.gz"
-        )
         catalogue: dict[str, list[str]] = {}
-        for f in files:
-            entities = f.get_entities()
+        for entities in self.entities(ROIS, res=ROI_RES, suffix="mask", extension=".nii.gz"):
             if "category" in entities and "label" in entities:
                 catalogue.setdefault(entities["category"], []).append(entities["label"])
         return {c: sorted(names, key=str.lower) for c, names in sorted(catalogue.items())}

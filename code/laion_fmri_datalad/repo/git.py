@@ -64,6 +64,26 @@ def tracked_files(repo: Path) -> list[str]:
     return [p for p in git(repo, "ls-files", "-z").split("\0") if p]
 
 
+def tree_paths(repo: Path, revision: str) -> list[str]:
+    """Every file path in ``revision``'s tree (gitlinks included), recursively."""
+    return [p for p in git(repo, "ls-tree", "-r", "-z", "--name-only", revision).split("\0") if p]
+
+
+def gitlinks(repo: Path, revision: str, paths: list[str]) -> dict[str, str]:
+    """The subdataset commits ``revision`` records at ``paths`` (those that are gitlinks)."""
+    if not paths or rev_parse(repo, revision) is None:
+        return {}
+    recorded: dict[str, str] = {}
+    for line in git(repo, "ls-tree", "-z", revision, "--", *paths).split("\0"):
+        if not line:
+            continue
+        meta, path = line.split("\t", 1)
+        _mode, kind, sha = meta.split()
+        if kind == "commit":
+            recorded[path] = sha
+    return recorded
+
+
 def read_blobs(repo: Path, specs: list[str]) -> Mapping[str, bytes]:
     """Contents of ``<rev>:<path>`` specs that exist, in one ``git cat-file --batch``."""
     if not specs:

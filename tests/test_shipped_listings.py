@@ -1,0 +1,113 @@
+"""The listings the superdataset ships answer "what exists" on a fresh clone without installing
+anything, exactly as pybids answers on the installed subdatasets, and are never used for a
+subdataset commit they do not describe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import clone_dataset, git
+from laion_fmri_datalad.builder.builder import build
+from laion_fmri_datalad.devserver.localbucket import ServedBucket
+from laion_fmri_datalad.listings import listing_path, parse
+from laion_fmri_datalad.loaders import load_subject
+from laion_fmri_datalad.loaders.dataset import is_installed, subjects_in
+from laion_fmri_datalad.loaders.files import SubjectFiles
+from laion_fmri_datalad.loaders.shipped import listed_paths
+from laion_fmri_datalad.loaders.streams import GLM, ROIS
+
+
+def answers(files: SubjectFiles) -> tuple[list[str], dict[str, list[str]], list[str]]:
+    return files.sessions, files.roi_catalogue, files.noise_ceiling_descs
+
+
+def from_pybids(files: SubjectFiles) -> tuple[list[str], dict[str, list[str]], list[str]]:
+    """The same three answers, asked of the installed subdatasets' pybids layouts."""
+    glm = files.layout(GLM)
+    sessions = sorted(f"ses-{s}" for s in glm.get_sessions(subject=files.label))
+    catalogue: dict[str, list[str]] = {}
+    for f in files.layout(ROIS).get(
+        subject=files.label, res="1pt8", suffix="mask", extension=".nii.gz"
+    ):
+        entities = f.get_entities()
+        catalogue.setdefault(entities["category"], []).append(entities["label"])
+    catalogue = {c: sorted(n, key=str.lower) for c, n in sorted(catalogue.items())}
+    descs = sorted(
+        d
+        for d in glm.get(subject=files.label, suffix="statmap", target="desc", return_type="id")
+        if d.startswith("Noiseceiling")
+        and glm.get(subject=files.label, desc=d, session=None, extension=".nii.gz")
+    )
+    return sessions, catalogue, descs
+
+
+def test_superdataset_ships_a_listing_per_subdataset(built: tuple[Path, object]) -> None:
+    superdataset = built[0]
+    for line in git(superdataset, "ls-tree", "HEAD").splitlines():
+        meta, path = line.split("\t", 1)
+        if meta.split()[1] != "commit":
+            continue
+        parsed = parse((superdataset / listing_path(path)).read_text())
+        assert parsed is not None, path
+        commit, paths = parsed
+        assert commit == meta.split()[2]
+        tracked = git(superdataset / path, "ls-tree", "-r", "--name-only", commit).split()
+        assert paths == sorted(p for p in tracked if not p.startswith("."))
+
+
+def test_fresh_clone_answers_without_installing(clone: Path) -> None:
+    sub = load_subject("sub-01", dataset=clone, fetch=False)
+    assert sub.get_sessions() == ["ses-01", "ses-02"]
+    assert "face" in sub.get_available_categories()
+    assert "FFA1" in sub.get_available_rois("face")
+    assert not is_installed(clone / GLM) and not is_installed(clone / ROIS)
+
+
+def test_listing_answers_equal_pybids_for_every_subject(store: str, tmp_path: Path) -> None:
+    clone = clone_dataset(store, tmp_path / "clone")
+    subjects = subjects_in(clone)
+    shipped = {s: answers(load_subject(s, dataset=clone).files) for s in subjects}
+    for s in subjects:
+        files = load_subject(s, dataset=clone).files
+        assert shipped[s] == from_pybids(files), s  # installs GLM and ROIS on the way
+    assert listed_paths(clone, GLM) is not None  # installed at the recorded commit: still used
+
+
+def test_listing_not_used_for_another_commit(
+    served: ServedBucket, store: str, tmp_path: Path
+) -> None:
+    clone = clone_dataset(store, tmp_path / "clone")
+    load_subject("sub-01", dataset=clone).files.layout(GLM)  # installs the subdataset
+    glm = clone / GLM
+    (glm / "sub-01" / "ses-09").mkdir(parents=True)
+    moved = glm / "sub-01" / "ses-09" / "sub-01_ses-09_desc-SingletrialBetas_trials.tsv"
+    moved.write_text("x\n")
+    git(glm, "add", ".")
+    git(glm, "commit", "-q", "-m", "a session of its own")
+    assert listed_paths(clone, GLM) is None
+    assert "ses-09" in load_subject("sub-01", dataset=clone).get_sessions()
+
+
+def test_rebuild_adds_listings_to_a_dataset_built_without_them(
+    served: ServedBucket, tmp_path: Path
+) -> None:
+    target = tmp_path / "superdataset"
+    build(target, served.location)
+    names = [p.removeprefix(".laion-fmri/listings/").removesuffix(".txt") for p in
+             git(target, "ls-files", ".laion-fmri/listings").split()]  # fmt: skip
+    assert GLM in names and "sub-01" in names
+    git(target, "rm", "-q", "-r", ".laion-fmri/listings")
+    git(target, "commit", "-q", "-m", "as built before listings were shipped")
+    report = build(target, served.location)
+    assert report.committed
+    assert sorted(git(target, "ls-files", ".laion-fmri/listings").split()) == sorted(
+        listing_path(n) for n in names
+    )
+    assert not build(target, served.location).committed
+
+
+@pytest.mark.parametrize("text", ["", "garbage\n", "# laion-fmri listing of x at 123\n"])
+def test_a_damaged_listing_is_not_used(text: str) -> None:
+    assert parse(text) is None
