@@ -268,8 +268,9 @@ def test_fetch_on_demand_is_logged(
 def test_fetch_false_names_the_command(store: str, tmp_path: Path) -> None:
     fresh = clone_dataset(store, tmp_path / "fresh")
     offline = load_subject("sub-01", dataset=fresh, fetch=False)
+    assert offline.get_sessions() == ["ses-01", "ses-02"]  # from the shipped listing
     with pytest.raises(MissingContentError) as caught:
-        offline.get_sessions()
+        offline.get_trial_info("ses-01")
     assert str(caught.value) == (
         f"subdataset 'derivatives/glmsingle-tedana' is not installed in '{fresh}'; "
         f"run: datalad get -n -d {fresh} derivatives/glmsingle-tedana"

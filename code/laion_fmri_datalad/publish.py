@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import validate
+from .builder.commits import registered_subdatasets
 from .builder.datasets import dataset_id
 from .errors import LaionFmriError, UsageError
 from .repo import datalad
-from .repo.git import git, git_or_none
+from .repo.git import config_get, git, git_or_none
 
 DEFAULT_SIBLING = "ria"
 DEFAULT_ALIAS = "laion-fmri"
@@ -55,13 +57,35 @@ def quiet_stdout() -> Iterator[None]:
             os.close(saved)
 
 
-def check_ria_url(url: str) -> str:
-    if not url.startswith(("ria+file://", "ria+http://", "ria+https://", "ria+ssh://")):
-        raise UsageError(
-            f"store URL '{url}' is not allowed; use ria+file:///PATH, ria+ssh://HOST/PATH "
-            "or ria+http(s)://HOST/PATH"
-        )
-    return url
+def _store_location(store: str, dataset: Path) -> str:
+    """Where ``dataset`` lives in ``store``: the URL its RIA sibling's git remote has."""
+    identity = dataset_id(dataset)
+    return f"{store.removeprefix('ria+').rstrip('/')}/{identity[:3]}/{identity[3:]}"
+
+
+def _same_place(a: str, b: str) -> bool:
+    """Whether two remote URLs name one place (a local store's remote is a bare path)."""
+    a, b = a.removeprefix("file://"), b.removeprefix("file://")
+    if a.startswith("/") and b.startswith("/"):
+        return Path(a).resolve() == Path(b).resolve()
+    return a.rstrip("/") == b.rstrip("/")
+
+
+def check_siblings(superdataset: Path, store: str, sibling: str) -> None:
+    """Refuse, before anything is written, to publish to ``store`` under a sibling name that
+    already points somewhere else (``datalad push`` would go there, not to ``store``)."""
+    datasets = [superdataset] + [
+        superdataset / name
+        for name in sorted(registered_subdatasets(superdataset))
+        if (superdataset / name / ".git").exists()
+    ]
+    for dataset in datasets:
+        url = config_get(dataset, f"remote.{sibling}.url")
+        if url is not None and not _same_place(url, _store_location(store, dataset)):
+            raise UsageError(
+                f"sibling {sibling!r} of {str(dataset)!r} points to {url}, not to the store "
+                f"{store}; publish with --name NEW to add this store beside it"
+            )
 
 
 def publish(
@@ -72,11 +96,16 @@ def publish(
     alias: str = DEFAULT_ALIAS,
     jobs: int = 1,
 ) -> PublishReport:
-    """Create (or reuse) RIA siblings for every dataset and push their git history."""
-    check_ria_url(store)
+    """Create (or reuse) RIA siblings for every dataset and push their git history. Every
+    value is checked before anything is written."""
+    validate.ria_url(store)
+    validate.remote_name(sibling)
+    validate.remote_name(alias, "alias")
+    validate.jobs(jobs, "jobs")
     superdataset = Path(dataset).absolute()
     if not (superdataset / ".datalad" / "config").is_file():
         raise UsageError(f"'{superdataset}' is not a DataLad dataset")
+    check_siblings(superdataset, store, sibling)
     common: dict[str, Any] = {"dataset": str(superdataset), "check": False}
     with quiet_stdout():  # DataLad prints one line per dataset it configures
         results = datalad.call(

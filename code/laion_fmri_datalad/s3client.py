@@ -130,8 +130,17 @@ def _list_page(location: BucketLocation, connections: ThreadConnections, query: 
     """One listing request of the bucket, parsed; a one-line BucketError on failure."""
     answer = connections.request("GET", f"{location.bucket_url()}?{query}")
     if answer.status == 0:
+        unreachable = answer.error.startswith(
+            ("ConnectionRefusedError", "gaierror", "TimeoutError")
+        )
+        if unreachable:
+            raise BucketError(
+                f"cannot reach the S3 endpoint {location.where} ({answer.error}); "
+                "check --endpoint-url and the network"
+            )
         raise BucketError(
-            f"cannot reach the S3 endpoint {location.where}; check --endpoint-url and the network"
+            f"a listing page of bucket '{location.bucket}' at {location.where} failed on "
+            f"every try: {answer.error}"
         )
     if answer.status != 200:
         raise _list_error(location, answer.status, answer.body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from .. import validate
 from ..repo.annex import require_git_annex
 from ..reports import Report, Reports
 from .options import add_dataset, add_jobs, dataset_from
@@ -44,7 +45,13 @@ def run_build(args: argparse.Namespace) -> Report:
     from ..s3client import BucketLocation
 
     require_git_annex()
-    dataset = dataset_from(args)
+    dataset = validate.directory_to_write(dataset_from(args), "dataset")
+    if args.endpoint_url is not None:
+        validate.http_url(args.endpoint_url, "endpoint URL")
+    if args.access_url is not None:  # reachable before anything is built
+        from ..gated.client import manifest
+
+        manifest(validate.http_url(args.access_url, "access URL"))
     location = BucketLocation(args.bucket, args.region, args.endpoint_url)
     report = build(
         dataset,
@@ -64,5 +71,5 @@ def run_publish(args: argparse.Namespace) -> Report:
     from ..publish import publish
 
     require_git_annex()
-    dataset = dataset_from(args)
+    dataset = validate.directory_to_read(dataset_from(args), "dataset")
     return publish(dataset, args.to, sibling=args.name, alias=args.alias, jobs=args.jobs)

@@ -10,6 +10,7 @@ import argparse
 
 from ..repo.annex import require_git_annex
 from ..reports import Report
+from ..validate import nonempty
 from .options import add_dataset, add_jobs, jobs
 
 ENTITY_FLAGS = ("ses", "task", "space", "desc", "stat", "suffix", "extension")
@@ -85,5 +86,7 @@ def run_info(args: argparse.Namespace) -> Report:
     from ..loaders.info import clone_info
 
     root = find_superdataset(args.dataset)
-    subject = resolve_subjects(root, args.subject)[0] if args.subject else None
+    if args.subject is not None:
+        nonempty(args.subject, "subject", "sub-01")
+    subject = resolve_subjects(root, args.subject)[0] if args.subject is not None else None
     return clone_info(root, subject)

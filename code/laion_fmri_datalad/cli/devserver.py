@@ -20,6 +20,7 @@ from ..errors import UsageError
 from ..repo.annex import require_git_annex
 from ..repo.env import with_tools_on_path
 from ..reports import Done, Report
+from ..validate import directory_to_write
 from .options import add_jobs, port
 
 EXTRA_MODULES = ("boto3", "matplotlib")
@@ -58,6 +59,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser("serve", help="serve a synthetic bucket from a local S3 server")
     serve.add_argument("--fixture", type=Path, help="fixture directory (generated if absent)")
     serve.add_argument("--data", type=Path, help="server data directory (default: temporary)")
+    serve.add_argument(
+        "--replace-data",
+        action="store_true",
+        help="delete server data in --data that holds another fixture (default: refuse)",
+    )
     serve.add_argument("--port", type=port, help="S3 port on 127.0.0.1 (default: a free one)")
     serve.add_argument("--scale", type=scale, default="tiny")
     serve.add_argument("--seed", type=int, default=0)
@@ -110,13 +116,22 @@ def _wait_for_stop() -> None:
 
 def run_serve(args: argparse.Namespace) -> Report:
     require_extra()
-    from ..devserver.localbucket import start_bucket
+    from ..devserver.localbucket import check_data_dir, port_to_serve, start_bucket
     from ..progress import progress_bar
 
+    if args.fixture is not None:
+        directory_to_write(args.fixture, "fixture directory")
+    if args.data is not None:
+        directory_to_write(args.data, "server data directory")
+    port = port_to_serve(args.data, args.port)  # before a fixture is written
     with tempfile.TemporaryDirectory(prefix="laion-fmri-fixture-") as tmp:
         fixture = _ensure_fixture(args.fixture, args.scale, args.seed, Path(tmp))
+        check_data_dir(fixture, args.data, args.replace_data)
         with progress_bar("uploading objects") as advance:
-            served = start_bucket(fixture, args.data, args.port, progress=advance, jobs=args.jobs)
+            served = start_bucket(
+                fixture, args.data, port, progress=advance, jobs=args.jobs,
+                replace_data=args.replace_data,
+            )  # fmt: skip
         try:
             print(f"endpoint: {served.server.endpoint_url}", flush=True)
             print(f"access service: {served.access.url}", flush=True)
@@ -135,5 +150,8 @@ def run_demo(args: argparse.Namespace) -> Report:
     require_extra()
     require_git_annex()
     from ..devserver.demo import run_demo
+    from ..devserver.localbucket import port_to_serve
 
+    directory_to_write(args.workdir, "demo directory")
+    port_to_serve(None, args.port)  # a port in use is said before anything is written
     return run_demo(args.workdir, scale=args.scale, seed=args.seed, port=args.port, jobs=args.jobs)

@@ -7,12 +7,27 @@ error naming the value and what is allowed.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
+from .. import validate
 from ..errors import UsageError
 
-MAX_JOBS = 64
+T = TypeVar("T")
+
+
+def _checked(check: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a validator of ``validate.py`` (its message, one line)."""
+
+    def convert(value: str) -> T:
+        try:
+            return check(value)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = check.__name__
+    return convert
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -22,20 +37,12 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def jobs(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= MAX_JOBS:
-        raise argparse.ArgumentTypeError(f"jobs '{value}' is not allowed; use 1-{MAX_JOBS}")
-    return int(value)
+def _number(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
 
 
-def port(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"port '{value}' is not a number") from None
-    if not 1 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"port {number} is not allowed; use 1-65535")
-    return number
+jobs = _checked(lambda value: validate.jobs(_number(value), "jobs"))
+port = _checked(lambda value: validate.port_number(_number(value)))
 
 
 def add_dataset(parser: argparse.ArgumentParser, what: str, *, positional: bool = False) -> None:

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import UsageError
 from ..s3client import BucketLocation
 from .accessservice import AccessService
 from .fixture.bucket import MANIFEST, Manifest, read_manifest
 from .s3load import load_fixture
-from .s3server import LocalS3Server, port_is_free
+from .s3server import LocalS3Server, check_port, port_is_free
 
 STATE = "served.json"
 
@@ -43,6 +44,40 @@ def _read_state(data_dir: Path) -> dict[str, object]:
     return state
 
 
+def port_to_serve(data_dir: Path | None, port: int | None) -> int | None:
+    """The port to serve on: the one asked for, else the one ``data_dir`` was served on
+    before (every URL a clone of it recorded points there), else None (a free one). A port
+    another process holds is a one-line error saying what to do, before anything is
+    written; one whose old sockets are only in TIME_WAIT is free."""
+    if port is not None:
+        check_port(port)
+        return port
+    recorded = _read_state(data_dir).get("port") if data_dir is not None else None
+    if not isinstance(recorded, int):
+        return None
+    if not port_is_free(recorded):
+        raise UsageError(
+            f"port {recorded}, where {data_dir} was served before and where the URLs of its "
+            "clones point, is in use by another process; stop that process, or pass --port "
+            "to serve elsewhere (clones made before would then need their URLs changed)"
+        )
+    return recorded
+
+
+def check_data_dir(
+    fixture_dir: Path, data_dir: Path | None, replace_data: bool, versioned: bool = True
+) -> None:
+    """Refuse, before anything is written, to serve ``fixture_dir`` from server data that
+    holds another fixture, unless ``replace_data`` says to delete it."""
+    state = _read_state(data_dir) if data_dir is not None else {}
+    same = state.get("fixture") == _fingerprint(fixture_dir) and state.get("versioned") == versioned
+    if state and not same and not replace_data:
+        raise UsageError(
+            f"server data {str(data_dir)!r} holds another fixture than {str(fixture_dir)!r}; "
+            "pass --replace-data to delete it and serve this one, or choose another --data"
+        )
+
+
 def start_bucket(
     fixture_dir: Path,
     data_dir: Path | None = None,
@@ -50,17 +85,17 @@ def start_bucket(
     versioned: bool = True,
     progress: Callable[[int], None] | None = None,
     jobs: int = 8,
+    replace_data: bool = False,
 ) -> ServedBucket:
-    """Start a server on ``data_dir`` and make sure it holds the fixture at ``fixture_dir``."""
+    """Start a server on ``data_dir`` and make sure it holds the fixture at ``fixture_dir``
+    (server data of another fixture is deleted only with ``replace_data``)."""
+    check_data_dir(fixture_dir, data_dir, replace_data, versioned)
+    port = port_to_serve(data_dir, port)
     state = _read_state(data_dir) if data_dir is not None else {}
     fingerprint = _fingerprint(fixture_dir)
     reuse = state.get("fixture") == fingerprint and state.get("versioned") == versioned
-    recorded = state.get("port")
     if data_dir is not None and state and not reuse:
-        # Another fixture was served from here: start afresh rather than stack versions.
         shutil.rmtree(data_dir / "weed", ignore_errors=True)
-    if port is None and reuse and isinstance(recorded, int) and port_is_free(recorded):
-        port = recorded
     public = read_manifest(fixture_dir).bucket  # anonymous access to this bucket only
     server = LocalS3Server(data_dir, port, public_bucket=public).start()
     try:

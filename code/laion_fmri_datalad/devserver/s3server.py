@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ..errors import ServerError, UsageError
+from ..validate import port_number
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,10 @@ def find_weed() -> Path:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``port`` now. With ``SO_REUSEADDR``, as SeaweedFS
+    (Go) listens: sockets of a stopped server in TIME_WAIT do not make the port look busy."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((LOOPBACK, port))
         except OSError:
@@ -79,8 +83,7 @@ def free_ports(count: int) -> list[int]:
 
 
 def check_port(port: int) -> None:
-    if not 1 <= port <= 65535:
-        raise UsageError(f"port {port} is not allowed; use 1-65535, or omit --port for a free one")
+    port_number(port)
     if not port_is_free(port):
         raise UsageError(f"port {port} on {LOOPBACK} is in use; pick another with --port")
 

@@ -21,7 +21,8 @@ DATASET_ENV = "LAION_FMRI_DATASET"
 MARKER = "derivatives/glmsingle-tedana"
 
 
-def _is_superdataset(path: Path) -> bool:
+def is_superdataset(path: Path) -> bool:
+    """Whether ``path`` is a LAION-fMRI superdataset (its ``.gitmodules`` names the betas)."""
     return path.is_dir() and MARKER in registered_subdatasets(path)
 
 
@@ -31,7 +32,7 @@ def find_superdataset(dataset: str | os.PathLike[str] | None = None) -> Path:
     given = dataset if dataset is not None else os.environ.get(DATASET_ENV)
     if given is not None:
         path = Path(given).expanduser().absolute()
-        if not _is_superdataset(path):
+        if not is_superdataset(path):
             raise UsageError(
                 f"dataset {str(path)!r} is not a LAION-fMRI superdataset (no {MARKER} "
                 "subdataset in its .gitmodules); pass the directory of your 'datalad clone'"
@@ -39,7 +40,7 @@ def find_superdataset(dataset: str | os.PathLike[str] | None = None) -> Path:
         return path
     here = Path.cwd().absolute()
     for candidate in (here, *here.parents):
-        if _is_superdataset(candidate):
+        if is_superdataset(candidate):
             return candidate
     raise UsageError(
         f"no LAION-fMRI superdataset at or above {str(here)!r}; pass dataset=PATH "

@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import UsageError
+from .. import validate
 from ..reports import render
 from .dataset import Content, find_superdataset, resolve_subjects, subjects_in
 from .fetching import FetchSummary, fetch
@@ -101,8 +101,7 @@ def download(
     For DataLad's strict form, with every filter required, use ``get``."""
     from .downloadplan import Includes, filter_values, plan
 
-    if not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs < 1:
-        raise UsageError(f"n_jobs {n_jobs!r} is not allowed; give a whole number, 1 or more")
+    validate.jobs(n_jobs)
     filters = filter_values(
         ses=ses, task=task, space=space, desc=desc, stat=stat, suffix=suffix,
         extension=extension, run=run, echo=echo, part=part,

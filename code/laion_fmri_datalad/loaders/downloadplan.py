@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import validate
 from ..choices import unknown
 from ..errors import UsageError
 from ..repo.git import tracked_files
@@ -52,9 +53,12 @@ def filter_values(**given: Any) -> dict[str, list[str]]:
             raise unknown("filter", entity, [*ENTITIES, *STRICT])
         if value is None:
             continue
-        items = [value] if isinstance(value, str | int) else list(value)
-        if not items:
-            raise UsageError(f"{entity} is an empty list; give one or more values or None")
+        if entity in ENTITIES:
+            items: list[Any] = validate.entity_values(entity, value)
+        else:  # suffix, extension: any text
+            items = [value] if isinstance(value, str) else list(value)
+            if not items or not all(isinstance(v, str) and v for v in items):
+                raise UsageError(f"{entity} {value!r} is not allowed; give text like 'bold'")
         out[entity] = [bare(entity, v) for v in items]
     return out
 

@@ -16,6 +16,10 @@ RoiSpec = str | Sequence[str]
 
 def resolve_rois(spec: RoiSpec, available: Mapping[str, Sequence[str]], subject: str) -> list[str]:
     """The ROI names ``spec`` stands for, given ``{category: names}`` of one subject."""
+    if not isinstance(spec, str | list | tuple):
+        raise UsageError(
+            f"roi {spec!r} is not allowed; give an ROI name, a category, 'all' or a list of these"
+        )
     items = [spec] if isinstance(spec, str) else list(spec)
     if not items:
         raise UsageError("roi is an empty list; give an ROI name, a category or 'all'")

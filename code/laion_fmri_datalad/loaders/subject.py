@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 from nibabel.affines import apply_affine
 
+from .. import validate
 from ..choices import unknown
 from ..errors import UsageError
 from .anatomy import AnatomyMixin
@@ -600,12 +601,14 @@ class Subject(AnatomyMixin, RoiDataMixin):
         """Write values over the selected voxels as a NIfTI on the betas' grid (zero
         elsewhere): 1-D ``(n_selected,)`` gives a volume, 2-D ``(n_maps, n_selected)`` a 4D
         image. Written to a temporary name and moved into place."""
-        target = Path(path)
-        if not target.name.endswith((".nii", ".nii.gz")):
-            raise UsageError(f"path {str(target)!r} must end in .nii or .nii.gz")
+        target = validate.file_to_write(Path(path), "path", (".nii", ".nii.gz"))
+        try:
+            data = np.asarray(values, dtype=np.float32)
+        except (TypeError, ValueError):
+            kind = type(values).__name__
+            raise UsageError(f"values ({kind}) are not numbers; give an array of floats") from None
         selection = self._selection(roi, mask, mask_source)
         brain = self._brain_of(mask_source)
-        data = np.asarray(values, dtype=np.float32)
         n = int(selection.sum())
         if data.ndim not in (1, 2) or data.shape[-1] != n:
             raise UsageError(
@@ -622,8 +625,12 @@ class Subject(AnatomyMixin, RoiDataMixin):
         image = nib.Nifti1Image(volume[..., 0] if data.ndim == 1 else volume, self.affine)
         image.header.set_xyzt_units("mm")
         partial = target.with_name(f".{target.name}.partial{''.join(target.suffixes[-2:])}")
-        nib.save(image, partial)
-        partial.replace(target)
+        try:
+            nib.save(image, partial)
+            partial.replace(target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         return target
 
     def _sessions(self, sessions: Session | Sessions) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from ..choices import unknown
+from ..errors import UsageError
 from ..repo.git import git_or_none
 from .gitquery import git, version_tags
 
@@ -66,7 +67,13 @@ def _authors(data: dict[str, Any]) -> list[str]:
 
 
 def citation(root: Path) -> Citation:
-    data = yaml.safe_load((root / "CITATION.cff").read_text())
+    cff = root / "CITATION.cff"
+    if not cff.is_file():
+        raise UsageError(
+            f"{str(root)!r} has no CITATION.cff; cite from a clone of the LAION-fMRI "
+            "superdataset (its top directory)"
+        )
+    data = yaml.safe_load(cff.read_text())
     commit = git(root, "rev-parse", "HEAD")
     exact = git_or_none(root, "describe", "--tags", "--exact-match", "HEAD") or None
     tags = version_tags(root, "HEAD")

@@ -20,9 +20,9 @@ def tag_commit(repo: Path, tag: str) -> str | None:
     return rev_parse(repo, f"refs/tags/{tag}")
 
 
-def version_tags(repo: Path, revision: str) -> list[str]:
-    """Release tags reachable from ``revision``, newest version first."""
-    names = git(repo, "tag", "--merged", revision).splitlines()
+def version_tags(repo: Path, revision: str | None) -> list[str]:
+    """Release tags reachable from ``revision`` (None: all of them), newest version first."""
+    names = git(repo, "tag", *(["--merged", revision] if revision else [])).splitlines()
 
     def key(name: str) -> tuple[int, int, int]:
         m = VERSION_TAG.match(name)
@@ -30,18 +30,6 @@ def version_tags(repo: Path, revision: str) -> list[str]:
         return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
 
     return sorted((n for n in names if VERSION_TAG.match(n)), key=key, reverse=True)
-
-
-def gitlinks(repo: Path, revision: str) -> dict[str, str]:
-    """Subdataset path -> recorded commit, at ``revision``."""
-    out = git(repo, "ls-tree", "-r", revision)
-    links = {}
-    for line in out.splitlines():
-        meta, path = line.split("\t", 1)
-        mode, _, sha = meta.split()
-        if mode == "160000":
-            links[path] = sha
-    return links
 
 
 def is_clean(repo: Path) -> bool:

@@ -12,10 +12,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import validate
 from ..errors import LaionFmriError, UsageError
-from .gitquery import git, gitlinks, is_clean, tag_commit, version_tags
+from ..loaders.dataset import is_superdataset
+from ..repo.git import gitlinks
+from .gitquery import git, is_clean, tag_commit, version_tags
 
-VERSION = re.compile(r"^v?\d+\.\d+(\.\d+)?$")
 CHANGES = "CHANGES.md"
 CITATION = "CITATION.cff"
 LISTED = 20  # paths named per kind of change before only counting
@@ -103,11 +105,18 @@ def _update_citation(text: str, version: str, date: str, commit: str) -> str:
 
 def release(dataset: Path, version: str, date: str | None = None) -> ReleaseReport:
     """Tag ``version`` on the superdataset ``dataset`` and on its changed subdatasets."""
-    if not VERSION.match(version):
-        raise UsageError(f"version {version!r} is not allowed; use e.g. 1.0.0 or v1.0.0")
+    validate.version(version)
     root = Path(dataset).absolute()
+    if not is_superdataset(root):
+        raise UsageError(
+            f"{str(root)!r} is not a LAION-fMRI superdataset (a subdataset of one, or "
+            "another dataset); run release in the superdataset"
+        )
     head = git(root, "rev-parse", "HEAD")
     tagged = tag_commit(root, version)
+    if tagged is None:
+        newest = version_tags(root, None)
+        validate.later_version(version, newest[0] if newest else None)
     if tagged == head:
         return ReleaseReport(version, commit=head, already=True)
     if tagged is not None:

@@ -69,12 +69,14 @@ def tree_paths(repo: Path, revision: str) -> list[str]:
     return [p for p in git(repo, "ls-tree", "-r", "-z", "--name-only", revision).split("\0") if p]
 
 
-def gitlinks(repo: Path, revision: str, paths: list[str]) -> dict[str, str]:
-    """The subdataset commits ``revision`` records at ``paths`` (those that are gitlinks)."""
-    if not paths or rev_parse(repo, revision) is None:
+def gitlinks(repo: Path, revision: str, paths: list[str] | None = None) -> dict[str, str]:
+    """Subdataset path -> the commit ``revision`` records there: of every subdataset, or of
+    those among ``paths``."""
+    if paths == [] or rev_parse(repo, revision) is None:
         return {}
+    where = ["-r", revision] if paths is None else [revision, "--", *paths]
     recorded: dict[str, str] = {}
-    for line in git(repo, "ls-tree", "-z", revision, "--", *paths).split("\0"):
+    for line in git(repo, "ls-tree", "-z", *where).split("\0"):
         if not line:
             continue
         meta, path = line.split("\t", 1)

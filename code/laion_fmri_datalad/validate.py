@@ -1,0 +1,182 @@
+"""The one place each kind of value a user gives is checked: job counts, versions, paths to
+write to or read from, names, URLs and ids.
+
+Every check runs before anything is written and raises a one-line ``UsageError`` naming the
+value and what is allowed. The command line (``cli/options.py``) and the Python API call the
+same functions, so ``-J 0`` and ``download(n_jobs=0)`` fail alike.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .errors import UsageError
+
+MAX_JOBS = 64
+SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
+# git's check-ref-format for one remote name, kept to what DataLad siblings use
+REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# kernel file systems: nothing of a dataset, a store or a fixture belongs there
+SYSTEM_TREES = ("/proc", "/sys", "/dev")
+RIA_SCHEMES = ("ria+file", "ria+ssh", "ria+http", "ria+https")
+LABEL = re.compile(r"[A-Za-z0-9]+")  # a BIDS label
+
+
+def jobs(value: object, what: str = "n_jobs") -> int:
+    """A number of parallel jobs: an int 1-64 (the command line converts its digits)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_JOBS:
+        raise UsageError(f"{what} {value!r} is not allowed; use a whole number 1-{MAX_JOBS}")
+    return value
+
+
+def version(value: str) -> tuple[int, int, int]:
+    """A release version ``MAJOR.MINOR.PATCH`` (semantic versioning; a tag-style leading
+    ``v`` is allowed, suffixes are not)."""
+    found = SEMVER.fullmatch(value.removeprefix("v"))
+    if found is None:
+        raise UsageError(
+            f"version {value!r} is not allowed; use MAJOR.MINOR.PATCH like '1.0.0' or 'v1.0.0'"
+        )
+    major, minor, patch = (int(g) for g in found.groups())
+    return major, minor, patch
+
+
+def later_version(value: str, last: str | None) -> tuple[int, int, int]:
+    """``value`` as a version that comes after ``last`` (the newest release), if any."""
+    wanted = version(value)
+    if last is not None and SEMVER.fullmatch(last.removeprefix("v")) and wanted < version(last):
+        raise UsageError(f"version {value!r} is lower than the last release {last!r}")
+    return wanted
+
+
+def _system_tree(path: Path) -> str | None:
+    resolved = str(path.resolve())
+    for tree in SYSTEM_TREES:
+        if resolved == tree or resolved.startswith(tree + "/"):
+            return tree
+    return None
+
+
+def directory_to_write(path: Path, what: str) -> Path:
+    """A directory a command will create or write into: not a file, not in a kernel file
+    system, and its nearest existing ancestor a writable directory."""
+    path = Path(path).expanduser().absolute()
+    tree = _system_tree(path)
+    if tree is not None:
+        raise UsageError(f"{what} {str(path)!r} is inside {tree}; choose a directory of yours")
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{what} {str(path)!r} is a file; give a directory")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{what} {str(path)!r} lies under the file {str(existing)!r}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{what} {str(path)!r}: {str(existing)!r} is not writable")
+    return path
+
+
+def directory_to_read(path: Path, what: str) -> Path:
+    """An existing directory a command reads from."""
+    path = Path(path).expanduser().absolute()
+    if not path.is_dir():
+        state = "is a file" if path.exists() else "does not exist"
+        raise UsageError(f"{what} {str(path)!r} {state}; give an existing directory")
+    return path
+
+
+def file_to_write(path: Path, what: str, suffixes: tuple[str, ...] = ()) -> Path:
+    """A file a function writes: its directory exists and is writable, it is not a
+    directory, and its name ends in one of ``suffixes`` (if given)."""
+    path = Path(path).expanduser()
+    if suffixes and not path.name.endswith(suffixes):
+        raise UsageError(f"{what} {str(path)!r} must end in {' or '.join(suffixes)}")
+    if path.is_dir():
+        raise UsageError(f"{what} {str(path)!r} is a directory; give a file name")
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        raise UsageError(f"{what} {str(path)!r}: the directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{what} {str(path)!r}: the directory {str(parent)!r} is not writable")
+    return path
+
+
+def remote_name(value: str, what: str = "sibling name") -> str:
+    """A git remote (DataLad sibling) name: letters, digits, ``.``, ``_``, ``-``."""
+    if not REMOTE_NAME.fullmatch(value):
+        raise UsageError(
+            f"{what} {value!r} is not allowed; use letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def ria_url(value: str) -> str:
+    """A RIA store URL DataLad can create: ``ria+file:///absolute/path`` (a directory that
+    can be written), or ``ria+ssh://``/``ria+http(s)://`` with a host."""
+    parsed = urlparse(value)
+    if parsed.scheme not in RIA_SCHEMES:
+        raise UsageError(
+            f"store {value!r} is not allowed; use ria+file:///absolute/path, "
+            "ria+ssh://host/path or ria+https://host/path"
+        )
+    if parsed.scheme == "ria+file":
+        if parsed.netloc or not parsed.path.startswith("/"):
+            raise UsageError(
+                f"store {value!r} is not an absolute path (ria+file://{parsed.netloc}"
+                f"{parsed.path} would be read as /{parsed.path.lstrip('/')}); write "
+                f"ria+file://{Path(parsed.netloc + parsed.path).absolute()}"
+            )
+        directory_to_write(Path(parsed.path), "store")
+    elif not parsed.netloc:
+        raise UsageError(f"store {value!r} names no host")
+    return value
+
+
+def http_url(value: str, what: str) -> str:
+    """An ``http(s)://host[:port]/...`` URL."""
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise UsageError(f"{what} {value!r} is not allowed; use http(s)://host[:port]/...")
+    try:
+        parsed.port  # noqa: B018 - raises on a port that is not a number 0-65535
+    except ValueError:
+        raise UsageError(f"{what} {value!r} has a port that is not a number 0-65535") from None
+    return value
+
+
+def nonempty(value: object, what: str, example: str) -> str:
+    """A name that must not be empty or blank, like a subject id."""
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"{what} {value!r} is not allowed; give one like {example!r}")
+    return value
+
+
+def port_number(value: object) -> int:
+    """A TCP port 1-65535."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise UsageError(f"port {value!r} is not allowed; use 1-65535")
+    return value
+
+
+def entity_values(entity: str, value: object) -> list[str]:
+    """The values of a BIDS entity filter: a label or a list of them, each a string of
+    letters and digits (with or without the ``entity-`` prefix) or a whole number."""
+    items = list(value) if isinstance(value, list | tuple | set) else [value]
+    if not items:
+        raise UsageError(f"{entity} is an empty list; give one or more values or None")
+    out = []
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool) and item >= 0:
+            out.append(str(item))
+        elif isinstance(item, str) and item and LABEL.fullmatch(item.removeprefix(f"{entity}-")):
+            out.append(item)
+        else:
+            raise UsageError(
+                f"{entity} {item!r} is not allowed; give labels of letters and digits "
+                f"like '{entity}-01' or '01', or whole numbers"
+            )
+    return out

@@ -1,0 +1,254 @@
+"""Every bad input of the reliability probe (issue 14) gets a one-line error naming the value
+and what is allowed, before anything is written.
+
+Each row runs a command (in this process, as ``laion-fmri-datalad`` would) or a loader call,
+and checks: exit code 2 (a usage error; 1 where the input is fine but a service is not),
+exactly one line on stderr that names the value, and no change to any file under the
+directories the row watches (paths, sizes, modification times, ``.git/config``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pytest
+
+from conftest import clone_dataset
+from laion_fmri_datalad.cli import main
+from laion_fmri_datalad.devserver.localbucket import STATE
+from laion_fmri_datalad.errors import UsageError
+from laion_fmri_datalad.loaders import Subject, download, load_subject
+from laion_fmri_datalad.loaders.streams import GLM
+
+
+@dataclass
+class Case:
+    run: list[str] | Callable[[], Any]  # a CLI argv list, or a loader call
+    names: str  # the value the message must name
+    watch: list[Path] = field(default_factory=list)
+    exit: int = 2
+
+
+def snapshot(paths: list[Path]) -> dict[str, tuple[int, int]]:
+    seen: dict[str, tuple[int, int]] = {}
+    for root in paths:
+        if not root.exists():
+            seen[str(root)] = (-1, -1)
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if d not in ("objects", "pybids")]
+            for name in [*filenames, *dirnames]:
+                path = Path(dirpath) / name
+                stat = path.lstat()
+                seen[str(path)] = (stat.st_size, stat.st_mtime_ns if path.is_file() else 0)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def world(
+    store: str, built: tuple[Path, Any], fixture_dir: Path, tmp_path_factory: Any
+) -> Iterator[dict[str, Path]]:
+    """A clone with the betas subdataset installed, a file, an empty directory, a fake
+    superdataset without CITATION.cff, server data of another fixture, and a port taken."""
+    base = tmp_path_factory.mktemp("bad")
+    clone = clone_dataset(store, base / "clone")
+    load_subject("sub-01", dataset=clone).files.layout(GLM)  # installs it
+    subprocess.run(["git", "-C", str(clone), "tag", "2.0.0"], check=True)
+    (base / "a-file").write_text("not a directory\n")
+    (base / "empty").mkdir()
+    nocff = base / "no-citation"
+    nocff.mkdir()
+    (nocff / ".gitmodules").write_text(f'[submodule "{GLM}"]\n\tpath = {GLM}\n\turl = ./{GLM}\n')
+    other = base / "other-data"
+    other.mkdir()
+    (other / STATE).write_text(json.dumps({"fixture": "another", "port": 1, "versioned": True}))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield {
+            "base": base, "clone": clone, "built": built[0], "file": base / "a-file",
+            "empty": base / "empty", "nocff": nocff, "other": other,
+            "port": Path(str(taken.getsockname()[1])), "fixture": fixture_dir,
+        }  # fmt: skip
+
+
+def cases(w: dict[str, Path]) -> dict[str, Case]:
+    base, clone, built, port = w["base"], w["clone"], w["built"], str(w["port"])
+
+    def sub() -> Subject:
+        return load_subject("sub-01", dataset=clone)
+
+    values = np.zeros(3, dtype=np.float32)
+    return {
+        "serve --fixture FILE": Case(["serve", "--fixture", str(w["file"])], "a-file", [base]),
+        "serve --data of another fixture": Case(
+            ["serve", "--fixture", str(w["fixture"]), "--data", str(w["other"])],
+            "other-data",
+            [w["other"]],
+        ),
+        "serve --port taken, before the fixture": Case(
+            ["serve", "--fixture", str(base / "new-fixture"), "--port", port], port, [base]
+        ),
+        "demo --port taken, before the fixture": Case(
+            ["demo", "--workdir", str(base / "new-demo"), "--port", port], port, [base]
+        ),
+        "serve --port 0": Case(["serve", "--port", "0"], "port 0", [base]),
+        "build /proc/x": Case(["build", "/proc/x"], "/proc/x", [base]),
+        "build into a file": Case(["build", str(w["file"])], "a-file", [base]),
+        "build --endpoint-url not a URL": Case(
+            ["build", str(base / "b"), "--endpoint-url", "localhost:9000"],
+            "localhost:9000",
+            [base],
+        ),
+        "build --access-url unreachable": Case(
+            ["build", str(base / "b2"), "--access-url", "http://127.0.0.1:9"],
+            "127.0.0.1:9",
+            [base],
+            exit=1,
+        ),
+        "build -J 0": Case(["build", str(base / "b3"), "-J", "0"], "jobs 0", [base]),
+        "build -J abc": Case(["build", str(base / "b3"), "-J", "abc"], "'abc'", [base]),
+        "publish --to ria+file:///proc/x": Case(
+            ["publish", str(built), "--to", "ria+file:///proc/x"], "/proc/x", [built / ".git"]
+        ),
+        "publish --to a file": Case(
+            ["publish", str(built), "--to", f"ria+file://{w['file']}"], "a-file", [built / ".git"]
+        ),
+        "publish --to ria+file://relative": Case(
+            ["publish", str(built), "--to", "ria+file://relative/store"],
+            "relative/store",
+            [built / ".git"],
+        ),
+        "publish --to http://": Case(
+            ["publish", str(built), "--to", "http://x/store"], "http://x/store", [built / ".git"]
+        ),
+        "publish --name ''": Case(
+            ["publish", str(built), "--to", f"ria+file://{base}/s1", "--name", ""],
+            "''",
+            [built / ".git", base],
+        ),
+        "publish --name 'a b'": Case(
+            ["publish", str(built), "--to", f"ria+file://{base}/s2", "--name", "a b"],
+            "'a b'",
+            [built / ".git", base],
+        ),
+        "publish to another store under the same sibling": Case(
+            ["publish", str(built), "--to", f"ria+file://{base}/s3"],
+            "s3",
+            [built / ".git", base],
+        ),
+        "cite without CITATION.cff": Case(["cite", "-d", str(w["nocff"])], "no-citation"),
+        "release 1.0": Case(["release", "1.0", "-d", str(clone)], "'1.0'", [clone]),
+        "release 1.0.0-rc1": Case(["release", "1.0.0-rc1", "-d", str(clone)], "rc1", [clone]),
+        "release lower than the last": Case(
+            ["release", "1.5.0", "-d", str(clone)], "1.5.0", [clone]
+        ),
+        "release inside a subdataset": Case(
+            ["release", "9.0.0", "-d", str(clone / GLM)], "glmsingle-tedana", [clone]
+        ),
+        "info --subject ''": Case(["info", "--subject", "", "-d", str(clone)], "''"),
+        "info --subject 99": Case(["info", "--subject", "99", "-d", str(clone)], "'99'"),
+        "get -J 0": Case(["get", "-d", str(clone), "-J", "0"], "jobs 0", [clone]),
+        "download --n-jobs -1": Case(["download", "-d", str(clone), "-J", "-1"], "-1", [clone]),
+        "get_roi_mask(42)": Case(lambda: sub().get_roi_mask(cast(Any, 42)), "42", [clone]),
+        "get_roi_mask(None)": Case(lambda: sub().get_roi_mask(cast(Any, None)), "None", [clone]),
+        "to_nifti into a missing directory": Case(
+            lambda: sub().to_nifti(values, base / "missing" / "x.nii.gz"), "missing", [base]
+        ),
+        "to_nifti onto a directory": Case(
+            lambda: sub().to_nifti(values, w["empty"]), "empty", [base]
+        ),
+        "to_nifti onto a directory named .nii.gz": Case(
+            lambda: sub().to_nifti(values, _dir(base / "dir.nii.gz")),
+            "dir.nii.gz",
+            [],
+        ),
+        "to_nifti with string values": Case(
+            lambda: sub().to_nifti(["a", "b"], base / "s.nii.gz"), "not numbers", [base]
+        ),
+        "download(n_jobs=-1)": Case(
+            lambda: download("sub-01", n_jobs=-1, dataset=clone), "-1", [clone]
+        ),
+        "download(n_jobs=0)": Case(
+            lambda: download("sub-01", n_jobs=0, dataset=clone), "0", [clone]
+        ),
+        "download(n_jobs=10**9)": Case(
+            lambda: download("sub-01", n_jobs=10**9, dataset=clone), "1000000000", [clone]
+        ),
+        "download(n_jobs='4')": Case(
+            lambda: download("sub-01", n_jobs=cast(Any, "4"), dataset=clone),
+            "'4'",
+            [clone],
+        ),
+        "download(ses=1.5)": Case(
+            lambda: download("sub-01", ses=cast(Any, 1.5), dataset=clone), "1.5", [clone]
+        ),
+        "download(ses='ses-0 1')": Case(
+            lambda: download("sub-01", ses="ses-0 1", dataset=clone), "ses-0 1", [clone]
+        ),
+    }
+
+
+def _dir(path: Path) -> Path:
+    path.mkdir(exist_ok=True)
+    return path
+
+
+NAMES = [
+    "serve --fixture FILE", "serve --data of another fixture",
+    "serve --port taken, before the fixture", "demo --port taken, before the fixture",
+    "serve --port 0", "build /proc/x", "build into a file", "build --endpoint-url not a URL",
+    "build --access-url unreachable", "build -J 0", "build -J abc",
+    "publish --to ria+file:///proc/x", "publish --to a file", "publish --to ria+file://relative",
+    "publish --to http://", "publish --name ''", "publish --name 'a b'",
+    "publish to another store under the same sibling", "cite without CITATION.cff",
+    "release 1.0", "release 1.0.0-rc1", "release lower than the last",
+    "release inside a subdataset", "info --subject ''", "info --subject 99", "get -J 0",
+    "download --n-jobs -1", "get_roi_mask(42)", "get_roi_mask(None)",
+    "to_nifti into a missing directory", "to_nifti onto a directory",
+    "to_nifti onto a directory named .nii.gz", "to_nifti with string values",
+    "download(n_jobs=-1)", "download(n_jobs=0)", "download(n_jobs=10**9)", "download(n_jobs='4')",
+    "download(ses=1.5)", "download(ses='ses-0 1')",
+]  # fmt: skip
+
+
+def run_case(case: Case, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """Exit code and stderr of a CLI row; for a loader row, 2 and the UsageError's text."""
+    if isinstance(case.run, list):
+        try:
+            code = main(case.run)
+        except SystemExit as exc:  # argparse
+            code = int(exc.code or 0)
+        return code, capsys.readouterr().err
+    with pytest.raises(UsageError) as caught:
+        case.run()
+    return 2, str(caught.value) + "\n"
+
+
+def test_the_table_is_complete(world: dict[str, Path]) -> None:
+    assert sorted(cases(world)) == sorted(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_input_is_one_line_before_anything_is_written(
+    name: str, world: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = cases(world)[name]
+    before = snapshot(case.watch)
+    config = {p: p.read_text() for p in (w / "config" for w in case.watch) if p.is_file()}
+    code, err = run_case(case, capsys)
+    assert code == case.exit, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert case.names in lines[0], lines[0]
+    assert snapshot(case.watch) == before
+    assert {p: p.read_text() for p in config} == config
+    assert not list(world["base"].rglob("*.partial*"))
