@@ -22,6 +22,7 @@ import pytest
 from conftest import git, server_fixture
 from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
+from laion_fmri_datalad.listings import LISTINGS, parse
 
 kill_server = server_fixture("kill_server")
 
@@ -51,6 +52,15 @@ STAMP = re.compile(r"^\d+(\.\d+)?s ", re.M)
 IDENTITY_FILES = (".datalad/config", ".gitmodules")  # a new dataset id in every build
 
 
+def listed(superdataset: Path, path: str) -> str:
+    """A shipped listing without its header (which names the subdataset's commit, dated like
+    the commit itself), after checking that the header names the commit HEAD records."""
+    commit, paths = parse(git(superdataset, "show", f"HEAD:{path}")) or ("", [])
+    name = path.removeprefix(LISTINGS + "/").removesuffix(".txt")
+    assert commit == git(superdataset, "rev-parse", f"HEAD:{name}").strip(), path
+    return f"{path}: {paths}"
+
+
 def snapshot(superdataset: Path) -> dict[str, object]:
     """What must be identical to an uninterrupted build, dataset by dataset."""
     result: dict[str, object] = {}
@@ -59,7 +69,8 @@ def snapshot(superdataset: Path) -> dict[str, object]:
         repo = gitdir.parent
         name = repo.relative_to(superdataset).as_posix()
         tree = [
-            line.split("\t", 1)[1] if line.endswith(IDENTITY_FILES) else line
+            line.split("\t", 1)[1] if line.endswith(IDENTITY_FILES) else
+            listed(repo, line.split("\t", 1)[1]) if "\t" + LISTINGS in line else line
             for line in git(repo, "ls-tree", "-r", "HEAD").splitlines()
             if not line.startswith("160000")  # subdataset commits carry their own dates
         ]  # fmt: skip

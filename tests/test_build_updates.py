@@ -12,6 +12,7 @@ from laion_fmri_datalad.builder.report import BuildReport
 from laion_fmri_datalad.devserver.fixture.spec import is_denied
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.devserver.s3load import admin_client, bucket_policy, ensure_bucket
+from laion_fmri_datalad.listings import listing_path
 from laion_fmri_datalad.s3client import BucketLocation
 
 GLM = "derivatives/glmsingle-tedana"
@@ -107,7 +108,8 @@ def test_rebuild_commits_exactly_the_matching_paths(
     assert not (root / DELETED).exists()
     assert (root / NEW_EVENTS).read_text().startswith("onset")
     super_changed = set(git(root, "diff", "--name-only", "HEAD~1", "HEAD").split())
-    assert super_changed == {GLM, "sub-03", "derivatives/freesurfer"}
+    touched = {GLM, "sub-03", "derivatives/freesurfer"}
+    assert super_changed == touched | {listing_path(name) for name in touched}
     assert git(root, "status", "--porcelain") == ""
 
 

@@ -14,12 +14,11 @@ after an interruption at any point gives the dataset an uninterrupted build give
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import UsageError
+from ..locks import file_lock, holder
 from ..repo.git import git, read_blobs, rev_parse
 
 STATE = "laion-fmri"
@@ -96,25 +95,13 @@ def finish_interrupted_build(superdataset: Path) -> list[str]:
 @contextlib.contextmanager
 def build_lock(superdataset: Path) -> Iterator[None]:
     """One build at a time per superdataset; a second one is refused with one line."""
-    directory = git_dir(superdataset) / STATE
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / LOCK).open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
+    lock = git_dir(superdataset) / STATE / LOCK
+    with file_lock(lock, wait=False) as held:
+        if not held:
             raise UsageError(
-                f"another build of {superdataset} is running ({holder}); wait for it to end"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}\n")
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+                f"another build of {superdataset} is running ({holder(lock)}); wait for it to end"
+            )
+        yield
 
 
 def committed_text(repo: Path, path: str) -> str | None:

@@ -23,7 +23,6 @@ and chunks are checked when read: a file that fails is rebuilt, never served.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
@@ -38,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import LaionFmriError
+from ..locks import file_lock
 from .betas import BetasHeader, Floats, open_volumes, read_masked_betas, volume_rows, voxel_index
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
@@ -215,28 +215,20 @@ class CacheFile:
         (with ``wait``: after it has finished and the cache is valid)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = self.path.with_name(self.path.name + ".lock")
-        with lock_path.open("a") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
+        with file_lock(lock_path, wait=wait) as held:
+            if not held or (wait and self.valid()):
                 yield None
                 return
+            for stale in self.path.parent.glob(f".{self.path.name}.*.partial"):
+                stale.unlink(missing_ok=True)  # left by a writer that was killed
+            partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+            writer = CacheWriter(self, partial)
             try:
-                if wait and self.valid():
-                    yield None
-                    return
-                for stale in self.path.parent.glob(f".{self.path.name}.*.partial"):
-                    stale.unlink(missing_ok=True)  # left by a writer that was killed
-                partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
-                writer = CacheWriter(self, partial)
-                try:
-                    yield writer
-                finally:
-                    writer.close()
-                    with suppress(FileNotFoundError):
-                        partial.unlink()
+                yield writer
             finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                writer.close()
+                with suppress(FileNotFoundError):
+                    partial.unlink()
 
 
 def _blocks(

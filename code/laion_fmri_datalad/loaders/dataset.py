@@ -1,10 +1,21 @@
 """A user's clone of the superdataset: where it is, which subdatasets are installed, and
-getting the content the loaders need through DataLad (or saying exactly how to get it)."""
+getting the content the loaders need through DataLad (or saying exactly how to get it).
+
+Any number of processes may use one clone at once. Installing subdatasets is serialised by a
+lock in the superdataset's git directory (``git clone`` into one path twice fails); under
+it, an install that a kill or a full disk left half done is repaired first: a subdataset
+directory without a working repository is emptied and installed again, tracked files a
+stopped checkout left deleted are restored. Transfers of the same file by two processes are
+git-annex's to serialise: one that finds the file's transfer in progress elsewhere waits for
+it and tries again (``TRANSFER_RETRIES``).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +24,9 @@ from ..builder.annexkeys import key_size
 from ..builder.commits import registered_subdatasets
 from ..choices import unknown
 from ..errors import LaionFmriError, MissingContentError, UsageError
+from ..locks import file_lock
 from ..repo import datalad
+from ..repo.git import git_or_none, restore_missing
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
 
@@ -72,8 +85,26 @@ def resolve_subjects(root: Path, subjects: Sequence[str] | str) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+INSTALL_LOCK = "laion-fmri/install.lock"  # in the superdataset's git directory
+IN_PROGRESS = "transfer already in progress"  # git-annex, when another process has the key
+TRANSFER_RETRIES = 30  # waits of up to 2 s each for another process's transfer
+
+
 def is_installed(path: Path) -> bool:
     return (path / ".git").exists()
+
+
+def is_working_repository(path: Path) -> bool:
+    """Whether ``path`` is the top of a git repository with a commit checked out (not a
+    directory git finds its superdataset's repository from)."""
+    if not (path / ".git").exists():
+        return False
+    top = git_or_none(path, "rev-parse", "--show-toplevel")
+    return (
+        top is not None
+        and Path(top).resolve() == path.resolve()
+        and bool(git_or_none(path, "rev-parse", "--verify", "--quiet", "HEAD"))
+    )
 
 
 def annexed_size(path: Path) -> int | None:
@@ -96,6 +127,7 @@ class Content:
     def __init__(self, root: Path, fetch: bool = True) -> None:
         self.root = root
         self.fetch = fetch
+        self._checked: set[str] = set()  # subdatasets installed and checked in this process
 
     def relative(self, path: Path) -> str:
         try:
@@ -104,19 +136,52 @@ class Content:
             return str(path)
 
     def ensure_installed(self, subdataset: str) -> Path:
+        """The installed subdataset, installing (or repairing) it if needed."""
         path = self.root / subdataset
-        if is_installed(path):
+        if subdataset in self._checked:
+            return path
+        if is_installed(path) and not self.fetch:
+            self._checked.add(subdataset)
             return path
         if not self.fetch:
             raise MissingContentError(
                 f"subdataset {subdataset!r} is not installed in {str(self.root)!r}; "
                 f"run: datalad get -n -d {self.root} {subdataset}"
             )
-        log.info("installing subdataset %s with DataLad", subdataset)
-        self._datalad_get([path], get_data=False)
-        if not is_installed(path):
-            raise MissingContentError(f"DataLad could not install subdataset {subdataset!r}")
+        with file_lock(self.root / ".git" / INSTALL_LOCK, on_wait=self._say_waiting):
+            if is_installed(path) and not is_working_repository(path):
+                log.warning("%s was left half installed; installing it again", subdataset)
+                shutil.rmtree(path)
+                path.mkdir()
+            if is_installed(path):
+                restored = restore_missing(path)
+                if restored:
+                    log.warning("restored %d files a stopped checkout of %s left deleted",
+                                len(restored), subdataset)  # fmt: skip
+            else:
+                log.info("installing subdataset %s with DataLad", subdataset)
+                self._datalad_get([path], get_data=False)
+                if not is_working_repository(path):
+                    raise MissingContentError(
+                        f"DataLad could not install subdataset {subdataset!r}"
+                    )
+        self._checked.add(subdataset)
         return path
+
+    def ensure_subdatasets(self, paths: Sequence[Path]) -> None:
+        """Install (or repair) the subdatasets holding ``paths``, one process at a time."""
+        known = registered_subdatasets(self.root)
+        names = {self.subdataset_of(p, known) for p in paths}
+        for name in sorted(n for n in names if n is not None):
+            self.ensure_installed(name)
+
+    def subdataset_of(self, path: Path, known: set[str]) -> str | None:
+        relative = self.relative(path)
+        found = [n for n in known if relative == n or relative.startswith(n + "/")]
+        return max(found, key=len) if found else None
+
+    def _say_waiting(self, holder: str) -> None:
+        log.info("waiting for %s, which is installing subdatasets of %s", holder, self.root)
 
     def ensure_present(self, paths: Sequence[Path]) -> None:
         missing = [p for p in paths if not is_present(p)]
@@ -133,6 +198,7 @@ class Content:
         if len(missing) > 3:
             listed += f" ... ({len(missing) - 3} more)"
         log.info("getting %d file(s), %s, with DataLad: %s", len(missing), human(size), listed)
+        self.ensure_subdatasets(missing)
         self._datalad_get(missing, get_data=True)
         still = [self.relative(p) for p in missing if not is_present(p)]
         if still:
@@ -141,10 +207,9 @@ class Content:
                 + " ".join(still)
             )
 
-    def results(
-        self, paths: Sequence[Path], get_data: bool = True, jobs: int | str = "auto"
+    def _get(
+        self, paths: Sequence[Path], get_data: bool, jobs: int | str
     ) -> Iterator[dict[str, Any]]:
-        """``datalad get`` of ``paths`` in this clone: its result records, as they come."""
         yield from datalad.iter_results(
             "get",
             path=[str(p) for p in paths],
@@ -152,6 +217,28 @@ class Content:
             get_data=get_data,
             jobs=jobs,
         )
+
+    def results(
+        self, paths: Sequence[Path], get_data: bool = True, jobs: int | str = "auto"
+    ) -> Iterator[dict[str, Any]]:
+        """``datalad get`` of ``paths`` in this clone: its result records, as they come. A
+        file whose transfer another process has in progress is waited for and asked again;
+        its last record is the one yielded."""
+        pending = list(paths)
+        for attempt in range(TRANSFER_RETRIES + 1):
+            busy: list[Path] = []
+            for result in self._get(pending, get_data, jobs):
+                if IN_PROGRESS in datalad.result_message(result) and attempt < TRANSFER_RETRIES:
+                    busy.append(Path(str(result.get("path"))))
+                    continue
+                yield result
+            if not busy:
+                return
+            log.info("%d file(s) are being got by another process; waiting", len(busy))
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline and not all(is_present(p) for p in busy):
+                time.sleep(0.1)
+            pending = busy
 
     def _datalad_get(self, paths: Sequence[Path], get_data: bool) -> None:
         failed = datalad.failures(self.results(paths, get_data))

@@ -15,6 +15,7 @@ was. Beside it, ``root`` names the directory it was built for; a clone that was 
 copied finds another root there and builds its own index (a copy's index would otherwise
 read the original's files, and a moved clone's would fail on a root that no longer
 exists). A build that fails (a full disk) leaves nothing behind and says so in one line.
+Processes that need the same index at once take turns: one builds, the others then load it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LaionFmriError
+from ..locks import file_lock
 from ..repo.git import git
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
@@ -139,7 +141,9 @@ def layout(root: Path) -> Any:
             raise LaionFmriError(
                 f"could not build the pybids index of {root} in {where.parent}: {exc}"
             ) from None
-        _build(root, where)
+        with file_lock(where.parent / f".{where.name}.lock"):  # one builder; others wait
+            if not is_current(where, root):
+                _build(root, where)
     found = bids.BIDSLayout(str(root), config=CONFIG, indexer=_indexer(), database_path=str(where))
     _open[(root, where.name)] = found
     return found

@@ -103,3 +103,21 @@ def read_blobs(repo: Path, specs: list[str]) -> Mapping[str, bytes]:
         result[spec] = out[pos : pos + size]
         pos += size + 1
     return result
+
+
+def restore_missing(repo: Path) -> list[str]:
+    """Tracked files that a stopped checkout (a full disk, a kill) left deleted, in the index
+    or the work tree, restored from HEAD. Only missing files are touched: a user's changes
+    to other files stay. Returns the restored paths."""
+    staged = git(repo, "diff-index", "--cached", "--name-only", "--diff-filter=D", "-z", "HEAD")
+    missing = {p for p in staged.split("\0") if p}
+    if missing:
+        listed = "".join(f"{p}\0" for p in sorted(missing)).encode()
+        git(repo, "reset", "-q", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul",
+            input=listed)  # fmt: skip
+    missing |= {p for p in git(repo, "ls-files", "--deleted", "-z").split("\0") if p}
+    if missing:
+        listed = "".join(f"{p}\0" for p in sorted(missing)).encode()
+        git(repo, "checkout", "-q", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul",
+            input=listed)  # fmt: skip
+    return sorted(missing)
