@@ -7,7 +7,7 @@ it, an install that a kill or a full disk left half done is repaired first: a su
 directory without a working repository is emptied and installed again, tracked files a
 stopped checkout left deleted are restored. Transfers of the same file by two processes are
 git-annex's to serialise: one that finds the file's transfer in progress elsewhere waits for
-it and tries again (``TRANSFER_RETRIES``).
+it and tries again (``TRANSFER_RETRIES``); a transfer that failed is tried again too.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,8 @@ def resolve_subjects(root: Path, subjects: Sequence[str] | str) -> list[str]:
 INSTALL_LOCK = "laion-fmri/install.lock"  # in the superdataset's git directory
 IN_PROGRESS = "transfer already in progress"  # git-annex, when another process has the key
 TRANSFER_RETRIES = 30  # waits of up to 2 s each for another process's transfer
+FAILED_RETRIES = 3  # tries again of a transfer that failed (on top of git-annex's own)
+FAILED = ("error", "impossible")
 
 
 def is_installed(path: Path) -> bool:
@@ -223,22 +226,30 @@ class Content:
     ) -> Iterator[dict[str, Any]]:
         """``datalad get`` of ``paths`` in this clone: its result records, as they come. A
         file whose transfer another process has in progress is waited for and asked again;
-        its last record is the one yielded."""
+        a failed transfer (a dropped connection, a body cut short, a 503) is tried again up
+        to ``FAILED_RETRIES`` times. A file's last record is the one yielded."""
         pending = list(paths)
+        failures: Counter[str] = Counter()
         for attempt in range(TRANSFER_RETRIES + 1):
-            busy: list[Path] = []
+            again: list[Path] = []
             for result in self._get(pending, get_data, jobs):
-                if IN_PROGRESS in datalad.result_message(result) and attempt < TRANSFER_RETRIES:
-                    busy.append(Path(str(result.get("path"))))
-                    continue
+                path = str(result.get("path"))
+                failed = result.get("type") == "file" and result.get("status") in FAILED
+                if failed and attempt < TRANSFER_RETRIES:
+                    message = datalad.result_message(result)
+                    if IN_PROGRESS not in message:
+                        failures[path] += 1
+                    if IN_PROGRESS in message or failures[path] <= FAILED_RETRIES:
+                        log.info("trying %s again: %s", self.relative(Path(path)), message)
+                        again.append(Path(path))
+                        continue
                 yield result
-            if not busy:
+            if not again:
                 return
-            log.info("%d file(s) are being got by another process; waiting", len(busy))
             deadline = time.monotonic() + 2
-            while time.monotonic() < deadline and not all(is_present(p) for p in busy):
+            while time.monotonic() < deadline and not all(is_present(p) for p in again):
                 time.sleep(0.1)
-            pending = busy
+            pending = again
 
     def _datalad_get(self, paths: Sequence[Path], get_data: bool) -> None:
         failed = datalad.failures(self.results(paths, get_data))

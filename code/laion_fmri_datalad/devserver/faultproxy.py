@@ -1,0 +1,152 @@
+"""A fault-injecting HTTP proxy on 127.0.0.1, in front of the local S3 server, for the
+reliability tests and ``benchmarks/stress_reliability.py``.
+
+Each request is forwarded to the server, or answered with a fault chosen by a seeded
+schedule: ``503`` (an S3 ``SlowDown``), ``reset`` (the connection closed with a TCP reset
+before any answer) or ``truncate`` (the server's status and ``Content-Length``, then half
+the body, then the connection closed). A URL gets at most ``per_url`` faults, so a client
+that retries always gets through in the end; ``counts`` says what was injected. Traffic goes
+only to the upstream given, which must be on the loopback interface.
+"""
+
+from __future__ import annotations
+
+import http.client
+import http.server
+import random
+import socket
+import struct
+import threading
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass, field
+
+FAULTS = ("503", "reset", "truncate")
+SLOW_DOWN = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+    b"<Message>Please reduce your request rate.</Message></Error>"
+)
+
+
+@dataclass
+class Schedule:
+    """Which requests fail and how: each request of a URL that has had fewer than
+    ``per_url`` faults fails with probability ``rate``, the fault drawn from ``kinds``."""
+
+    rate: float = 0.3
+    per_url: int = 1
+    kinds: tuple[str, ...] = FAULTS
+    seed: int = 0
+    enabled: bool = True
+    counts: Counter[str] = field(default_factory=Counter)
+    _seen: Counter[str] = field(default_factory=Counter)
+    _random: random.Random = field(init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def fault_for(self, url: str) -> str | None:
+        with self._lock:
+            fault = None
+            if (
+                self.enabled
+                and self._seen[url] < self.per_url
+                and self._random.random() < self.rate
+            ):
+                fault = self._random.choice(self.kinds)
+                self._seen[url] += 1
+            self.counts[fault or "forwarded"] += 1
+            return fault
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: FaultProxyServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._proxy()
+
+    def do_HEAD(self) -> None:
+        self._proxy()
+
+    def _proxy(self) -> None:
+        fault = self.server.schedule.fault_for(f"{self.command} {self.path}")
+        if fault == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        if fault == "503":
+            self.send_response(503)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(SLOW_DOWN)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(SLOW_DOWN)
+            return
+        upstream = http.client.HTTPConnection(self.server.upstream_host, self.server.upstream_port)
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            upstream.request(self.command, self.path, headers=headers)
+            answer = upstream.getresponse()
+            body = answer.read()
+        finally:
+            upstream.close()
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                self.send_header(name, value)
+        length = answer.getheader("Content-Length")
+        self.send_header("Content-Length", length if length is not None else str(len(body)))
+        if fault == "truncate" and self.command != "HEAD" and len(body) > 1:
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.close_connection = True
+            return
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+class FaultProxyServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, upstream: str, schedule: Schedule) -> None:
+        parts = urllib.parse.urlsplit(upstream)
+        if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError(f"upstream {upstream!r} is not on the loopback interface")
+        self.upstream_host = parts.hostname
+        self.upstream_port = parts.port or 80
+        self.schedule = schedule
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class FaultProxy:
+    """``with FaultProxy(server.endpoint_url, Schedule(rate=0.3)) as proxy: proxy.url``."""
+
+    def __init__(self, upstream: str, schedule: Schedule | None = None) -> None:
+        self.schedule = schedule or Schedule()
+        self.server = FaultProxyServer(upstream, self.schedule)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> FaultProxy:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
