@@ -2,111 +2,22 @@
 exactly the dataset of an uninterrupted build: the same trees, annex keys, URL and location
 logs, a clean work tree, and a report that says what it resumed.
 
-The signal is delivered by a ``git`` wrapper first on PATH: on the n-th git command whose
-arguments contain a pattern, it signals the build process instead of running git. The
-build runs in a child process; the rerun runs here."""
+The harness (a ``git`` wrapper that signals the build at the n-th matching git command, and
+the snapshots compared) is ``devserver/killpoints.py``; the rerun runs here."""
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 import signal
-import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import git, server_fixture
+from conftest import server_fixture
 from laion_fmri_datalad.builder.builder import build
+from laion_fmri_datalad.devserver.killpoints import differences, interrupted_build, snapshot
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
-from laion_fmri_datalad.listings import LISTINGS, parse
 
 kill_server = server_fixture("kill_server")
-
-WRAPPER = """#!/bin/sh
-case " $* " in
-  *"$KILL_MATCH"*)
-    n=$(( $(cat "$KILL_COUNTER" 2>/dev/null || echo 0) + 1 ))
-    echo "$n" > "$KILL_COUNTER"
-    if [ "$n" = "$KILL_NTH" ]; then
-      kill -"$KILL_SIGNAL" "$BUILD_PID"
-      sleep 1
-      exit 1
-    fi
-    ;;
-esac
-exec "$REAL_GIT" "$@"
-"""
-CHILD = """
-import os, sys
-from pathlib import Path
-from laion_fmri_datalad.builder.builder import build
-from laion_fmri_datalad.s3client import BucketLocation
-os.environ["BUILD_PID"] = str(os.getpid())
-build(Path(sys.argv[1]), BucketLocation(sys.argv[2], endpoint_url=sys.argv[3]))
-"""
-STAMP = re.compile(r"^\d+(\.\d+)?s ", re.M)
-IDENTITY_FILES = (".datalad/config", ".gitmodules")  # a new dataset id in every build
-
-
-def listed(superdataset: Path, path: str) -> str:
-    """A shipped listing without its header (which names the subdataset's commit, dated like
-    the commit itself), after checking that the header names the commit HEAD records."""
-    commit, paths = parse(git(superdataset, "show", f"HEAD:{path}")) or ("", [])
-    name = path.removeprefix(LISTINGS + "/").removesuffix(".txt")
-    assert commit == git(superdataset, "rev-parse", f"HEAD:{name}").strip(), path
-    return f"{path}: {paths}"
-
-
-def snapshot(superdataset: Path) -> dict[str, object]:
-    """What must be identical to an uninterrupted build, dataset by dataset."""
-    result: dict[str, object] = {}
-    for gitdir in [superdataset / ".git", *sorted(superdataset.glob("*/.git")),
-                   *sorted(superdataset.glob("*/*/.git"))]:  # fmt: skip
-        repo = gitdir.parent
-        name = repo.relative_to(superdataset).as_posix()
-        tree = [
-            line.split("\t", 1)[1] if line.endswith(IDENTITY_FILES) else
-            listed(repo, line.split("\t", 1)[1]) if "\t" + LISTINGS in line else line
-            for line in git(repo, "ls-tree", "-r", "HEAD").splitlines()
-            if not line.startswith("160000")  # subdataset commits carry their own dates
-        ]  # fmt: skip
-        if (repo / ".gitmodules").is_file():  # paths and URLs; the ids are new each build
-            modules = git(repo, "config", "-f", ".gitmodules", "--list").splitlines()
-            tree += sorted(m for m in modules if ".datalad-id=" not in m)
-        logs: dict[str, str] = {}
-        if git(repo, "branch", "--list", "git-annex").strip():
-            for path in git(repo, "ls-tree", "-r", "--name-only", "git-annex").splitlines():
-                if path.endswith((".log", ".log.web")) and "/" in path:
-                    body = git(repo, "cat-file", "blob", f"git-annex:{path}")
-                    logs[path] = "".join(sorted(STAMP.sub("", body).splitlines(True)))
-        status = git(repo, "status", "--porcelain", "--untracked-files=all")
-        result[name] = (tree, logs, status)
-    return result
-
-
-def differences(got: dict[str, object], want: dict[str, object]) -> list[str]:
-    """Readable differences between two snapshots (empty when identical)."""
-    found = [f"dataset {name!r} only in one build" for name in sorted(set(got) ^ set(want))]
-    for name in sorted(set(got) & set(want)):
-        for part, a, b in zip(("tree", "annex logs", "status"), got[name], want[name], strict=True):  # type: ignore[call-overload]
-            if a == b:
-                continue
-            if isinstance(a, dict):
-                keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
-                found.append(
-                    f"{name}: {part} differ for {keys[:3]}: {[a.get(k) for k in keys[:1]]} vs {[b.get(k) for k in keys[:1]]}"
-                )
-            elif isinstance(a, list):
-                found.append(
-                    f"{name}: {part}: only after the rerun {sorted(set(a) - set(b))[:3]}, only uninterrupted {sorted(set(b) - set(a))[:3]}"
-                )
-            else:
-                found.append(f"{name}: {part}: {a!r} vs {b!r}")
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -116,34 +27,6 @@ def reference(
     target = tmp_path_factory.mktemp("uninterrupted") / "superdataset"
     assert build(target, kill_server.location).ok
     return snapshot(target)
-
-
-def interrupted_build(
-    target: Path, served: ServedBucket, tmp: Path, match: str, nth: int, sig: signal.Signals
-) -> tuple[int, int]:
-    """Run a build that is signalled at the ``nth`` git command containing ``match``;
-    returns its exit code and how many such commands it reached."""
-    bin_dir = tmp / "bin"
-    bin_dir.mkdir()
-    wrapper = bin_dir / "git"
-    wrapper.write_text(WRAPPER)
-    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    real = shutil.which("git")
-    assert real is not None
-    env = dict(os.environ)
-    scripts = str(Path(sys.executable).parent)  # git-annex must stay reachable
-    env.update(
-        PATH=os.pathsep.join([str(bin_dir), scripts, env["PATH"]]),
-        REAL_GIT=real, KILL_MATCH=match, KILL_NTH=str(nth), KILL_SIGNAL=sig.name[3:],
-        KILL_COUNTER=str(tmp / "counter"),
-    )  # fmt: skip
-    location = served.location
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(target), location.bucket, str(location.endpoint_url)],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    reached = int((tmp / "counter").read_text()) if (tmp / "counter").exists() else 0
-    return done.returncode, reached
 
 
 # (pattern in the git command line, which occurrence, signal): the step boundaries of a
@@ -172,7 +55,7 @@ def last_occurrences(
     for match in ("update-ref -m", "read-tree"):
         tmp = tmp_path_factory.mktemp("count")
         code, counts[match] = interrupted_build(
-            tmp / "sd", kill_server, tmp, match, 10**6, signal.SIGKILL
+            tmp / "sd", kill_server.location, tmp, match, 10**6, signal.SIGKILL
         )
         assert code == 0 and counts[match] > 1
     return counts
@@ -192,7 +75,9 @@ def test_a_rerun_after_an_interruption_gives_the_uninterrupted_dataset(
 ) -> None:
     occurrence = last_occurrences[match] if nth == -1 else nth
     target = tmp_path / "superdataset"
-    code, reached = interrupted_build(target, kill_server, tmp_path, match, occurrence, sig)
+    code, reached = interrupted_build(
+        target, kill_server.location, tmp_path, match, occurrence, sig
+    )
     assert reached == occurrence and code != 0, f"not stopped at {match!r} #{occurrence}"
     report = build(target, kill_server.location)
     assert report.ok, report.details()

@@ -12,13 +12,13 @@ import pytest
 from conftest import clone_dataset, git
 from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.devserver.faultproxy import FaultProxy, Schedule
+from laion_fmri_datalad.devserver.killpoints import differences, snapshot
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.loaders.discovery import plan_download
 from laion_fmri_datalad.loaders.fetching import fetch
 from laion_fmri_datalad.loaders.streams import GLM
 from laion_fmri_datalad.publish import publish
 from laion_fmri_datalad.s3client import BucketLocation
-from test_build_interrupted import differences, snapshot
 
 
 @pytest.fixture(scope="module")

@@ -32,10 +32,10 @@ def jobs(value: object, what: str = "n_jobs") -> int:
     return value
 
 
-def version(value: str) -> tuple[int, int, int]:
+def version(value: object) -> tuple[int, int, int]:
     """A release version ``MAJOR.MINOR.PATCH`` (semantic versioning; a tag-style leading
     ``v`` is allowed, suffixes are not)."""
-    found = SEMVER.fullmatch(value.removeprefix("v"))
+    found = SEMVER.fullmatch(value.removeprefix("v")) if isinstance(value, str) else None
     if found is None:
         raise UsageError(
             f"version {value!r} is not allowed; use MAJOR.MINOR.PATCH like '1.0.0' or 'v1.0.0'"
@@ -44,7 +44,7 @@ def version(value: str) -> tuple[int, int, int]:
     return major, minor, patch
 
 
-def later_version(value: str, last: str | None) -> tuple[int, int, int]:
+def later_version(value: object, last: str | None) -> tuple[int, int, int]:
     """``value`` as a version that comes after ``last`` (the newest release), if any."""
     wanted = version(value)
     if last is not None and SEMVER.fullmatch(last.removeprefix("v")) and wanted < version(last):
@@ -104,9 +104,9 @@ def file_to_write(path: Path, what: str, suffixes: tuple[str, ...] = ()) -> Path
     return path
 
 
-def remote_name(value: str, what: str = "sibling name") -> str:
+def remote_name(value: object, what: str = "sibling name") -> str:
     """A git remote (DataLad sibling) name: letters, digits, ``.``, ``_``, ``-``."""
-    if not REMOTE_NAME.fullmatch(value):
+    if not isinstance(value, str) or not REMOTE_NAME.fullmatch(value):
         raise UsageError(
             f"{what} {value!r} is not allowed; use letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
@@ -114,11 +114,11 @@ def remote_name(value: str, what: str = "sibling name") -> str:
     return value
 
 
-def ria_url(value: str) -> str:
+def ria_url(value: object) -> str:
     """A RIA store URL DataLad can create: ``ria+file:///absolute/path`` (a directory that
     can be written), or ``ria+ssh://``/``ria+http(s)://`` with a host."""
-    parsed = urlparse(value)
-    if parsed.scheme not in RIA_SCHEMES:
+    parsed = urlparse(value) if isinstance(value, str) else None
+    if parsed is None or parsed.scheme not in RIA_SCHEMES:
         raise UsageError(
             f"store {value!r} is not allowed; use ria+file:///absolute/path, "
             "ria+ssh://host/path or ria+https://host/path"
@@ -133,19 +133,19 @@ def ria_url(value: str) -> str:
         directory_to_write(Path(parsed.path), "store")
     elif not parsed.netloc:
         raise UsageError(f"store {value!r} names no host")
-    return value
+    return str(value)
 
 
-def http_url(value: str, what: str) -> str:
+def http_url(value: object, what: str) -> str:
     """An ``http(s)://host[:port]/...`` URL."""
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    parsed = urlparse(value) if isinstance(value, str) else None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise UsageError(f"{what} {value!r} is not allowed; use http(s)://host[:port]/...")
     try:
         parsed.port  # noqa: B018 - raises on a port that is not a number 0-65535
     except ValueError:
         raise UsageError(f"{what} {value!r} has a port that is not a number 0-65535") from None
-    return value
+    return str(value)
 
 
 def nonempty(value: object, what: str, example: str) -> str:
