@@ -157,3 +157,27 @@ def test_serve_prints_the_endpoint_and_stops_on_ctrl_c(fixture_dir: Path, tmp_pa
     assert leftover == ""
     with pytest.raises(urllib.error.URLError):
         get(f"{endpoint}/laion-fmri/participants.tsv")
+
+
+def test_restart_keeps_the_recorded_port_despite_time_wait(
+    fixture_dir: Path, tmp_path: Path
+) -> None:
+    """The server closes its side of a finished connection first, so its port has sockets
+    in TIME_WAIT right after it stops; a restart on the same data must still get it (every
+    URL a clone recorded points there)."""
+    from laion_fmri_datalad.devserver.localbucket import start_bucket
+
+    first = start_bucket(fixture_dir, tmp_path / "data")
+    port = first.server.port
+    url = f"{first.server.endpoint_url}/{first.location.bucket}/README"
+    for _ in range(5):  # finished connections, closed by the server
+        with urllib.request.urlopen(url) as answer:
+            assert answer.status == 200
+    first.server.stop()
+    again = start_bucket(fixture_dir, tmp_path / "data")
+    try:
+        assert again.server.port == port
+        with urllib.request.urlopen(url) as answer:
+            assert answer.status == 200
+    finally:
+        again.server.stop()
