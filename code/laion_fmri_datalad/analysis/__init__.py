@@ -1,0 +1,1 @@
+"""Analyses on the dataset: the reference encoding model (``encoding.py``)."""
