@@ -212,10 +212,12 @@ def main() -> int:
     try:
         print(f"inputs ({args.inputs} random values):", dict(inputs(args.inputs, rng)), flush=True)
         half = started + args.max_seconds / 2
-        kills = kill_points(served.location, work / "kills", args.kill_points, half, rng)
-        print(f"kill points ({time.monotonic() - started:.0f} s):", dict(kills), flush=True)
-        found = faults(served.location, work / "faults", args.faults, deadline, args.seed)
-        print(f"faults ({time.monotonic() - started:.0f} s):", dict(found), flush=True)
+        if args.kill_points:
+            kills = kill_points(served.location, work / "kills", args.kill_points, half, rng)
+            print(f"kill points ({time.monotonic() - started:.0f} s):", dict(kills), flush=True)
+        if args.faults:
+            found = faults(served.location, work / "faults", args.faults, deadline, args.seed)
+            print(f"faults ({time.monotonic() - started:.0f} s):", dict(found), flush=True)
     finally:
         served.server.stop()
     return 0

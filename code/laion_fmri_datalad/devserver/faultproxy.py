@@ -16,6 +16,7 @@ import http.server
 import random
 import socket
 import struct
+import sys
 import threading
 import urllib.parse
 from collections import Counter
@@ -114,6 +115,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 class FaultProxyServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that drops its connection (as clients do after a fault) is no error of
+        the proxy's; anything else is reported as usual."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
     def __init__(self, upstream: str, schedule: Schedule) -> None:
         parts = urllib.parse.urlsplit(upstream)
