@@ -27,7 +27,7 @@ from ..choices import unknown
 from ..errors import LaionFmriError, MissingContentError, UsageError
 from ..locks import file_lock
 from ..repo import datalad
-from ..repo.git import git_or_none, restore_missing
+from ..repo.git import git_or_none, missing_files, restore_missing
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
 
@@ -146,6 +146,9 @@ class Content:
         if is_installed(path) and not self.fetch:
             self._checked.add(subdataset)
             return path
+        if is_working_repository(path) and not missing_files(path):
+            self._checked.add(subdataset)  # whole: no lock, so a read-only clone works
+            return path
         if not self.fetch:
             raise MissingContentError(
                 f"subdataset {subdataset!r} is not installed in {str(self.root)!r}; "
@@ -157,10 +160,11 @@ class Content:
                 shutil.rmtree(path)
                 path.mkdir()
             if is_installed(path):
-                restored = restore_missing(path)
-                if restored:
-                    log.warning("restored %d files a stopped checkout of %s left deleted",
-                                len(restored), subdataset)  # fmt: skip
+                missing = missing_files(path)
+                if missing:
+                    log.warning("restoring %d files a stopped checkout of %s left deleted",
+                                len(missing), subdataset)  # fmt: skip
+                    restore_missing(path, missing)
             else:
                 log.info("installing subdataset %s with DataLad", subdataset)
                 self._datalad_get([path], get_data=False)

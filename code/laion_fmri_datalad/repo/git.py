@@ -105,19 +105,22 @@ def read_blobs(repo: Path, specs: list[str]) -> Mapping[str, bytes]:
     return result
 
 
-def restore_missing(repo: Path) -> list[str]:
+def missing_files(repo: Path) -> list[str]:
     """Tracked files that a stopped checkout (a full disk, a kill) left deleted, in the index
-    or the work tree, restored from HEAD. Only missing files are touched: a user's changes
-    to other files stay. Returns the restored paths."""
+    or the work tree. Reads only."""
     staged = git(repo, "diff-index", "--cached", "--name-only", "--diff-filter=D", "-z", "HEAD")
     missing = {p for p in staged.split("\0") if p}
-    if missing:
-        listed = "".join(f"{p}\0" for p in sorted(missing)).encode()
-        git(repo, "reset", "-q", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul",
-            input=listed)  # fmt: skip
     missing |= {p for p in git(repo, "ls-files", "--deleted", "-z").split("\0") if p}
-    if missing:
-        listed = "".join(f"{p}\0" for p in sorted(missing)).encode()
-        git(repo, "checkout", "-q", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul",
-            input=listed)  # fmt: skip
     return sorted(missing)
+
+
+def restore_missing(repo: Path, paths: list[str]) -> None:
+    """Restore ``paths`` (from ``missing_files``) from HEAD, into the index and the work
+    tree. Only those files are touched: a user's changes to others stay."""
+    if not paths:
+        return
+    listed = "".join(f"{p}\0" for p in paths).encode()
+    git(repo, "reset", "-q", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul",
+        input=listed)  # fmt: skip
+    git(repo, "checkout", "-q", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul",
+        input=listed)  # fmt: skip
