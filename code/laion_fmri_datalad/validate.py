@@ -180,3 +180,12 @@ def entity_values(entity: str, value: object) -> list[str]:
                 f"like '{entity}-01' or '01', or whole numbers"
             )
     return out
+
+
+def text_values(entity: str, value: object) -> list[str]:
+    """The values of a free-text filter (``suffix``, ``extension``): a non-empty string or
+    a non-empty list of them."""
+    items = list(value) if isinstance(value, list | tuple | set) else [value]
+    if not items or not all(isinstance(v, str) and v for v in items):
+        raise UsageError(f"{entity} {value!r} is not allowed; give text like 'bold'")
+    return [str(v) for v in items]

@@ -78,7 +78,7 @@ def unlisted_subdatasets(superdataset: Path, names: list[str]) -> list[str]:
     the one HEAD records (a superdataset built before listings were shipped)."""
     recorded = gitlinks(superdataset, "HEAD", names)
     specs = [f"HEAD:{listing_path(name)}" for name in recorded]
-    blobs = read_blobs(superdataset, specs) if rev_parse(superdataset, "HEAD") else {}
+    blobs = read_blobs(superdataset, specs)  # no HEAD: no gitlinks, so no specs
     unlisted = []
     for name, commit in recorded.items():
         data = blobs.get(f"HEAD:{listing_path(name)}")

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ..errors import ServerError, UsageError
-from ..validate import port_number
+from ..validate import directory_to_write, port_number
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,9 @@ def check_port(port: int) -> None:
 
 
 def ensure_writable_dir(path: Path, what: str) -> Path:
-    """Create ``path`` if needed and check that it is a writable directory."""
+    """Create ``path`` if needed and check that it is a writable directory (the checks of
+    ``validate.directory_to_write`` first, so nothing is created where it is refused)."""
+    directory_to_write(path, what)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -54,11 +54,9 @@ def filter_values(**given: Any) -> dict[str, list[str]]:
         if value is None:
             continue
         if entity in ENTITIES:
-            items: list[Any] = validate.entity_values(entity, value)
+            items = validate.entity_values(entity, value)
         else:  # suffix, extension: any text
-            items = [value] if isinstance(value, str) else list(value)
-            if not items or not all(isinstance(v, str) and v for v in items):
-                raise UsageError(f"{entity} {value!r} is not allowed; give text like 'bold'")
+            items = validate.text_values(entity, value)
         out[entity] = [bare(entity, v) for v in items]
     return out
 

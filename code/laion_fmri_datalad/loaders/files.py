@@ -43,6 +43,7 @@ class SubjectFiles:
         self.label = subject.removeprefix("sub-")
         self.content = content
         self._layouts: dict[str, Any] = {}
+        self._entities: dict[str, list[dict[str, Any]]] = {}
 
     def layout(self, subdataset: str) -> Any:
         """The subdataset's layout, looked up once per subject (finding its index asks git
@@ -68,11 +69,15 @@ class SubjectFiles:
     def entities(self, subdataset: str, **wanted: str | None) -> list[dict[str, Any]]:
         """Entities of this subject's files in ``subdataset`` that have the ``wanted``
         values (None: the entity is absent): from the shipped listing, else from pybids."""
-        listed = subject_entities(self.content.root, subdataset, self.label)
-        if listed is None:
-            found = self.layout(subdataset).get(subject=self.label)
-            listed = [f.get_entities() for f in found]
-        return [e for e in listed if all(e.get(k) == v for k, v in wanted.items())]
+        if subdataset not in self._entities:  # parsed or queried once per subdataset
+            listed = subject_entities(self.content.root, subdataset, self.label)
+            if listed is None:
+                found = self.layout(subdataset).get(subject=self.label)
+                listed = [f.get_entities() for f in found]
+            self._entities[subdataset] = listed
+        return [
+            e for e in self._entities[subdataset] if all(e.get(k) == v for k, v in wanted.items())
+        ]
 
     @cached_property
     def sessions(self) -> list[str]:
