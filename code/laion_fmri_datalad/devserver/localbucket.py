@@ -10,16 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import ServerError, UsageError
 from ..s3client import BucketLocation
 from .accessservice import AccessService
 from .fixture.bucket import MANIFEST, Manifest, read_manifest
+from .fixture.spec import is_denied
 from .s3load import load_fixture
-from .s3server import LocalS3Server, check_port, port_is_free
+from .s3server import READY_TIMEOUT_S, LocalS3Server, check_port, port_is_free
 
 STATE = "served.json"
 
@@ -64,18 +69,43 @@ def port_to_serve(data_dir: Path | None, port: int | None) -> int | None:
     return recorded
 
 
+def _holds(state: dict[str, object], fixture_dir: Path, versioned: bool) -> bool:
+    """Whether server data in ``state`` holds the fixture at ``fixture_dir``, as asked."""
+    return state.get("fixture") == _fingerprint(fixture_dir) and state.get("versioned") == versioned
+
+
 def check_data_dir(
     fixture_dir: Path, data_dir: Path | None, replace_data: bool, versioned: bool = True
 ) -> None:
     """Refuse, before anything is written, to serve ``fixture_dir`` from server data that
     holds another fixture, unless ``replace_data`` says to delete it."""
     state = _read_state(data_dir) if data_dir is not None else {}
-    same = state.get("fixture") == _fingerprint(fixture_dir) and state.get("versioned") == versioned
-    if state and not same and not replace_data:
+    if state and not _holds(state, fixture_dir, versioned) and not replace_data:
         raise UsageError(
             f"server data {str(data_dir)!r} holds another fixture than {str(fixture_dir)!r}; "
             "pass --replace-data to delete it and serve this one, or choose another --data"
         )
+
+
+def wait_serving(server: LocalS3Server, manifest: Manifest) -> None:
+    """Wait until a public object of ``manifest`` reads back. Restarted on existing data,
+    SeaweedFS's S3 gateway answers before its volumes are loaded, and a GET gives HTTP 500
+    for a moment; clients of a served bucket must not see that."""
+    key = next(o.key for o in manifest.objects if not is_denied(o.key))
+    url = f"{server.endpoint_url}/{manifest.bucket}/{urllib.parse.quote(key)}"
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                answer.read()
+                return
+        except OSError as exc:  # HTTPError included
+            if time.monotonic() > deadline:
+                raise ServerError(
+                    f"SeaweedFS on {server.endpoint_url} did not serve {key} within "
+                    f"{READY_TIMEOUT_S:.0f} s: {exc}"
+                ) from None
+            time.sleep(0.25)
 
 
 def start_bucket(
@@ -92,8 +122,7 @@ def start_bucket(
     check_data_dir(fixture_dir, data_dir, replace_data, versioned)
     port = port_to_serve(data_dir, port)
     state = _read_state(data_dir) if data_dir is not None else {}
-    fingerprint = _fingerprint(fixture_dir)
-    reuse = state.get("fixture") == fingerprint and state.get("versioned") == versioned
+    reuse = _holds(state, fixture_dir, versioned)
     if data_dir is not None and state and not reuse:
         shutil.rmtree(data_dir / "weed", ignore_errors=True)
     public = read_manifest(fixture_dir).bucket  # anonymous access to this bucket only
@@ -101,6 +130,7 @@ def start_bucket(
     try:
         if reuse:
             manifest = read_manifest(fixture_dir)
+            wait_serving(server, manifest)
         else:
             manifest = load_fixture(
                 server, fixture_dir, versioned=versioned, jobs=jobs, progress=progress
@@ -114,7 +144,7 @@ def start_bucket(
             (data_dir / STATE).write_text(
                 json.dumps(
                     {
-                        "fixture": fingerprint,
+                        "fixture": _fingerprint(fixture_dir),
                         "port": server.port,
                         "versioned": versioned,
                         "access_port": access.port,
