@@ -20,10 +20,10 @@ from .. import __version__
 from ..errors import LaionFmriError, UsageError
 from ..repo.env import apply_to_current_process
 from ..reports import Report, exit_code, render
-from . import access, building, cache, clone, devserver, provenance, splits
+from . import access, analysis, building, cache, clone, devserver, provenance, splits
 from .options import OneLineParser
 
-COMMAND_MODULES = (devserver, building, clone, splits, provenance, access, cache)
+COMMAND_MODULES = (devserver, building, clone, splits, provenance, access, cache, analysis)
 PROG = "laion-fmri-datalad"
 
 

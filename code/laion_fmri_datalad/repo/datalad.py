@@ -83,3 +83,18 @@ def call(command: str, *, check: bool = True, **kwargs: Any) -> list[Result]:
     if check and failed:
         raise failure_error(command, kwargs.get("dataset") or kwargs.get("path"), failed)
     return results
+
+
+def run_logged(argv: list[str], cwd: Path, log: Path) -> int:
+    """``datalad ARGV`` as its own process in ``cwd``, everything it and the command it
+    runs print appended to ``log``; its exit status (for ``datalad run``, whose command's
+    output is the log a user reads when a job fails)."""
+    import subprocess
+
+    from .env import process_env
+
+    with log.open("ab") as out:
+        done = subprocess.run(
+            ["datalad", *argv], cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=process_env()
+        )
+    return done.returncode

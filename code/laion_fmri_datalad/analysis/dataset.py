@@ -1,0 +1,184 @@
+"""An analysis dataset the YODA way: the superdataset as ``inputs/laion-fmri``, the
+reference analysis in ``code/``, results in ``results/``, and a RIA store that jobs push
+their branches and outputs to (sibling ``output``, storage ``output-storage``).
+
+It is made in a temporary directory beside the target and moved into place at the end, so
+an interrupted ``analysis create`` leaves nothing at the target (run it again).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .. import __version__, validate
+from ..errors import UsageError
+from ..repo import datalad
+from ..repo.env import apply_to_current_process
+from ..repo.git import config_get
+from .jobspec import RESULTS, SCRIPT
+
+INPUTS = "inputs/laion-fmri"
+OUTPUT = "output"  # the store's git sibling; its annex storage is OUTPUT + "-storage"
+STORAGE = f"{OUTPUT}-storage"
+MARKER = ".laion-fmri-analysis"  # in .datalad/: what tells an analysis dataset
+
+SCRIPT_TEXT = f'''\
+#!/usr/bin/env python3
+"""The reference encoding analysis of LAION-fmri, one job (written by laion-fmri-datalad
+{__version__}). Run from the dataset's root, under `datalad run` (see README.md):
+
+    python {SCRIPT} --subject sub-01 --split random_0 --roi face --embedding CLIP
+
+The model and the loading are laion_fmri_datalad.analysis.encodejob and .encoding of that
+version: ridge regression from the embedding to the repeat-averaged betas, alpha per voxel
+by 5-fold cross-validation on the training images, scored on the test images.
+"""
+
+import sys
+
+from laion_fmri_datalad.analysis.encodejob import main
+
+sys.exit(main())
+'''
+
+README = """\
+# LAION-fMRI encoding analysis
+
+A DataLad dataset in the YODA layout, made by `laion-fmri-datalad analysis create`:
+
+* `inputs/laion-fmri/`: the LAION-fMRI superdataset (a subdataset: its version is recorded
+  here; `datalad get` fetches what a job needs),
+* `code/encode.py`: the reference encoding analysis, one job per subject, split, ROI set
+  and embedding,
+* `results/<embedding>/<split>/<subject>/`: per job, NIfTI maps of the test accuracy
+  (`stat-r`, `stat-r2`, `stat-r2overnc`: Pearson r, R², R² over the noise ceiling) and a
+  TSV summary per ROI.
+
+## Run
+
+    laion-fmri-datalad analysis run encoding -d . --subject all --roi face \\
+        --split random_0 tau cluster_k5_0 ood --embedding CLIP -J 2
+
+Each job runs in its own temporary clone of this dataset under `datalad run`, pushes its
+branch (`job/<name>`) and outputs to the RIA store (siblings `output`, `output-storage`),
+and is removed; then every finished branch is merged here in one commit and the outputs'
+availability in the store recorded. Running the command again runs only the jobs whose
+results are missing; a failed job's log is in `.git/laion-fmri/logs/<name>.log`. Choose a
+batch scheduler with `--cluster slurm` (or pbs, sge, lsf), configured in Dask's
+`jobqueue.yaml`.
+
+## Reproduce
+
+    datalad clone <this dataset> analysis && cd analysis
+    git log --grep 'DATALAD RUNCMD'      # one commit per job
+    datalad rerun <job commit>           # the same outputs, byte for byte
+
+`datalad get results/...` fetches outputs from the store; `laion-fmri-datalad verify -d .`
+checks every annexed file against its key.
+"""
+
+ATTRIBUTES = f"{RESULTS}/**/*.tsv annex.largefiles=nothing\n"
+
+
+@dataclass(frozen=True)
+class CreatedAnalysis:
+    path: Path
+    source: str
+    store: str
+    ok: bool = True
+
+    def summary(self) -> str:
+        return (
+            f"analysis dataset at {self.path}: {INPUTS} from {self.source}, outputs to {self.store}"
+        )
+
+
+def default_store(target: Path) -> str:
+    return f"ria+file://{target.parent / (target.name + '-outputs')}"
+
+
+def is_analysis_dataset(path: Path) -> bool:
+    return (path / ".datalad" / MARKER).is_file()
+
+
+def require_analysis_dataset(path: Path) -> Path:
+    path = Path(path).absolute()
+    if not is_analysis_dataset(path):
+        raise UsageError(
+            f"{str(path)!r} is not an analysis dataset; make one with "
+            "`laion-fmri-datalad analysis create DIR`"
+        )
+    return path
+
+
+def _check_source(source: str) -> str:
+    parsed = urlparse(source)
+    if parsed.scheme in ("", "file"):
+        path = Path(parsed.path if parsed.scheme else source).expanduser().absolute()
+        if not (path / ".datalad" / "config").is_file():
+            raise UsageError(
+                f"source {source!r} is not a DataLad dataset; give a clone of the "
+                "LAION-fMRI superdataset, its URL or a ria+ URL with #~laion-fmri"
+            )
+        return str(path)
+    if parsed.scheme.startswith("ria+") or parsed.scheme in ("http", "https", "ssh"):
+        return source
+    raise UsageError(
+        f"source {source!r} is not allowed; give a path, an http(s)/ssh URL or a ria+ URL"
+    )
+
+
+def create_analysis(target: Path, source: str, store: str | None = None) -> CreatedAnalysis:
+    """Make the analysis dataset at ``target`` (absent or empty) with ``source``
+    installed as ``inputs/laion-fmri`` and the store ``store`` (default: ``<target>-outputs``
+    beside it) as its output sibling."""
+    target = validate.directory_to_write(target, "analysis dataset")
+    if target.exists() and any(target.iterdir()):
+        raise UsageError(f"analysis dataset {str(target)!r} exists and is not empty")
+    source = _check_source(source)
+    store = validate.ria_url(store or default_store(target))
+    apply_to_current_process()
+    work = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        datalad.call("create", path=str(work), cfg_proc="yoda")
+        datalad.call("clone", source=source, path=str(work / INPUTS), dataset=str(work))
+        (work / SCRIPT).write_text(SCRIPT_TEXT)
+        (work / "README.md").write_text(README)
+        with (work / ".gitattributes").open("a") as attributes:
+            attributes.write(ATTRIBUTES)
+        (work / ".datalad" / MARKER).write_text(f"laion-fmri-datalad {__version__}\n")
+        datalad.call("save", dataset=str(work), message="[laion-fmri] Analysis dataset: "
+                     "inputs, reference encoding analysis, README")  # fmt: skip
+        datalad.call("create_sibling_ria", dataset=str(work), url=store, name=OUTPUT,
+                     new_store_ok=True, storage_sibling=True)  # fmt: skip
+        datalad.call("push", dataset=str(work), to=OUTPUT)
+        if target.exists():
+            target.rmdir()
+        work.rename(target)
+    except BaseException:
+        remove_tree(work)
+        raise
+    return CreatedAnalysis(target, source, store)
+
+
+def output_url(analysis: Path) -> str:
+    """Where jobs push their branches: the store's repository of this dataset."""
+    url = config_get(analysis, f"remote.{OUTPUT}.url")
+    if not url:
+        raise UsageError(f"{analysis} has no '{OUTPUT}' sibling; was it made by analysis create?")
+    return url
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a directory tree that holds read-only annexed content."""
+    if not path.exists():
+        return
+    for child in path.rglob("*"):
+        if child.is_dir() and not child.is_symlink():
+            child.chmod(0o700)  # annexed objects sit in read-only directories
+    shutil.rmtree(path)
