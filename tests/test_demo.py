@@ -47,7 +47,7 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
     assert "gated files: 1 registered" in out
     clone = workdir / "clone"
     assert (clone / "stimuli/task-images_stimuli.h5").is_file()
-    assert "trial-aligned stimuli of sub-01 ses-01: 12 images" in out
+    assert "trial-aligned stimuli of sub-01 ses-01: 144 images" in out  # 2 runs of 72
     betas = next(
         (clone / "derivatives/glmsingle-tedana/sub-01/ses-01/func").glob("*Betas_statmap.nii.gz")
     )

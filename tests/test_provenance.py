@@ -233,7 +233,8 @@ def test_splits_api(superdataset: Path) -> None:
     )
     train_mask, test_mask = api.get_split_masks(trials, "random_0", "sub-01", dataset=superdataset)
     assert len(train_mask) == len(trials) and not (train_mask & test_mask).any()
-    assert (train_mask | test_mask).all()  # every trial image is in sub-01's pool
+    in_pools = ~trials["label"].str.contains("_OOD_").to_numpy()  # pools leave OOD images out
+    assert ((train_mask | test_mask) == in_pools).all() and not in_pools.all()
     _, test_ids = api.get_train_test_ids("random_0", "sub-01", dataset=superdataset)
     assert [bool(x) for x in test_mask] == [label in set(test_ids) for label in trials["label"]]
     with pytest.raises(UsageError, match="unique images of sub-01, but pool 'sub-03' is sub-03's"):

@@ -9,12 +9,12 @@ an interrupted ``analysis create`` leaves nothing at the target (run it again).
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 from .. import __version__, validate
+from ..builder.datasets import remove_dataset
 from ..errors import UsageError
 from ..repo import datalad
 from ..repo.env import apply_to_current_process
@@ -143,7 +143,7 @@ def create_analysis(target: Path, source: str, store: str | None = None) -> Crea
     store = validate.ria_url(store or default_store(target))
     apply_to_current_process()
     work = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    shutil.rmtree(work, ignore_errors=True)
+    remove_dataset(work)  # left by an interrupted create of ours (same pid: rare)
     try:
         datalad.call("create", path=str(work), cfg_proc="yoda")
         datalad.call("clone", source=source, path=str(work / INPUTS), dataset=str(work))
@@ -161,7 +161,7 @@ def create_analysis(target: Path, source: str, store: str | None = None) -> Crea
             target.rmdir()
         work.rename(target)
     except BaseException:
-        remove_tree(work)
+        remove_dataset(work)
         raise
     return CreatedAnalysis(target, source, store)
 
@@ -172,13 +172,3 @@ def output_url(analysis: Path) -> str:
     if not url:
         raise UsageError(f"{analysis} has no '{OUTPUT}' sibling; was it made by analysis create?")
     return url
-
-
-def remove_tree(path: Path) -> None:
-    """Remove a directory tree that holds read-only annexed content."""
-    if not path.exists():
-        return
-    for child in path.rglob("*"):
-        if child.is_dir() and not child.is_symlink():
-            child.chmod(0o700)  # annexed objects sit in read-only directories
-    shutil.rmtree(path)

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from ..choices import unknown
 from ..errors import UsageError
 from ..loaders.betas import average_repeats
 from ..loaders.dataset import Content, find_superdataset
@@ -52,9 +53,11 @@ def input_paths(superdataset: Path, spec: JobSpec) -> list[Path]:
     for session in sub.get_sessions():
         paths += [sub.files.trials(session), sub.files.betas(session)]
     paths.append(sub.files.subject_noise_ceiling(NC_DESC))
-    root = Content(find_superdataset(superdataset)).root
-    paths.append(root / embeddings_file(spec.embedding))
+    stimuli = Content(find_superdataset(superdataset)).ensure_installed(STIMULI)
+    paths.append(stimuli.parent / embeddings_file(spec.embedding))
     splits = SplitSet(superdataset)
+    if spec.split not in splits.names(spec.subject):
+        raise unknown("split", spec.split, splits.names(spec.subject), f"for {spec.subject}")
     paths.append(splits.directory / spec.subject / f"{spec.split}.json")
     return paths
 

@@ -13,11 +13,12 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..builder.datasets import remove_dataset
 from ..repo import datalad
 from ..repo.annex import annex, trust_special_remote
 from ..repo.env import apply_to_current_process
 from ..repo.git import git
-from .dataset import OUTPUT, STORAGE, remove_tree
+from .dataset import OUTPUT, STORAGE
 from .jobspec import SCRIPT, JobSpec
 
 LOGS = ".git/laion-fmri/logs"
@@ -85,7 +86,7 @@ def run_job(
             spec.job_id, False, time.monotonic() - started, str(log), message, compute
         )
     finally:
-        remove_tree(clone.parent)
+        remove_dataset(clone.parent)
     with log.open("a") as out:
         out.write("done\n")
     return JobOutcome(spec.job_id, True, time.monotonic() - started, str(log), "", compute)

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..analysis.dataset import create_analysis
+from ..analysis.fanout import request, run_jobs
 from ..builder.builder import build
 from ..builder.datasets import remove_dataset
 from ..builder.routing import route
@@ -34,6 +36,7 @@ from ..repo.git import git
 from ..reports import Done
 from ..splits.run import make_splits
 from ..verify import VerifyReport, verify_present
+from .encodingfigure import encoding_figure
 from .figure import roi_figure
 from .fixture.bucket import write_fixture
 from .fixture.history import embedding_key
@@ -45,7 +48,7 @@ REPOSITORY = Path(__file__).resolve().parents[3]
 GETS = ("sub-01/ses-01", "derivatives/glmsingle-tedana/sub-01/ses-01")
 FIGURE = "sub-01_ses-01_FFA.png"
 GATED = "stimuli/task-images_stimuli.h5"
-STEPS = 12
+STEPS = 13
 FIRST_RELEASE = "1.0.0"
 SECOND_RELEASE = "1.1.0"
 
@@ -210,6 +213,31 @@ def _load(demo: Demo) -> None:
     print(f"  cite this version: {render(demo.clone, 'text')}")
 
 
+ANALYSIS_SPLITS = ["random_0", "tau", "cluster_k5_0", "ood"]
+ENCODING_FIGURE = "encoding_face_CLIP.png"
+
+
+def _analysis(demo: Demo, source: str) -> bool:
+    analysis = demo.workdir / "analysis"
+    _step(13, f"an analysis dataset at {analysis}: CLIP encoding of the face ROIs, 5 subjects, "
+          f"splits {', '.join(ANALYSIS_SPLITS)}, on 2 Dask workers")  # fmt: skip
+    print(f"  {create_analysis(analysis, source).summary()}")
+    jobs = request(analysis, ["all"], ANALYSIS_SPLITS, ["face"], ["CLIP"])
+    with progress_bar("jobs", total=len(jobs), unit="job") as advance:
+        report = run_jobs(analysis, jobs, workers=2, progress=advance, announce=print)
+    if report.details():
+        print(report.details())
+    print(f"  {report.summary()}")
+    if not report.ok:
+        return False
+    figure = encoding_figure(analysis, jobs, demo.workdir / ENCODING_FIGURE)
+    print(f"  {figure.summary()}")
+    print(
+        f"  rerun any job: cd {analysis} && datalad rerun <commit of git log --grep 'Encoding job'>"
+    )
+    return True
+
+
 def run_demo(
     workdir: Path, scale: str = "tiny", seed: int = 0, port: int | None = None, jobs: int = 8
 ) -> Done:
@@ -240,9 +268,11 @@ def run_demo(
         if not all(check.ok for check in checks):
             return Done("a release's bytes did not arrive in the clone; see above", ok=False)
         _load(demo)
+        if not _analysis(demo, f"ria+file://{demo.workdir / 'ria'}#~laion-fmri"):
+            return Done("an encoding job failed; see its log above", ok=False)
     finally:
         served.server.stop()
     return Done(
-        f"server stopped; explore {demo.superdataset} and {demo.clone} "
-        "(make serve restarts the bucket)"
+        f"server stopped; explore {demo.superdataset}, {demo.clone} and "
+        f"{demo.workdir / 'analysis'} (make serve restarts the bucket)"
     )

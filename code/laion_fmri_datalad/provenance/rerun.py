@@ -108,6 +108,18 @@ def _subdatasets_of(root: Path, paths: list[str]) -> list[str]:
     return [s for s in subdatasets if any(p == s or p.startswith(s + "/") for p in paths)]
 
 
+def _matches(root: Path, patterns: list[str]) -> list[Path]:
+    """The paths ``patterns`` name under ``root``, dangling symlinks (annexed files
+    without content) included: ``Path.glob`` skips those when a pattern has no wildcard."""
+    found: list[Path] = []
+    for pattern in patterns:
+        literal = not any(c in pattern for c in "*?[")
+        found += (
+            [root / pattern] if literal and (root / pattern).is_symlink() else root.glob(pattern)
+        )
+    return found
+
+
 def _digests(root: Path, patterns: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for pattern in patterns:
@@ -147,6 +159,9 @@ def verify_runs(
                 if failed:
                     check.error = "installing subdatasets: " + _first_line(failed[0])
                     continue
+            annexed = [str(p) for p in _matches(clone, outputs) if p.is_symlink()]
+            if annexed:  # outputs in git-annex (an analysis dataset's maps): their bytes
+                datalad.call("get", path=annexed, dataset=str(clone), check=False)
             held = _digests(clone, outputs)
             failed = datalad.failures(
                 datalad.call("rerun", revision=commit, dataset=str(clone), check=False)
