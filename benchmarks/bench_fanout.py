@@ -1,14 +1,18 @@
-"""Merging job branches: 100 and 1,000 trivial job branches (one small result file each,
-pushed to a bare output repository as the jobs do), merged into the analysis dataset with
-``analysis.merge.merge_job_branches``, side by side in one run.
+"""The fan-out of analysis jobs, side by side in one run (targets of issue 16):
 
-Target (issue 16): 1,000 branches in <= 60 s, and the growth from 100 to 1,000 no worse
-than linear (ratio of times <= 10 for 10x the branches).
+1. the same encoding job set (5 subjects x random_0, tau; face; CLIP) run with 1 and with
+   2 Dask workers, each into a fresh analysis dataset (target: >= 1.6x with 2);
+2. the per-job cost of the wrapper (ephemeral clone, datalad get of the inputs, datalad
+   run, push, removal) beside the bare computation of the same jobs in one process on
+   inputs already present (target: <= 3 s per job);
+3. merging 100 and 1,000 trivial job branches (one small result file each, pushed to a bare
+   output repository as jobs do) with ``merge_job_branches`` (target: 1,000 in <= 60 s, and
+   growth from 100 to 1,000 no worse than linear).
 
-    .venv/bin/python benchmarks/bench_fanout.py --workdir /tmp/bench-fanout
+Parts 1-2 use the demo's synthetic bucket and RIA store (run ``make demo`` first; the
+bucket is served again from ``DEMO/s3``):
 
-Not measured here (see benchmarks/README.md): the 1- vs 2-worker speed-up and the per-job
-wrapper cost, which need the served bucket and a built superdataset.
+    .venv/bin/python benchmarks/bench_fanout.py --demo .demo --workdir /tmp/bench-fanout
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+
+import numpy as np
 
 from laion_fmri_datalad.analysis.dataset import OUTPUT
 from laion_fmri_datalad.analysis.merge import _unmerged_tips, merge_job_branches
@@ -71,12 +77,59 @@ def merge_only(analysis: Path) -> tuple[float, int]:
     return time.perf_counter() - started, len(report.merged)
 
 
+def fan_out(demo: Path, workdir: Path) -> None:
+    """Parts 1 and 2: the same jobs with 1 and 2 workers, and the bare computation."""
+    from laion_fmri_datalad.analysis.dataset import INPUTS, create_analysis
+    from laion_fmri_datalad.analysis.encodejob import fit, run
+    from laion_fmri_datalad.analysis.fanout import request, run_jobs
+    from laion_fmri_datalad.devserver.localbucket import start_bucket
+
+    bucket = start_bucket(demo / "fixture", demo / "s3")
+    try:
+        source = f"ria+file://{demo.absolute() / 'ria'}#~laion-fmri"
+        seconds: dict[int, float] = {}
+        per_job: dict[int, list[float]] = {}
+        for workers in (1, 2):
+            analysis = workdir / f"analysis-{workers}"
+            shutil.rmtree(analysis, ignore_errors=True)
+            shutil.rmtree(workdir / f"analysis-{workers}-outputs", ignore_errors=True)
+            create_analysis(analysis, source)
+            jobs = request(analysis, ["all"], ["random_0", "tau"], ["face"], ["CLIP"])
+            started = time.perf_counter()
+            report = run_jobs(analysis, jobs, workers=workers, scratch=workdir / "scratch")
+            seconds[workers] = time.perf_counter() - started
+            assert report.ok, report.details()
+            per_job[workers] = [o.seconds for o in report.outcomes]
+            print(f"{len(jobs)} jobs, {workers} worker(s): {seconds[workers]:.1f} s in all, "
+                  f"{np.mean(per_job[workers]):.1f} s per job (wrapper included)")  # fmt: skip
+        print(f"speed-up with 2 workers: x{seconds[1] / seconds[2]:.2f} (target >= 1.6)")
+        superdataset = workdir / "analysis-1" / INPUTS
+        bare = []
+        for job in jobs:
+            fit(superdataset, job, fetch=True)  # inputs present, indexes built: not timed
+            started = time.perf_counter()
+            run(superdataset, job, workdir / "bare")
+            bare.append(time.perf_counter() - started)
+        wrapper = float(np.mean(per_job[1]) - np.mean(bare))
+        print(f"bare computation {np.mean(bare):.2f} s per job; wrapper (clone, get, run, "
+              f"push, removal) {wrapper:.2f} s per job (target <= 3 s)")  # fmt: skip
+    finally:
+        bucket.server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench-fanout"))
+    parser.add_argument("--demo", type=Path, default=Path(".demo"),
+                        help="a `make demo` directory (fixture, s3, ria)")  # fmt: skip
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--merge-only", action="store_true", help="part 3 alone")
     args = parser.parse_args()
     apply_to_current_process()
+    if not args.merge_only:
+        if not (args.demo / "ria").is_dir():
+            parser.error(f"--demo {args.demo}: no RIA store there; run make demo first")
+        fan_out(args.demo.absolute(), args.workdir.absolute())
     times: dict[int, float] = {}
     for n in args.sizes:
         analysis = setup(args.workdir / f"n{n}", n)

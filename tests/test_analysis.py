@@ -6,7 +6,9 @@ on the analysis dataset, and the planted-signal check of the reference model."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +162,39 @@ def test_planted_signal_is_recovered(superdataset: Path) -> None:
     assert np.corrcoef(result.r2, ceiling)[0, 1] >= 0.7
     best = ceiling >= np.quantile(ceiling, 0.9)
     assert np.median(result.r2[best] / ceiling[best]) >= 0.5
+
+
+def test_fan_out_on_a_single_node_slurm(analysis: Path, tmp_path: Path) -> None:
+    """Two jobs through dask-jobqueue's SLURMCluster on a real slurmctld/slurmd (Debian's
+    slurm-wlm, which .ci/run installs); skipped, with the reason, where SLURM cannot run."""
+    import dask
+
+    from laion_fmri_datalad.devserver.slurm import local_slurm, unavailable
+
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    jobs = request(analysis, ["sub-05", "sub-06"], ["tau"], ["face"], ["CLIP"])
+    logs = tmp_path / "dask-logs"
+    settings = {
+        "jobqueue.slurm.cores": 1, "jobqueue.slurm.processes": 1,
+        "jobqueue.slurm.memory": "1GB", "jobqueue.slurm.walltime": "00:20:00",
+        "jobqueue.slurm.python": sys.executable,
+        "jobqueue.slurm.scheduler-options": {"host": "127.0.0.1"},
+        "jobqueue.slurm.log-directory": str(logs),
+        "jobqueue.slurm.local-directory": str(tmp_path / "dask-tmp"),
+    }  # fmt: skip
+    with local_slurm(tmp_path / "slurm") as env, dask.config.set(settings):
+        saved = os.environ.get("SLURM_CONF")
+        os.environ["SLURM_CONF"] = env["SLURM_CONF"]
+        try:
+            report = run_jobs(analysis, jobs, workers=2, cluster="slurm")
+        finally:
+            if saved is None:
+                del os.environ["SLURM_CONF"]
+            else:
+                os.environ["SLURM_CONF"] = saved
+    assert report.ok, report.details()
+    assert sorted(report.merge.merged) == sorted(j.job_id for j in jobs)
+    assert all(j.summary in summaries(analysis) for j in jobs)
+    assert list(logs.glob("dask-worker-*.out")), "no worker ran as a SLURM batch job"
