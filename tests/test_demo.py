@@ -35,11 +35,11 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
         [sys.executable, "-m", "laion_fmri_datalad.cli", "demo", "--workdir", str(workdir)],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=2400,  # 13 steps; the 20 encoding jobs of step 13 take the longest
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "[10/12] verify" in out and " 0 failed" in out
+    assert "[10/13] verify" in out and " 0 failed" in out
     raw = [k for k in launch if k.startswith("sub-01/ses-01/") and annexed(k)]
     session = [k for k in launch if k.startswith(f"{GLM}/sub-01/ses-01/") and annexed(k)]
     assert raw and session
@@ -95,5 +95,19 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
     assert f"FFA betas {n_trials} trials x {n_voxels} voxels (float32)" in out
     with Image.open(workdir / "sub-01_ses-01_FFA.png") as figure:
         assert figure.format == "PNG" and figure.size == (1200, 400)
+    # step 13: the analysis dataset, 20 encoding jobs merged, every split's bar in the figure
+    assert "20 jobs: 0 already done, 20 run, 20 succeeded, 0 failed; merged 20 job branches" in out
+    bars = re.search(r"R²/noise ceiling by split: random_0 (\S+), tau (\S+), cluster_k5_0 "
+                     r"(\S+), ood (\S+);", out)  # fmt: skip
+    assert bars is not None, out[-2000:]
+    assert all(0 < float(v.rstrip(",")) < 1.5 for v in bars.groups())
+    analysis = workdir / "analysis"
+    summaries = sorted(analysis.glob("results/CLIP/*/*/*_roi-face_summary.tsv"))
+    assert len(summaries) == 20
+    commits = subprocess.run(["git", "-C", str(analysis), "log", "--format=%s", "--grep",
+                              "Encoding job"], capture_output=True, text=True).stdout  # fmt: skip
+    assert len(commits.splitlines()) == 20
+    with Image.open(workdir / "encoding_face_CLIP.png") as figure:
+        assert figure.format == "PNG"
     leftover = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, text=True)
     assert leftover.stdout == ""  # the server is stopped

@@ -230,7 +230,7 @@ def _analysis(demo: Demo, source: str) -> bool:
     print(f"  {report.summary()}")
     if not report.ok:
         return False
-    figure = encoding_figure(analysis, jobs, demo.workdir / ENCODING_FIGURE)
+    figure = encoding_figure(analysis, jobs, demo.workdir / ENCODING_FIGURE, ANALYSIS_SPLITS)
     print(f"  {figure.summary()}")
     print(
         f"  rerun any job: cd {analysis} && datalad rerun <commit of git log --grep 'Encoding job'>"

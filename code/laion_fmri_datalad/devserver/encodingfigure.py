@@ -52,7 +52,10 @@ def voxel_values(analysis: Path, job: JobSpec) -> tuple[np.ndarray, np.ndarray]:
     return r2, nc
 
 
-def encoding_figure(analysis: Path, jobs: list[JobSpec], out: Path) -> EncodingFigure:
+def encoding_figure(
+    analysis: Path, jobs: list[JobSpec], out: Path, splits: list[str]
+) -> EncodingFigure:
+    """The figure of ``jobs``; bars in the order of ``splits``, voxels of the first."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -62,7 +65,6 @@ def encoding_figure(analysis: Path, jobs: list[JobSpec], out: Path) -> EncodingF
         [pd.read_csv(analysis / job.summary, sep="\t") for job in jobs], ignore_index=True
     )
     whole = rows[rows["roi"] == "all"]
-    splits = list(dict.fromkeys(job.split for job in jobs))
     by_split = {s: float(whole[whole["split"] == s]["r2_over_nc"].mean()) for s in splits}
     first = [job for job in jobs if job.split == splits[0]]
     pairs = [voxel_values(analysis, job) for job in first]
@@ -75,7 +77,8 @@ def encoding_figure(analysis: Path, jobs: list[JobSpec], out: Path) -> EncodingF
     left.set_xlabel("noise ceiling (fraction)")
     left.set_ylabel("test R²")
     left.set_title(f"{splits[0]}: {len(first)} subjects, {first[0].roi} voxels")
-    right.bar(list(by_split), list(by_split.values()), color="tab:blue")
+    bars = right.bar(list(by_split), list(by_split.values()), color="tab:blue")
+    right.bar_label(bars, fmt="%.2f")
     right.set_ylabel("R² / noise ceiling (ROI set, mean over subjects)")
     right.set_title(f"{first[0].embedding} encoding, by split")
     figure.tight_layout()
