@@ -194,6 +194,64 @@ def cases(w: dict[str, Path]) -> dict[str, Case]:
         "download(ses='ses-0 1')": Case(
             lambda: download("sub-01", ses="ses-0 1", dataset=clone), "ses-0 1", [clone]
         ),
+        "analysis create into a non-empty directory": Case(
+            ["analysis", "create", str(w["nocff"]), "--source", str(clone)], "no-citation", [base]
+        ),
+        "analysis create from a directory that is no dataset": Case(
+            ["analysis", "create", str(base / "new"), "--source", str(w["empty"])], "empty", [base]
+        ),
+        "analysis create --store ria+file://relative": Case(
+            [
+                "analysis",
+                "create",
+                str(base / "new"),
+                "--source",
+                str(clone),
+                "--store",
+                "ria+file://relative",
+            ],
+            "ria+file://relative",
+            [base],
+        ),
+        "analysis run in a dataset that is no analysis dataset": Case(
+            ["analysis", "run", "encoding", "-d", str(clone), "--split", "tau", "--roi", "face"],
+            str(clone),
+            [clone],
+        ),
+        "analysis run -J 0": Case(
+            [
+                "analysis",
+                "run",
+                "encoding",
+                "-d",
+                str(clone),
+                "--split",
+                "tau",
+                "--roi",
+                "face",
+                "-J",
+                "0",
+            ],
+            "jobs 0",
+            [clone],
+        ),
+        "analysis run --embedding BERT": Case(
+            [
+                "analysis",
+                "run",
+                "encoding",
+                "-d",
+                str(clone),
+                "--split",
+                "tau",
+                "--roi",
+                "face",
+                "--embedding",
+                "BERT",
+            ],
+            "BERT",
+            [clone],
+        ),
     }
 
 
@@ -217,6 +275,11 @@ NAMES = [
     "to_nifti onto a directory named .nii.gz", "to_nifti with string values",
     "download(n_jobs=-1)", "download(n_jobs=0)", "download(n_jobs=10**9)", "download(n_jobs='4')",
     "download(ses=1.5)", "download(ses='ses-0 1')",
+    "analysis create into a non-empty directory",
+    "analysis create from a directory that is no dataset",
+    "analysis create --store ria+file://relative",
+    "analysis run in a dataset that is no analysis dataset", "analysis run -J 0",
+    "analysis run --embedding BERT",
 ]  # fmt: skip
 
 
