@@ -62,3 +62,36 @@ def test_too_few_images_is_one_line() -> None:
     x_train, y_train, x_test, y_test, _ = planted(3, n_train=6, n_test=2)
     with pytest.raises(UsageError, match="too few"):
         fit_and_test(x_train, y_train, x_test, y_test)
+
+
+def test_ridge_at_every_alpha_and_the_chosen_alphas_agree_with_scikit_learn() -> None:
+    """The one-SVD solution equals scikit-learn's Ridge (centred responses, standardised
+    features, no intercept) at every alpha of the grid, and the cross-validated choice
+    equals a per-voxel grid search with scikit-learn's Ridge over the same folds."""
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import KFold
+
+    from laion_fmri_datalad.analysis.encoding import ALPHAS, _ridge_predictions, _standardise
+
+    x_train, y_train, x_test, y_test, _ = planted(7, n_train=60, n_test=20)
+    x_fit, x_new = _standardise(x_train, x_test)
+    y_mean = y_train.mean(axis=0)
+    ours = _ridge_predictions(x_fit, y_train - y_mean, x_new, np.asarray(ALPHAS))
+    for i, alpha in enumerate(ALPHAS):
+        theirs = Ridge(alpha=alpha, fit_intercept=False, solver="svd").fit(x_fit, y_train - y_mean)
+        np.testing.assert_allclose(ours[i], theirs.predict(x_new), rtol=1e-7, atol=1e-9)
+
+    scores = np.zeros((len(ALPHAS), y_train.shape[1]))
+    for fit_rows, held_rows in KFold(5).split(x_train):  # contiguous blocks, as ours
+        x_f, x_h = _standardise(x_train[fit_rows], x_train[held_rows])
+        mean = y_train[fit_rows].mean(axis=0)
+        for i, alpha in enumerate(ALPHAS):
+            model = Ridge(alpha=alpha, fit_intercept=False, solver="svd")
+            predicted = model.fit(x_f, y_train[fit_rows] - mean).predict(x_h) + mean
+            truth = y_train[held_rows]
+            residual = ((truth - predicted) ** 2).sum(axis=0)
+            total = ((truth - truth.mean(axis=0)) ** 2).sum(axis=0)
+            scores[i] += 1 - residual / total
+    expected = np.asarray(ALPHAS)[np.argmax(scores, axis=0)]
+    result = fit_and_test(x_train, y_train, x_test, y_test)
+    np.testing.assert_array_equal(result.alpha, expected)
