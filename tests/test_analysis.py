@@ -25,6 +25,7 @@ from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.fixture.spec import get_spec
 from laion_fmri_datalad.errors import UsageError
+from laion_fmri_datalad.locks import file_lock
 from laion_fmri_datalad.provenance.rerun import verify_runs
 from laion_fmri_datalad.repo import datalad
 from laion_fmri_datalad.splits.run import make_splits
@@ -87,6 +88,9 @@ def test_bad_request_is_one_line_before_any_job(analysis: Path) -> None:
     jobs = request(analysis, ["sub-01"], ["no_such_split"], ["face"], ["CLIP"])
     with pytest.raises(UsageError, match="no split 'no_such_split'"):
         run_jobs(analysis, jobs, workers=1)
+    lock = analysis / ".git/laion-fmri/analysis-run.lock"
+    with file_lock(lock), pytest.raises(UsageError, match=r"another analysis run .* pid"):
+        run_jobs(analysis, jobs, workers=1)  # a second driver in the same dataset
     assert summaries(analysis) == []
 
 

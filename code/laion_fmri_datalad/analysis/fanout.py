@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import validate
+from ..choices import unknown
 from ..errors import UsageError
+from ..locks import file_lock, holder
 from ..repo.env import apply_to_current_process
 from ..repo.git import tracked_files
 from .dataset import INPUTS, output_url, require_analysis_dataset
@@ -69,6 +71,12 @@ class FanoutReport:
         )
 
 
+def cluster_kind(kind: str) -> str:
+    if kind not in CLUSTERS:
+        raise unknown("cluster", kind, CLUSTERS)
+    return kind
+
+
 def request(
     analysis: Path, subjects: list[str], splits: list[str], rois: list[str], embeddings: list[str]
 ) -> list[JobSpec]:
@@ -105,12 +113,10 @@ def dask_client(kind: str, workers: int) -> Iterator[Any]:
         cluster: Any = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
-    elif kind in JOBQUEUE:
-        module = importlib.import_module("dask_jobqueue")
-        cluster = getattr(module, JOBQUEUE[kind])()
-        cluster.scale(jobs=workers)
     else:
-        raise UsageError(f"unknown cluster {kind!r}; allowed: {', '.join(CLUSTERS)}")
+        module = importlib.import_module("dask_jobqueue")
+        cluster = getattr(module, JOBQUEUE[cluster_kind(kind)])()
+        cluster.scale(jobs=workers)
     try:
         with distributed.Client(cluster) as client:
             yield client
@@ -139,9 +145,26 @@ def run_jobs(
     """Run the ``jobs`` not yet done in ``analysis`` on ``workers`` Dask workers, merge."""
     analysis = require_analysis_dataset(analysis)
     workers = validate.jobs(workers, "workers")
-    if cluster not in CLUSTERS:
-        raise UsageError(f"unknown cluster {cluster!r}; allowed: {', '.join(CLUSTERS)}")
+    cluster = cluster_kind(cluster)
     where = validate.directory_to_write(scratch or Path(tempfile.gettempdir()), "scratch")
+    lock = analysis / ".git" / "laion-fmri" / "analysis-run.lock"
+    with file_lock(lock, wait=False) as held:
+        if not held:
+            raise UsageError(
+                f"another analysis run in {analysis} is going on ({holder(lock)}); wait for it"
+            )
+        return _fan_out(analysis, jobs, workers, cluster, where, progress, announce)
+
+
+def _fan_out(
+    analysis: Path,
+    jobs: list[JobSpec],
+    workers: int,
+    cluster: str,
+    where: Path,
+    progress: Callable[[int], None],
+    announce: Callable[[str], None],
+) -> FanoutReport:
     apply_to_current_process()
     store = output_url(analysis)
     report = FanoutReport(len(jobs))
