@@ -89,7 +89,10 @@ def test_bad_request_is_one_line_before_any_job(analysis: Path) -> None:
     with pytest.raises(UsageError, match="no split 'no_such_split'"):
         run_jobs(analysis, jobs, workers=1)
     lock = analysis / ".git/laion-fmri/analysis-run.lock"
-    with file_lock(lock), pytest.raises(UsageError, match=r"another analysis run .* pid"):
+    with (
+        file_lock(lock),
+        pytest.raises(UsageError, match=r"another analysis run in .* is going on \(pid \d+\)"),
+    ):
         run_jobs(analysis, jobs, workers=1)  # a second driver in the same dataset
     assert summaries(analysis) == []
 
