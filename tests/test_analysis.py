@@ -133,6 +133,15 @@ def test_fan_out_failure_and_rerun_of_only_the_missing_job(analysis: Path) -> No
                  FAILING, "--split", "random_0", "--roi", "face", "-J", "1"]) == 0  # fmt: skip
     assert git(analysis, "rev-parse", "HEAD").strip() != good
 
+    # results removed (and committed) are missing again: the job runs again and its branch
+    # in the store, merged before, is replaced
+    git(analysis, "rm", "-r", "-q", done.out_dir)
+    git(analysis, "commit", "-q", "-m", "drop sub-01's results")
+    third = run_jobs(analysis, jobs, workers=1)
+    assert third.ok, third.details()
+    assert (third.already, [o.job_id for o in third.outcomes]) == (1, [done.job_id])
+    assert len(summaries(analysis)) == 2
+
 
 def test_rerun_of_a_job_in_a_fresh_clone_is_byte_identical(analysis: Path, tmp_path: Path) -> None:
     job = JobSpec("CLIP", "random_0", "sub-01", "face")

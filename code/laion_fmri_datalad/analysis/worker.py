@@ -77,7 +77,8 @@ def run_job(
         trust_special_remote(clone, STORAGE)
         annex(clone, "copy", "--quiet", "--to", STORAGE, "--", *spec.outputs)
         git(clone, "remote", "add", OUTPUT, output_url)
-        git(clone, "push", "-q", OUTPUT, f"{branch}:refs/heads/{branch}")
+        # forced: a job run again after its results were removed replaces its old (merged) branch
+        git(clone, "push", "-q", OUTPUT, f"+{branch}:refs/heads/{branch}")
     except Exception as error:  # a job's failure is its outcome, named with its log
         with log.open("a") as out:
             out.write(f"\nfailed at {step}:\n{traceback.format_exc()}")
