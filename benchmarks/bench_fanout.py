@@ -18,6 +18,7 @@ bucket is served again from ``DEMO/s3``):
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import time
@@ -27,12 +28,12 @@ import numpy as np
 
 from laion_fmri_datalad.analysis.dataset import OUTPUT
 from laion_fmri_datalad.analysis.merge import _unmerged_tips, merge_job_branches
-from laion_fmri_datalad.repo.env import apply_to_current_process, process_env
+from laion_fmri_datalad.repo.env import tool_env
 
 
 def git(repo: Path, *args: str, input: bytes | None = None) -> str:
     done = subprocess.run(["git", "-C", str(repo), *args], input=input, capture_output=True,
-                          check=True, env=process_env())  # fmt: skip
+                          check=True, env=tool_env(loopback=True))  # fmt: skip
     return done.stdout.decode()
 
 
@@ -55,7 +56,7 @@ def setup(root: Path, n: int) -> Path:
         job = f"sub-{i:04d}"
         blob = git(analysis, "hash-object", "-w", "--stdin", input=f"{i}\n".encode()).strip()
         index = root / "index"
-        env = {**process_env(), "GIT_INDEX_FILE": str(index)}
+        env = {**tool_env(loopback=True), "GIT_INDEX_FILE": str(index)}
         path = f"results/CLIP/random_0/{job}/{job}_roi-face_summary.tsv"
         subprocess.run(["git", "-C", str(analysis), "read-tree", base_tree], env=env, check=True)
         subprocess.run(["git", "-C", str(analysis), "update-index", "--add", "--cacheinfo",
@@ -125,7 +126,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--merge-only", action="store_true", help="part 3 alone")
     args = parser.parse_args()
-    apply_to_current_process()
+    # a benchmark is a program: its main sets its own process up once, as the CLI does
+    os.environ.update(tool_env(loopback=True))
     if not args.merge_only:
         if not (args.demo / "ria").is_dir():
             parser.error(f"--demo {args.demo}: no RIA store there; run make demo first")

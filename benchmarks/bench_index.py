@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -32,7 +33,7 @@ from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.devserver.fixture.bucket import MANIFEST, write_fixture
 from laion_fmri_datalad.devserver.localbucket import start_bucket
 from laion_fmri_datalad.publish import publish
-from laion_fmri_datalad.repo.env import apply_to_current_process
+from laion_fmri_datalad.repo.env import tool_env
 
 QUERIES = {
     "sessions (glmsingle-tedana)": ("derivatives/glmsingle-tedana", "sub.get_sessions()"),
@@ -140,7 +141,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench-index"))
     args = parser.parse_args()
-    apply_to_current_process()
+    # a benchmark is a program: its main sets its own process up once, as the CLI does
+    os.environ.update(tool_env(loopback=True))
     work = args.workdir.absolute()
     fixture = work / "fixture"
     if not (fixture / MANIFEST).is_file():

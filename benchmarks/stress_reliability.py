@@ -20,6 +20,7 @@ Not a test: record the figures in benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import signal
@@ -41,7 +42,7 @@ from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.loaders.discovery import plan_download
 from laion_fmri_datalad.loaders.fetching import fetch
 from laion_fmri_datalad.publish import publish
-from laion_fmri_datalad.repo.env import apply_to_current_process
+from laion_fmri_datalad.repo.env import tool_env
 from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.s3client import BucketLocation
 
@@ -199,7 +200,8 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    apply_to_current_process()
+    # a benchmark is a program: its main sets its own process up once, as the CLI does
+    os.environ.update(tool_env(loopback=True))
     rng = random.Random(args.seed)
     started = time.monotonic()
     deadline = started + args.max_seconds

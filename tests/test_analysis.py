@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import clone_dataset, git
 from laion_fmri_datalad.analysis.dataset import INPUTS, STORAGE, create_analysis
 from laion_fmri_datalad.analysis.encodejob import fit
 from laion_fmri_datalad.analysis.fanout import request, run_jobs
@@ -28,6 +28,7 @@ from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.locks import file_lock
 from laion_fmri_datalad.provenance.rerun import verify_runs
 from laion_fmri_datalad.repo import datalad
+from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.splits.run import make_splits
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -37,10 +38,14 @@ BUG = f'import sys\nif "{FAILING}" in sys.argv:\n    sys.exit("planted failure f
 
 
 @pytest.fixture(scope="module")
-def superdataset(built: tuple[Path, BuildReport], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def superdataset(
+    clone_of: Callable[[str, Path], Path],
+    built: tuple[Path, BuildReport],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
     """A clone of the built superdataset with this repository's code and regenerated splits,
     its subdatasets the analysis reads installed (where the analysis's clones find them)."""
-    root = clone_dataset(str(built[0]), tmp_path_factory.mktemp("analysis-input") / "laion-fmri")
+    root = clone_of(str(built[0]), tmp_path_factory.mktemp("analysis-input") / "laion-fmri")
     shutil.copytree(REPOSITORY / "code", root / "code",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
     datalad.call("save", dataset=str(root), path=[str(root / "code")], message="add code")
@@ -97,7 +102,9 @@ def test_bad_request_is_one_line_before_any_job(analysis: Path) -> None:
     assert summaries(analysis) == []
 
 
-def test_fan_out_failure_and_rerun_of_only_the_missing_job(analysis: Path) -> None:
+def test_fan_out_failure_and_rerun_of_only_the_missing_job(
+    analysis: Path, identities: Callable[..., set[str]], test_user: str
+) -> None:
     good = git(analysis, "rev-parse", "HEAD").strip()
     script = analysis / "code/encode.py"
     original = script.read_text()
@@ -141,14 +148,19 @@ def test_fan_out_failure_and_rerun_of_only_the_missing_job(analysis: Path) -> No
     assert third.ok, third.details()
     assert (third.already, [o.job_id for o in third.outcomes]) == (1, [done.job_id])
     assert len(summaries(analysis)) == 2
+    # the user's identity on every commit the analysis made: its creation, each job's
+    # datalad run record (made in a Dask worker's clone), every merge
+    assert identities(analysis) == {test_user}
 
 
-def test_rerun_of_a_job_in_a_fresh_clone_is_byte_identical(analysis: Path, tmp_path: Path) -> None:
+def test_rerun_of_a_job_in_a_fresh_clone_is_byte_identical(
+    clone_of: Callable[[str, Path], Path], analysis: Path, tmp_path: Path
+) -> None:
     job = JobSpec("CLIP", "random_0", "sub-01", "face")
     if job.summary not in summaries(analysis):
         pytest.skip("needs the fan-out test's results")
     commit = git(analysis, "log", "--format=%H", "-1", "--grep", f"Encoding job {job.job_id}")
-    fresh = clone_dataset(str(analysis), tmp_path / "fresh")
+    fresh = clone_of(str(analysis), tmp_path / "fresh")
     datalad.call("get", dataset=str(fresh), path=[str(fresh / p) for p in job.outputs])
     held = {p: (fresh / p).read_bytes() for p in job.outputs}
     head = git(fresh, "rev-parse", "HEAD")

@@ -21,12 +21,11 @@ from typing import Any, cast
 import numpy as np
 import pytest
 
-from conftest import clone_dataset
 from laion_fmri_datalad.cli import main
 from laion_fmri_datalad.devserver.localbucket import STATE
 from laion_fmri_datalad.errors import UsageError
+from laion_fmri_datalad.layout.names import GLM
 from laion_fmri_datalad.loaders import Subject, download, load_subject
-from laion_fmri_datalad.loaders.streams import GLM
 
 
 @dataclass
@@ -54,12 +53,16 @@ def snapshot(paths: list[Path]) -> dict[str, tuple[int, int]]:
 
 @pytest.fixture(scope="module")
 def world(
-    store: str, built: tuple[Path, Any], fixture_dir: Path, tmp_path_factory: Any
+    clone_of: Callable[[str, Path], Path],
+    store: str,
+    built: tuple[Path, Any],
+    fixture_dir: Path,
+    tmp_path_factory: Any,
 ) -> Iterator[dict[str, Path]]:
     """A clone with the betas subdataset installed, a file, an empty directory, a fake
     superdataset without CITATION.cff, server data of another fixture, and a port taken."""
     base = tmp_path_factory.mktemp("bad")
-    clone = clone_dataset(store, base / "clone")
+    clone = clone_of(store, base / "clone")
     load_subject("sub-01", dataset=clone).files.layout(GLM)  # installs it
     subprocess.run(["git", "-C", str(clone), "tag", "2.0.0"], check=True)
     (base / "a-file").write_text("not a directory\n")

@@ -5,17 +5,18 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import clone_dataset, git
 from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.builder.inventory import load_inventory
 from laion_fmri_datalad.builder.report import BuildReport
 from laion_fmri_datalad.devserver.fixture.bucket import Manifest
 from laion_fmri_datalad.devserver.fixture.spec import GATED_STIMULI_KEY, is_denied
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
+from laion_fmri_datalad.repo.git import git
 
 SUBDATASETS = [
     "archive", "derivatives/anatomical", "derivatives/freesurfer", "derivatives/glmsingle-tedana",
@@ -43,6 +44,16 @@ def test_build_reports_every_object(built: tuple[Path, BuildReport], manifest: M
     assert total.withheld == len(denied)
     assert total.added + total.withheld == len(manifest.objects)
     assert report.hashed_objects == sum(e.multipart for e in manifest.objects)
+
+
+def test_every_commit_of_a_build_is_the_users(
+    built: tuple[Path, BuildReport], identities: Callable[..., set[str]], test_user: str
+) -> None:
+    """The user's identity (from their ~/.gitconfig) on every commit the build made, the
+    git-annex branches' included: a build never replaces it with one of its own."""
+    root, _ = built
+    for name in ["", *SUBDATASETS]:
+        assert identities(root / name) == {test_user}, name or "superdataset"
 
 
 def test_each_subdataset_is_a_dataset_with_a_description(built: tuple[Path, BuildReport]) -> None:
@@ -110,11 +121,11 @@ def test_rebuilding_an_unchanged_bucket_makes_no_commit(
 
 
 def test_clone_gets_content_identical_to_the_bucket(
-    store: str, fixture_dir: Path, tmp_path: Path
+    clone_of: Callable[[str, Path], Path], store: str, fixture_dir: Path, tmp_path: Path
 ) -> None:
     import datalad.api as dl
 
-    clone = clone_dataset(store, tmp_path / "clone")
+    clone = clone_of(store, tmp_path / "clone")
     results = dl.get(
         path=[str(clone / "sub-01/ses-01"), str(clone / "derivatives/glmsingle-tedana" / BETAS_01)],
         dataset=str(clone),
@@ -132,11 +143,13 @@ def test_clone_gets_content_identical_to_the_bucket(
     assert betas.read_bytes() == expected.read_bytes()
 
 
-def test_pybids_indexes_a_fresh_clone_without_content(store: str, tmp_path: Path) -> None:
+def test_pybids_indexes_a_fresh_clone_without_content(
+    clone_of: Callable[[str, Path], Path], store: str, tmp_path: Path
+) -> None:
     import datalad.api as dl
     from bids import BIDSLayout
 
-    clone = clone_dataset(store, tmp_path / "fresh")
+    clone = clone_of(store, tmp_path / "fresh")
     dl.get(
         path=[str(clone / "sub-01"), str(clone / "derivatives/glmsingle-tedana")],
         dataset=str(clone),

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import clone_dataset, git, server_fixture
 from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.builder.report import BuildReport
 from laion_fmri_datalad.devserver.fixture.spec import is_denied
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.devserver.s3load import admin_client, bucket_policy, ensure_bucket
 from laion_fmri_datalad.listings import listing_path
+from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.s3client import BucketLocation
 
 GLM = "derivatives/glmsingle-tedana"
@@ -26,23 +27,22 @@ UNROUTED = "notes/unknown-object.txt"
 
 
 # A server of its own, so that changing its bucket cannot disturb other tests.
-mutable = server_fixture("mutable")
 
 
 @pytest.fixture(scope="module")
 def rebuilt(
-    mutable: ServedBucket, tmp_path_factory: pytest.TempPathFactory
+    own_server: ServedBucket, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, BuildReport, bytes]:
     """Build, then overwrite one object, add one, delete one, and build again."""
     root = tmp_path_factory.mktemp("rebuilt") / "superdataset"
-    assert build(root, mutable.location).ok
-    client = admin_client(mutable.server)
+    assert build(root, own_server.location).ok
+    client = admin_client(own_server.server)
     new_betas = b"\x1f\x8b not really new betas, but new bytes" * 100
     client.put_object(Bucket="laion-fmri", Key=f"{GLM}/{BETAS}", Body=new_betas)
     client.put_object(Bucket="laion-fmri", Key=NEW_EVENTS, Body=b"onset\tduration\n1.0\t2.5\n")
     client.delete_object(Bucket="laion-fmri", Key=DELETED)
     client.put_object(Bucket="laion-fmri", Key=UNROUTED, Body=b"no rule for this key")
-    report = build(root, mutable.location)
+    report = build(root, own_server.location)
     return root, report, new_betas
 
 
@@ -69,7 +69,7 @@ def test_unrouted_keys_are_reported_not_dropped(
 
 
 def test_failed_objects_are_named_and_not_registered(
-    mutable: ServedBucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    own_server: ServedBucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A server error on one object (simulated: SeaweedFS gives no way to provoke a 500)
     fails the build for that object only, names it, and leaves it out of the dataset."""
@@ -83,7 +83,7 @@ def test_failed_objects_are_named_and_not_registered(
         return status
 
     monkeypatch.setattr("laion_fmri_datalad.builder.builder.probe_access", probe)
-    report = build(tmp_path / "ds", mutable.location)
+    report = build(tmp_path / "ds", own_server.location)
     assert not report.ok
     assert len(report.failures) == 1 and report.failures[0].startswith(f"{broken}: HTTP status 500")
     assert not (tmp_path / "ds" / broken).is_symlink()
@@ -114,12 +114,15 @@ def test_rebuild_commits_exactly_the_matching_paths(
 
 
 def test_old_version_stays_retrievable_after_overwrite(
-    rebuilt: tuple[Path, BuildReport, bytes], fixture_dir: Path, tmp_path: Path
+    clone_of: Callable[[str, Path], Path],
+    rebuilt: tuple[Path, BuildReport, bytes],
+    fixture_dir: Path,
+    tmp_path: Path,
 ) -> None:
     import datalad.api as dl
 
     root, _, new_betas = rebuilt
-    clone = clone_dataset(str(root), tmp_path / "clone")
+    clone = clone_of(str(root), tmp_path / "clone")
     dl.get(path=str(clone / GLM), dataset=str(clone), get_data=False, result_renderer="disabled")
     glm = clone / GLM
     dl.get(path=str(glm / BETAS), dataset=str(glm), result_renderer="disabled")
@@ -130,11 +133,11 @@ def test_old_version_stays_retrievable_after_overwrite(
 
 
 def test_corrupted_object_fails_verification_and_leaves_no_content(
-    mutable: ServedBucket, tmp_path: Path
+    clone_of: Callable[[str, Path], Path], own_server: ServedBucket, tmp_path: Path
 ) -> None:
     import datalad.api as dl
 
-    client = admin_client(mutable.server)
+    client = admin_client(own_server.server)
     ensure_bucket(client, "unversioned-bucket", versioned=False)
     # anonymously readable, as a public bucket is (the server itself opens only its own)
     client.put_bucket_policy(
@@ -142,13 +145,13 @@ def test_corrupted_object_fails_verification_and_leaves_no_content(
     )
     key = "sub-01/ses-01/anat/sub-01_ses-01_T1w.nii.gz"
     client.put_object(Bucket="unversioned-bucket", Key=key, Body=b"A" * 4096)
-    location = BucketLocation("unversioned-bucket", endpoint_url=mutable.server.endpoint_url)
+    location = BucketLocation("unversioned-bucket", endpoint_url=own_server.server.endpoint_url)
     root = tmp_path / "superdataset"
     assert build(root, location).ok
     assert "?versionId=" not in git(
         root / "sub-01", "annex", "whereis", key.removeprefix("sub-01/")
     )
-    clone = clone_dataset(str(root), tmp_path / "clone")
+    clone = clone_of(str(root), tmp_path / "clone")
     dl.get(path=str(clone / "sub-01"), dataset=str(clone), get_data=False,
            result_renderer="disabled")  # fmt: skip
     client.put_object(Bucket="unversioned-bucket", Key=key, Body=b"B" * 4096)  # same size
@@ -166,20 +169,22 @@ def test_corrupted_object_fails_verification_and_leaves_no_content(
 
 
 def test_withheld_objects_are_checked_again_only_when_asked(
-    rebuilt: tuple[Path, BuildReport, bytes], mutable: ServedBucket
+    rebuilt: tuple[Path, BuildReport, bytes], own_server: ServedBucket
 ) -> None:
     """Runs last in this module: it lifts the bucket's denials."""
     root, _, _ = rebuilt
-    client = admin_client(mutable.server)
+    client = admin_client(own_server.server)
     client.put_bucket_policy(
         Bucket="laion-fmri", Policy=bucket_policy("laion-fmri", ["stimuli/task-images_stimuli.h5"])
     )
-    quiet = build(root, mutable.location)
+    quiet = build(root, own_server.location)
     assert quiet.ok and not quiet.committed
     assert not (root / "sub-01/ses-31").exists()
-    rechecked = build(root, mutable.location, recheck_withheld=True)
+    rechecked = build(root, own_server.location, recheck_withheld=True)
     assert rechecked.ok and rechecked.committed
-    denied = sum(is_denied(e.key) for e in mutable.manifest.objects if e.key.startswith("sub-01/"))
+    denied = sum(
+        is_denied(e.key) for e in own_server.manifest.objects if e.key.startswith("sub-01/")
+    )
     assert denied > 0
     assert rechecked.counts("sub-01").added == denied
     assert rechecked.counts("sub-01").withheld == 0

@@ -11,14 +11,22 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from conftest import clone_dataset, git
 from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.fixture.spec import get_spec
 from laion_fmri_datalad.loaders import load_subject
-from laion_fmri_datalad.repo.env import process_env
+from laion_fmri_datalad.repo.env import (
+    FALLBACK_EMAIL,
+    FALLBACK_NAME,
+    LOOPBACK_KEY,
+    LOOPBACK_VALUE,
+    with_config,
+    with_tools_on_path,
+)
+from laion_fmri_datalad.repo.git import git
 
 NO_IDENTITY = ("GIT_CONFIG", "GIT_AUTHOR", "GIT_COMMITTER", "EMAIL")
 
@@ -29,12 +37,8 @@ def identityless_env(home: Path) -> dict[str, str]:
     server is on 127.0.0.1)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(NO_IDENTITY)}
     base.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
-    env = process_env(base, identity=False)
-    count = int(env["GIT_CONFIG_COUNT"])
-    env[f"GIT_CONFIG_KEY_{count}"] = "user.useConfigOnly"
-    env[f"GIT_CONFIG_VALUE_{count}"] = "true"
-    env["GIT_CONFIG_COUNT"] = str(count + 1)
-    return env
+    env = with_config(with_tools_on_path(base), LOOPBACK_KEY, LOOPBACK_VALUE)
+    return with_config(env, "user.useConfigOnly", "true")
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -83,11 +87,13 @@ def test_identityless_home_clones_gets_and_loads(store: str, tmp_path: Path) -> 
     for repo in (clone, clone / "sub-05", clone / "derivatives/rois"):
         assert "user." not in git(repo, "config", "--local", "--list")
     identities = git(clone / "derivatives/rois", "log", "-1", "--format=%an <%ae>", "git-annex")
-    assert identities.strip() == "LAION-fMRI DataLad builder <laion-fmri-datalad@localhost>"
+    assert identities.strip() == f"{FALLBACK_NAME} <{FALLBACK_EMAIL}>"
 
 
-def test_moved_and_copied_clones_read_their_own_files(store: str, tmp_path: Path) -> None:
-    first = Path(clone_dataset(store, tmp_path / "first"))
+def test_moved_and_copied_clones_read_their_own_files(
+    clone_of: Callable[[str, Path], Path], store: str, tmp_path: Path
+) -> None:
+    first = Path(clone_of(store, tmp_path / "first"))
     sub = load_subject("sub-01", dataset=first)
     assert sub.get_sessions() == ["ses-01", "ses-02"]  # indexes built for first/
     copy = tmp_path / "copy"

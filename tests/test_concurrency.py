@@ -8,12 +8,13 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from conftest import clone_dataset, git
+from laion_fmri_datalad.layout.names import GLM
 from laion_fmri_datalad.loaders import load_subject
 from laion_fmri_datalad.loaders.dataset import is_working_repository
-from laion_fmri_datalad.loaders.streams import GLM
+from laion_fmri_datalad.repo.git import git
 
 LOADER = """
 import json, sys
@@ -27,8 +28,10 @@ print(json.dumps({"sum": float(np.nansum(betas, dtype=np.float64)), "shape": bet
 """
 
 
-def test_loaders_and_gets_at_once_on_a_fresh_clone(store: str, tmp_path: Path) -> None:
-    clone = clone_dataset(store, tmp_path / "clone")
+def test_loaders_and_gets_at_once_on_a_fresh_clone(
+    clone_of: Callable[[str, Path], Path], store: str, tmp_path: Path
+) -> None:
+    clone = clone_of(store, tmp_path / "clone")
     cli = [sys.executable, "-m", "laion_fmri_datalad.cli"]
     commands = [[sys.executable, "-c", LOADER, str(clone)] for _ in range(4)]
     commands += [[*cli, "get", "-d", str(clone), "--subject", "sub-01", "-J", "2"]] * 2
@@ -51,8 +54,10 @@ def test_loaders_and_gets_at_once_on_a_fresh_clone(store: str, tmp_path: Path) -
     assert "failed" not in fsck
 
 
-def test_half_installed_subdataset_is_repaired_by_running_again(store: str, tmp_path: Path) -> None:
-    clone = clone_dataset(store, tmp_path / "clone")
+def test_half_installed_subdataset_is_repaired_by_running_again(
+    clone_of: Callable[[str, Path], Path], store: str, tmp_path: Path
+) -> None:
+    clone = clone_of(store, tmp_path / "clone")
     glm = clone / GLM
     load_subject("sub-01", dataset=clone).get_trial_info("ses-01")
     expected = load_subject("sub-01", dataset=clone).get_trial_info("ses-01")

@@ -4,20 +4,20 @@ arrives matches its key."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import clone_dataset, git
 from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.devserver.faultproxy import FaultProxy, Schedule
 from laion_fmri_datalad.devserver.killpoints import differences, snapshot
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
+from laion_fmri_datalad.layout.names import GLM
 from laion_fmri_datalad.loaders.discovery import plan_download
 from laion_fmri_datalad.loaders.fetching import fetch
-from laion_fmri_datalad.loaders.streams import GLM
 from laion_fmri_datalad.publish import publish
+from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.s3client import BucketLocation
 
 
@@ -60,10 +60,10 @@ def test_a_build_through_faults_equals_a_clean_one(
 
 
 def test_get_through_faults_verifies_every_byte(
-    faulty_build: Path, proxy: FaultProxy, tmp_path: Path
+    clone_of: Callable[[str, Path], Path], faulty_build: Path, proxy: FaultProxy, tmp_path: Path
 ) -> None:
     url = publish(faulty_build, f"ria+file://{tmp_path / 'store'}").clone_url
-    clone = clone_dataset(url, tmp_path / "clone")
+    clone = clone_of(url, tmp_path / "clone")
     before = {k: proxy.schedule.counts[k] for k in ("503", "reset", "truncate")}
     content, selected = plan_download("sub-01", dataset=clone)
     summary = fetch(content, selected, jobs=2)

@@ -6,14 +6,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import clone_dataset, git
+from laion_fmri_datalad.layout.names import GLM
 from laion_fmri_datalad.loaders.dataset import is_working_repository
-from laion_fmri_datalad.loaders.streams import GLM
+from laion_fmri_datalad.repo.git import git
 
 ROOM = 200_000  # bytes left free after the clone: less than the betas subdataset needs
 
@@ -59,9 +59,9 @@ def get(clone: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_full_disk_during_install_is_repaired_by_running_again(
-    store: str, small_disk: Path
+    clone_of: Callable[[str, Path], Path], store: str, small_disk: Path
 ) -> None:
-    clone = clone_dataset(store, small_disk / "clone")
+    clone = clone_of(store, small_disk / "clone")
     resize(small_disk, str(used(small_disk) + ROOM))
     full = get(clone)
     assert full.returncode != 0

@@ -10,6 +10,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,6 @@ import pytest
 from annexremote import RemoteError
 from PIL import Image
 
-from conftest import clone_dataset, git, server_fixture
 from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.stimuli import EMBEDDING_DIMS, embeddings, encoded_images
@@ -30,30 +30,32 @@ from laion_fmri_datalad.gated.client import request_access
 from laion_fmri_datalad.gated.register import register_gated
 from laion_fmri_datalad.gated.tokens import TOKEN_ENV, cache_file
 from laion_fmri_datalad.loaders import load_stimuli, load_subject, load_subjects
+from laion_fmri_datalad.repo.git import git
 
 GATED = "task-images_stimuli.h5"
 FORM = {"name": "A. Researcher", "email": "a@example.org", "institution": "Lab",
         "purpose": "tests", "accept_terms": True}  # fmt: skip
 
 
-served = server_fixture("served")  # a server of this module's own
-
-
 @pytest.fixture(scope="module")
-def superdataset(served: ServedBucket, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def superdataset(own_server: ServedBucket, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("gated") / "superdataset"
-    assert build(root, served.location).ok
-    report = register_gated(root, served.access.url)
+    assert build(root, own_server.location).ok
+    report = register_gated(root, own_server.access.url)
     assert report.registered == [GATED] and report.committed
-    assert register_gated(root, served.access.url).unchanged == [GATED]  # idempotent
+    assert register_gated(root, own_server.access.url).unchanged == [GATED]  # idempotent
     return root
 
 
 @pytest.fixture(scope="module")
-def clone(superdataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def gated_clone(
+    clone_of: Callable[[str, Path], Path],
+    superdataset: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
     import datalad.api as dl
 
-    path = Path(clone_dataset(str(superdataset), tmp_path_factory.mktemp("user") / "laion-fmri"))
+    path = Path(clone_of(str(superdataset), tmp_path_factory.mktemp("user") / "laion-fmri"))
     dl.get(
         path=str(path / "stimuli"), dataset=str(path), get_data=False, result_renderer="disabled"
     )
@@ -67,49 +69,49 @@ def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def datalad_get(
-    clone: Path, path: str, token: str | None = None
+    gated_clone: Path, path: str, token: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
     if token is not None:
         env[TOKEN_ENV] = token
     return subprocess.run(
-        ["datalad", "get", path], cwd=clone, capture_output=True, text=True, env=env
+        ["datalad", "get", path], cwd=gated_clone, capture_output=True, text=True, env=env
     )
 
 
-def drop(clone: Path) -> None:
-    subprocess.run(["git", "-C", str(clone / "stimuli"), "annex", "drop", "--force", GATED],
+def drop(gated_clone: Path) -> None:
+    subprocess.run(["git", "-C", str(gated_clone / "stimuli"), "annex", "drop", "--force", GATED],
                    capture_output=True, check=True)  # fmt: skip
 
 
-def test_key_comes_from_the_public_manifest(superdataset: Path, served: ServedBucket) -> None:
-    files = {f["name"]: f for f in served.access.manifest()[1]["files"]}
+def test_key_comes_from_the_public_manifest(superdataset: Path, own_server: ServedBucket) -> None:
+    files = {f["name"]: f for f in own_server.access.manifest()[1]["files"]}
     key = (superdataset / "stimuli" / GATED).readlink().name
     assert key == f"SHA256E-s{files[GATED]['size']}--{files[GATED]['sha256']}.h5"
     remote_log = git(superdataset / "stimuli", "cat-file", "-p", "git-annex:remote.log")
     assert "externaltype=laionfmri" in remote_log and "autoenable=true" in remote_log
-    assert f"url={served.access.url}" in remote_log
+    assert f"url={own_server.access.url}" in remote_log
 
 
-def test_without_a_token_get_says_how_to_get_access(clone: Path, no_token: None) -> None:
-    done = datalad_get(clone, f"stimuli/{GATED}")
+def test_without_a_token_get_says_how_to_get_access(gated_clone: Path, no_token: None) -> None:
+    done = datalad_get(gated_clone, f"stimuli/{GATED}")
     assert done.returncode != 0
     text = done.stdout + done.stderr
     assert "no access token for the gated stimuli: run `laion-fmri-datalad request-access`" in text
-    assert not (clone / "stimuli" / GATED).exists()
-    assert not list((clone / "stimuli/.git/annex").glob("tmp/SHA256E*"))  # no partial file
-    other = datalad_get(clone, "stimuli/task-images_desc-CLIP_embeddings.h5")
+    assert not (gated_clone / "stimuli" / GATED).exists()
+    assert not list((gated_clone / "stimuli/.git/annex").glob("tmp/SHA256E*"))  # no partial file
+    other = datalad_get(gated_clone, "stimuli/task-images_desc-CLIP_embeddings.h5")
     assert other.returncode == 0, other.stderr  # everything else stays retrievable
-    assert (clone / "stimuli/task-images_desc-CLIP_embeddings.h5").is_file()
+    assert (gated_clone / "stimuli/task-images_desc-CLIP_embeddings.h5").is_file()
 
 
 def test_request_access_stores_a_private_token_and_get_works(
-    clone: Path, served: ServedBucket, no_token: None
+    gated_clone: Path, own_server: ServedBucket, no_token: None
 ) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "laion_fmri_datalad.cli", "request-access", "--name", "A",
          "--email", "a@example.org", "--institution", "Lab", "--purpose", "tests",
-         "--accept-terms", "--dataset", str(clone)],
+         "--accept-terms", "--dataset", str(gated_clone)],
         capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -118,16 +120,16 @@ def test_request_access_stores_a_private_token_and_get_works(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     token = json.loads(path.read_text())["request_id"]
     assert token not in done.stdout + done.stderr
-    got = datalad_get(clone, f"stimuli/{GATED}")  # the token comes from the cache file
+    got = datalad_get(gated_clone, f"stimuli/{GATED}")  # the token comes from the cache file
     assert got.returncode == 0, got.stderr
-    assert hashlib.sha256((clone / "stimuli" / GATED).read_bytes()).hexdigest() == next(
-        f["sha256"] for f in served.access.manifest()[1]["files"]
+    assert hashlib.sha256((gated_clone / "stimuli" / GATED).read_bytes()).hexdigest() == next(
+        f["sha256"] for f in own_server.access.manifest()[1]["files"]
     )
-    fsck = json.loads(git(clone / "stimuli", "annex", "fsck", "--json", GATED))
+    fsck = json.loads(git(gated_clone / "stimuli", "annex", "fsck", "--json", GATED))
     assert fsck["success"] is True
     missing = subprocess.run(
         [sys.executable, "-m", "laion_fmri_datalad.cli", "request-access", "--name", "A",
-         "--dataset", str(clone)], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+         "--dataset", str(gated_clone)], capture_output=True, text=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
     assert "--email is required" in missing.stderr
@@ -142,22 +144,22 @@ def test_request_access_stores_a_private_token_and_get_works(
     ],
 )
 def test_refused_tokens_each_say_why(
-    clone: Path, served: ServedBucket, no_token: None, case: str, message: str
+    gated_clone: Path, own_server: ServedBucket, no_token: None, case: str, message: str
 ) -> None:
-    drop(clone)
-    token = request_access(served.access.url, FORM)
+    drop(gated_clone)
+    token = request_access(own_server.access.url, FORM)
     if case == "outdated terms":
-        served.access.new_terms()
+        own_server.access.new_terms()
     elif case == "revoked":
-        served.access.revoke(token)
+        own_server.access.revoke(token)
     else:
         token = "not-a-token-the-service-issued"
-    done = datalad_get(clone, f"stimuli/{GATED}", token)
+    done = datalad_get(gated_clone, f"stimuli/{GATED}", token)
     assert done.returncode != 0
     assert message in done.stdout + done.stderr
     if case == "outdated terms":
-        assert f"{served.access.url}/terms/v" in done.stdout + done.stderr
-    assert not (clone / "stimuli" / GATED).exists()
+        assert f"{own_server.access.url}/terms/v" in done.stdout + done.stderr
+    assert not (gated_clone / "stimuli" / GATED).exists()
 
 
 class FakeAnnex:
@@ -173,16 +175,16 @@ class FakeAnnex:
 
 
 def test_expired_url_is_refreshed(
-    superdataset: Path, served: ServedBucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    superdataset: Path, own_server: ServedBucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import time
 
-    token = request_access(served.access.url, FORM)
+    token = request_access(own_server.access.url, FORM)
     monkeypatch.setenv(TOKEN_ENV, token)
-    served.access.set_url_ttl(1)
-    stale = gated_client.refresh(served.access.url, token, "1")
+    own_server.access.set_url_ttl(1)
+    stale = gated_client.refresh(own_server.access.url, token, "1")
     time.sleep(2.5)  # its presigned URL has expired now
-    served.access.set_url_ttl(3600)
+    own_server.access.set_url_ttl(3600)
     calls: list[int] = []
     real = gated_client.refresh
 
@@ -191,7 +193,7 @@ def test_expired_url_is_refreshed(
         return stale if len(calls) == 1 else real(base, tok, version)
 
     monkeypatch.setattr(gated_remote, "refresh", counting)
-    remote = gated_remote.GatedRemote(FakeAnnex(served.access.url))
+    remote = gated_remote.GatedRemote(FakeAnnex(own_server.access.url))
     remote.prepare()
     key = (superdataset / "stimuli" / GATED).readlink().name
     target = tmp_path / "download"
@@ -201,16 +203,16 @@ def test_expired_url_is_refreshed(
 
 
 def test_interrupted_download_resumes_and_verifies(
-    superdataset: Path, clone: Path, served: ServedBucket, fixture_dir: Path, tmp_path: Path,
+    superdataset: Path, gated_clone: Path, own_server: ServedBucket, fixture_dir: Path, tmp_path: Path,
     no_token: None, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    token = request_access(served.access.url, FORM)
+    token = request_access(own_server.access.url, FORM)
     content = (fixture_dir / "objects/stimuli" / GATED).read_bytes()
     key = (superdataset / "stimuli" / GATED).readlink().name
     half = len(content) // 2
     monkeypatch.setenv(TOKEN_ENV, token)
     # the remote itself: it continues after the bytes already there (a Range request)...
-    annex = FakeAnnex(served.access.url)
+    annex = FakeAnnex(own_server.access.url)
     remote = gated_remote.GatedRemote(annex)
     remote.prepare()
     target = tmp_path / "partial"
@@ -225,27 +227,27 @@ def test_interrupted_download_resumes_and_verifies(
     assert not target.exists()
     # and through git-annex: a transfer interrupted half-way is completed and verified
     monkeypatch.delenv(TOKEN_ENV)
-    drop(clone)
-    tmp = clone / "stimuli/.git/annex/tmp"
+    drop(gated_clone)
+    tmp = gated_clone / "stimuli/.git/annex/tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / key).write_bytes(content[:half])
-    good = datalad_get(clone, f"stimuli/{GATED}", token)
+    good = datalad_get(gated_clone, f"stimuli/{GATED}", token)
     assert good.returncode == 0, good.stderr
-    assert (clone / "stimuli" / GATED).read_bytes() == content
-    fsck = json.loads(git(clone / "stimuli", "annex", "fsck", "--json", GATED))
+    assert (gated_clone / "stimuli" / GATED).read_bytes() == content
+    fsck = json.loads(git(gated_clone / "stimuli", "annex", "fsck", "--json", GATED))
     assert fsck["success"] is True
 
 
 def test_no_secret_anywhere(
-    superdataset: Path, clone: Path, served: ServedBucket, no_token: None
+    superdataset: Path, gated_clone: Path, own_server: ServedBucket, no_token: None
 ) -> None:
-    token = request_access(served.access.url, FORM)
-    drop(clone)
-    done = datalad_get(clone, f"stimuli/{GATED}", token)
+    token = request_access(own_server.access.url, FORM)
+    drop(gated_clone)
+    done = datalad_get(gated_clone, f"stimuli/{GATED}", token)
     assert done.returncode == 0, done.stderr
     assert token not in done.stdout + done.stderr
     needle = token.encode()
-    for root in (clone, superdataset):
+    for root in (gated_clone, superdataset):
         for path in root.rglob("*"):  # work trees, .git dirs, annex logs, configs
             if path.is_file() and not path.is_symlink() and path.stat().st_size < 50_000_000:
                 assert needle not in path.read_bytes(), f"token found in {path}"
@@ -257,11 +259,11 @@ def test_no_secret_anywhere(
 
 
 def test_readers_return_the_generated_values(
-    clone: Path, served: ServedBucket, fixture_dir: Path, monkeypatch: pytest.MonkeyPatch
+    gated_clone: Path, own_server: ServedBucket, fixture_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(TOKEN_ENV, request_access(served.access.url, FORM))
+    monkeypatch.setenv(TOKEN_ENV, request_access(own_server.access.url, FORM))
     catalogue = build_catalogue()
-    stimuli = load_stimuli(clone)
+    stimuli = load_stimuli(gated_clone)
     assert stimuli.metadata["image_name"].tolist() == [im.name for im in catalogue]
     encoded = encoded_images(0, catalogue)
     png = next(i for i, im in enumerate(catalogue) if im.is_png)
@@ -288,7 +290,7 @@ def test_readers_return_the_generated_values(
     ]
     shared = next(im.name for im in catalogue if im.participant == "shared")
     assert stimuli.get_segmentation(shared).dtype == np.uint8
-    sub = load_subject("sub-01", clone)
+    sub = load_subject("sub-01", gated_clone)
     labels = sub.get_trial_info("ses-01")["label"].tolist()
     images = sub.get_trial_images("ses-01", format="bytes")
     assert images == [encoded[stimuli.index_of(n)[0]] for n in labels]
@@ -299,18 +301,18 @@ def test_readers_return_the_generated_values(
 
 
 def test_shared_images_and_the_torch_dataset_carry_the_generated_images(
-    clone: Path, served: ServedBucket, monkeypatch: pytest.MonkeyPatch
+    gated_clone: Path, own_server: ServedBucket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The gated paths of upstream's API: Group.get_shared_images and the images of
     to_torch_dataset, against the generator's encoded images."""
-    monkeypatch.setenv(TOKEN_ENV, request_access(served.access.url, FORM))
+    monkeypatch.setenv(TOKEN_ENV, request_access(own_server.access.url, FORM))
     catalogue = build_catalogue()
     encoded = dict(zip((im.name for im in catalogue), encoded_images(0, catalogue), strict=True))
-    group = load_subjects(["sub-01", "sub-03"], dataset=clone)
+    group = load_subjects(["sub-01", "sub-03"], dataset=gated_clone)
     shared = [im.name for im in catalogue if im.unique_or_shared == "shared"]
     assert group.get_shared_stimulus_metadata()["image_name"].tolist() == shared
     assert group.get_shared_images(format="bytes") == [encoded[n] for n in shared]
-    sub = load_subject("sub-01", clone)
+    sub = load_subject("sub-01", gated_clone)
     data = sub.to_torch_dataset("ses-01", roi="FFA1")
     labels = sub.get_trial_info("ses-01")["label"].tolist()
     betas = sub.get_betas("ses-01", roi="FFA1")

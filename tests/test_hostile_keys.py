@@ -11,16 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git, server_fixture
 from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.builder.report import BuildReport
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.devserver.s3load import admin_client, put_object
+from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.s3client import BucketLocation, S3Object, iter_current, list_versions
 
 BUILDER = "laion_fmri_datalad.builder.builder"
 
-hostile_server = server_fixture("hostile_server")
 
 HOSTILE = {
     "sub-01/.gitattributes": "would write the dataset's own '.gitattributes'",
@@ -48,11 +47,11 @@ def _inject(listed: list[S3Object], extra: list[S3Object]) -> list[S3Object]:
 
 @pytest.fixture(scope="module")
 def hostile_build(
-    hostile_server: ServedBucket, tmp_path_factory: pytest.TempPathFactory
+    own_server: ServedBucket, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Path, BuildReport, BuildReport, set[str]]]:
     """Upload every hostile key the server takes; inject the rest into the listing."""
-    client = admin_client(hostile_server.server)
-    bucket = hostile_server.location.bucket
+    client = admin_client(own_server.server)
+    bucket = own_server.location.bucket
     stored: set[str] = set()
     for key in HOSTILE:
         try:
@@ -78,8 +77,8 @@ def hostile_build(
     patch.setattr(f"{BUILDER}.iter_current", current)
     try:
         target = tmp_path_factory.mktemp("hostile") / "superdataset"
-        first = build(target, hostile_server.location)
-        second = build(target, hostile_server.location)
+        first = build(target, own_server.location)
+        second = build(target, own_server.location)
         yield target, first, second, stored
     finally:
         patch.undo()
@@ -123,12 +122,10 @@ def test_the_datasets_own_files_are_untouched(
 
 def test_the_rest_of_the_build_is_complete(
     hostile_build: tuple[Path, BuildReport, BuildReport, set[str]],
-    hostile_server: ServedBucket,
+    own_server: ServedBucket,
 ) -> None:
     target, _, _, _ = hostile_build
-    public = [
-        e.key for e in hostile_server.manifest.objects if e.key.startswith("sub-01/ses-01/func/")
-    ]
+    public = [e.key for e in own_server.manifest.objects if e.key.startswith("sub-01/ses-01/func/")]
     assert public
     tracked = set(git(target / "sub-01", "ls-files").splitlines())
     assert {k.removeprefix("sub-01/") for k in public} <= tracked

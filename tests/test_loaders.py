@@ -10,6 +10,7 @@ import io
 import logging
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nibabel as nib
@@ -18,7 +19,6 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
-from conftest import clone_dataset, git
 from laion_fmri_datalad.devserver.fixture import encode
 from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
@@ -27,6 +27,7 @@ from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS, get_spec
 from laion_fmri_datalad.errors import MissingContentError, UsageError
 from laion_fmri_datalad.loaders import Subject, load_subject, load_subjects
 from laion_fmri_datalad.loaders.index import index_dir
+from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.rois import ROI_CATEGORIES, all_rois
 
 SESSIONS = ["ses-01", "ses-02"]  # tiny: two public sessions; ses-31 is withheld
@@ -249,9 +250,12 @@ def test_group_shared_betas(clone: Path) -> None:
 
 
 def test_fetch_on_demand_is_logged(
-    store: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    clone_of: Callable[[str, Path], Path],
+    store: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    fresh = clone_dataset(store, tmp_path / "fresh")
+    fresh = clone_of(store, tmp_path / "fresh")
     assert not (fresh / "derivatives/rois/.git").exists()
     with caplog.at_level(logging.INFO, logger="laion_fmri_datalad.loaders"):
         mask = load_subject("sub-05", dataset=fresh).get_roi_mask("MT")
@@ -266,8 +270,10 @@ def test_fetch_on_demand_is_logged(
     assert not (got.parent / "sub-05_space-T1w_res-1pt8_label-MST_mask.nii.gz").exists()
 
 
-def test_fetch_false_names_the_command(store: str, tmp_path: Path) -> None:
-    fresh = clone_dataset(store, tmp_path / "fresh")
+def test_fetch_false_names_the_command(
+    clone_of: Callable[[str, Path], Path], store: str, tmp_path: Path
+) -> None:
+    fresh = clone_of(store, tmp_path / "fresh")
     offline = load_subject("sub-01", dataset=fresh, fetch=False)
     assert offline.get_sessions() == ["ses-01", "ses-02"]  # from the shipped listing
     with pytest.raises(MissingContentError) as caught:

@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import clone_dataset, git, server_fixture
 from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.devserver.fixture.catalogue import OOD_TYPES, build_catalogue
 from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS
@@ -30,6 +30,7 @@ from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.provenance.cite import render as render_citation
 from laion_fmri_datalad.provenance.release import release
 from laion_fmri_datalad.provenance.rerun import verify_runs
+from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.reports import render
 from laion_fmri_datalad.splits import api
 from laion_fmri_datalad.splits.algorithms import cosine_distances, unit_rows
@@ -49,16 +50,13 @@ NEW_SESSION = {  # a session added to the bucket between the releases
 NEW_BETAS = b"\x1f\x8b overwritten betas of sub-01 ses-02" * 64
 
 
-server = server_fixture("server")  # this module changes its bucket
-
-
 @pytest.fixture(scope="module")
-def superdataset(server: ServedBucket, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def superdataset(own_server: ServedBucket, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built, with this repository's code and citation, and splits made by datalad run."""
     import datalad.api as dl
 
     root = tmp_path_factory.mktemp("provenance") / "superdataset"
-    assert build(root, server.location).ok
+    assert build(root, own_server.location).ok
     shutil.copytree(REPOSITORY / "code", root / "code",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
     shutil.copy(REPOSITORY / "CITATION.cff", root / "CITATION.cff")
@@ -184,13 +182,15 @@ def test_run_record_in_the_commit(superdataset: Path) -> None:
     assert record["exit"] == 0
 
 
-def test_verify_passes_and_fails_when_tampered(superdataset: Path, tmp_path: Path) -> None:
+def test_verify_passes_and_fails_when_tampered(
+    clone_of: Callable[[str, Path], Path], superdataset: Path, tmp_path: Path
+) -> None:
     import datalad.api as dl
 
     report = verify_runs(superdataset, workdir=tmp_path)
     assert report.ok, render(report)
     assert len(report.checks[0].identical) == 78
-    tampered = Path(clone_dataset(str(superdataset), tmp_path / "tampered"))
+    tampered = Path(clone_of(str(superdataset), tmp_path / "tampered"))
     dl.get(path=str(tampered / "derivatives/splits"), dataset=str(tampered), get_data=False,
            result_renderer="disabled")  # fmt: skip
     target = tampered / "derivatives/splits/regenerated/sub-03/random_2.json"
@@ -247,7 +247,13 @@ def test_splits_api(superdataset: Path) -> None:
 
 
 def test_release_cite_and_version_pinned_content(
-    superdataset: Path, server: ServedBucket, fixture_dir: Path, tmp_path: Path
+    clone_of: Callable[[str, Path], Path],
+    superdataset: Path,
+    own_server: ServedBucket,
+    fixture_dir: Path,
+    tmp_path: Path,
+    identities: Callable[..., set[str]],
+    test_user: str,
 ) -> None:
     import datalad.api as dl
 
@@ -262,11 +268,11 @@ def test_release_cite_and_version_pinned_content(
         release(superdataset, "one")
     old_bytes = (fixture_dir / "objects" / GLM / BETAS).read_bytes()  # what v1 registered
 
-    client = admin_client(server.server)
+    client = admin_client(own_server.server)
     client.put_object(Bucket="laion-fmri", Key=f"{GLM}/{BETAS}", Body=NEW_BETAS)
     for key, body in NEW_SESSION.items():
         client.put_object(Bucket="laion-fmri", Key=key, Body=body)
-    assert build(superdataset, server.location).ok
+    assert build(superdataset, own_server.location).ok
     with pytest.raises(UsageError, match=r"version '1\.0\.0' already tags"):
         release(superdataset, "1.0.0")
     v2 = release(superdataset, "2.0.0", date="2026-11-21")
@@ -288,9 +294,17 @@ def test_release_cite_and_version_pinned_content(
     citation = (superdataset / "CITATION.cff").read_text()
     assert 'version: "2.0.0"' in citation and 'date-released: "2026-11-21"' in citation
     assert f'commit: "{v2.data_commit}"' in citation
+    # the user's identity on every commit and tag: build, splits under datalad run, releases
+    assert identities(superdataset) == {test_user}
+    for name in (GLM, "sub-03", "derivatives/splits"):
+        assert identities(superdataset / name) == {test_user}, name
+    taggers = git(
+        superdataset, "for-each-ref", "refs/tags", "--format=%(taggername) <%(taggeremail)>"
+    )
+    assert set(taggers.splitlines()) == {test_user}
 
     for version, expected in (("1.0.0", old_bytes), ("2.0.0", NEW_BETAS)):
-        clone = Path(clone_dataset(str(superdataset), tmp_path / f"at-{version}"))
+        clone = Path(clone_of(str(superdataset), tmp_path / f"at-{version}"))
         git(clone, "checkout", "-q", version)
         dl.get(path=str(clone / GLM / BETAS), dataset=str(clone), result_renderer="disabled")
         assert (clone / GLM / BETAS).read_bytes() == expected

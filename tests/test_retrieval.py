@@ -1,4 +1,4 @@
-"""Entity-filtered retrieval (``get``/``download``) and discovery (``info``) on a user's clone.
+"""Entity-filtered retrieval (``get``/``download``) and discovery (``info``) on a user's installed_clone.
 
 The expected file lists are computed here from ``git ls-files`` of the subdatasets and a
 plain parse of the BIDS names, not with pybids: the two must agree.
@@ -10,17 +10,18 @@ import hashlib
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import clone_dataset, git
 from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS
 from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.loaders import describe, download, get_rois, get_subjects
 from laion_fmri_datalad.loaders.dataset import human
 from laion_fmri_datalad.loaders.discovery import plan_download
+from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.rois import ROI_CATEGORIES
 
 DEFAULT = ("derivatives/glmsingle-tedana", "derivatives/rois", "derivatives/anatomical")
@@ -45,12 +46,12 @@ def entities(relpath: str) -> dict[str, str]:
     return found
 
 
-def registered(clone: Path, subdatasets: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    """Every file of those subdatasets (path in the clone -> entities): the BIDS files
+def registered(installed_clone: Path, subdatasets: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Every file of those subdatasets (path in the installed_clone -> entities): the BIDS files
     and the files in a subject's folders."""
     files: dict[str, dict[str, str]] = {}
     for sub in subdatasets:
-        for rel in git(clone / sub, "ls-files").splitlines():
+        for rel in git(installed_clone / sub, "ls-files").splitlines():
             name = rel.rsplit("/", 1)[-1]
             if "/" in rel and (name.startswith("sub-") or "/figures/" in rel):
                 files[f"{sub}/{rel}"] = entities(rel)
@@ -75,25 +76,27 @@ def expected(
     return sorted(keep)
 
 
-def planned(clone: Path, subject: object = "all", **filters: object) -> list[str]:
-    content, selected = plan_download(subject, dataset=clone, **filters)
+def planned(installed_clone: Path, subject: object = "all", **filters: object) -> list[str]:
+    content, selected = plan_download(subject, dataset=installed_clone, **filters)
     return sorted(content.relative(s.path) for s in selected)
 
 
 @pytest.fixture(scope="module")
-def clone(store: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def installed_clone(
+    clone_of: Callable[[str, Path], Path], store: str, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     import datalad.api as dl
 
-    path = Path(clone_dataset(store, tmp_path_factory.mktemp("retrieval") / "laion-fmri"))
+    path = Path(clone_of(store, tmp_path_factory.mktemp("retrieval") / "laion-fmri"))
     dl.get(path=[str(path / d) for d in (*DEFAULT, "sub-01")], dataset=str(path),
            get_data=False, result_renderer="disabled")  # fmt: skip
     return path
 
 
 @pytest.fixture(scope="module")
-def files(clone: Path) -> dict[str, dict[str, str]]:
+def files(installed_clone: Path) -> dict[str, dict[str, str]]:
     """The default streams' files (what ``get`` chooses from unless --stream says more)."""
-    return registered(clone, DEFAULT)
+    return registered(installed_clone, DEFAULT)
 
 
 @pytest.mark.parametrize(
@@ -110,34 +113,34 @@ def files(clone: Path) -> dict[str, dict[str, str]]:
     ],
 )
 def test_each_filter_alone(
-    clone: Path,
+    installed_clone: Path,
     files: dict[str, dict[str, str]],
     flag: str,
     values: list[str],
     key: str,
     bare: list[str],
 ) -> None:
-    got = planned(clone, "sub-01", **{flag: values})
+    got = planned(installed_clone, "sub-01", **{flag: values})
     assert got == expected(files, ["sub-01"], **{key: bare})
     assert got
 
 
-def test_subject_alone_and_streams(clone: Path, files: dict[str, dict[str, str]]) -> None:
-    assert planned(clone, "01") == expected(files, ["sub-01"])
-    raw = planned(clone, "sub-01", stream="raw", suffix="events")
-    assert raw == expected(registered(clone, ("sub-01",)), ["sub-01"], suffix=["events"])
+def test_subject_alone_and_streams(installed_clone: Path, files: dict[str, dict[str, str]]) -> None:
+    assert planned(installed_clone, "01") == expected(files, ["sub-01"])
+    raw = planned(installed_clone, "sub-01", stream="raw", suffix="events")
+    assert raw == expected(registered(installed_clone, ("sub-01",)), ["sub-01"], suffix=["events"])
     assert len(raw) == 2 * 2  # two sessions of two runs
 
 
-def test_filters_combined(clone: Path, store: str, tmp_path: Path) -> None:
+def test_filters_combined(installed_clone: Path, store: str, tmp_path: Path) -> None:
     import datalad.api as dl
 
     subjects = ["sub-01", "sub-03"]
-    dl.get(path=str(clone / "derivatives/glmsingle-tedana"), dataset=str(clone), get_data=False,
+    dl.get(path=str(installed_clone / "derivatives/glmsingle-tedana"), dataset=str(installed_clone), get_data=False,
            result_renderer="disabled")  # fmt: skip
-    both = registered(clone, DEFAULT)
+    both = registered(installed_clone, DEFAULT)
     got = planned(
-        clone, ["01", "sub-03"], ses=["01", "averages"], desc=["SingletrialBetas", "Noiseceiling4rep"],
+        installed_clone, ["01", "sub-03"], ses=["01", "averages"], desc=["SingletrialBetas", "Noiseceiling4rep"],
         extension="nii.gz",
     )  # fmt: skip
     want = expected(
@@ -146,28 +149,28 @@ def test_filters_combined(clone: Path, store: str, tmp_path: Path) -> None:
     )  # fmt: skip
     assert got == want
     assert len(got) == 4  # betas of ses-01 and the subject-level 4rep ceiling, per subject
-    got = planned(clone, "sub-03", space="T1w", stat="rsquare", suffix="statmap")
+    got = planned(installed_clone, "sub-03", space="T1w", stat="rsquare", suffix="statmap")
     assert got == expected(both, ["sub-03"], space=["T1w"], stat=["rsquare"], suffix=["statmap"])
 
 
-def test_no_match_names_what_exists(clone: Path) -> None:
+def test_no_match_names_what_exists(installed_clone: Path) -> None:
     with pytest.raises(UsageError) as caught:
-        planned(clone, "sub-01", desc="singletrial")
+        planned(installed_clone, "sub-01", desc="singletrial")
     message = str(caught.value)
     assert message.startswith("no desc 'singletrial'; known: ")
     assert "SingletrialBetas" in message and "Noiseceiling" in message
     assert message.endswith("did you mean 'SingletrialBetas'?")
     with pytest.raises(UsageError, match="no session 'ses-07'; known: averages, ses-01, ses-02"):
-        planned(clone, "sub-01", ses="07")
+        planned(installed_clone, "sub-01", ses="07")
     with pytest.raises(UsageError, match="no subject 'sub-02'"):
-        planned(clone, "sub-02")
+        planned(installed_clone, "sub-02")
     with pytest.raises(UsageError, match="no stream 'betas'"):
-        planned(clone, "sub-01", stream="betas")
+        planned(installed_clone, "sub-01", stream="betas")
     with pytest.raises(
         UsageError,
         match="matches --desc SingletrialBetas --stat rsquare together; each value exists on its own",
     ):
-        planned(clone, "sub-01", stat="rsquare", desc="SingletrialBetas")
+        planned(installed_clone, "sub-01", stat="rsquare", desc="SingletrialBetas")
 
 
 def annexed_sizes(dataset: Path) -> dict[str, int]:
@@ -180,9 +183,9 @@ def annexed_sizes(dataset: Path) -> dict[str, int]:
     return sizes
 
 
-def test_dry_run_sizes_are_the_annexed_sizes(clone: Path) -> None:
-    _, selected = plan_download("sub-01", ses="02", dataset=clone)
-    glm = clone / "derivatives/glmsingle-tedana"
+def test_dry_run_sizes_are_the_annexed_sizes(installed_clone: Path) -> None:
+    _, selected = plan_download("sub-01", ses="02", dataset=installed_clone)
+    glm = installed_clone / "derivatives/glmsingle-tedana"
     sizes = annexed_sizes(glm)
     annexed = [s for s in selected if s.annexed]
     assert annexed
@@ -190,11 +193,13 @@ def test_dry_run_sizes_are_the_annexed_sizes(clone: Path) -> None:
         assert item.size == sizes[str(item.path.relative_to(glm))]
     done = subprocess.run(
         [sys.executable, "-m", "laion_fmri_datalad.cli", "get", "--subject", "01", "--ses", "02",
-         "--desc", "SingletrialBetas", "--dry-run", "--dataset", str(clone)],
+         "--desc", "SingletrialBetas", "--dry-run", "--dataset", str(installed_clone)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     lines = done.stdout.splitlines()
-    assert len(lines) == 1 + len(planned(clone, "sub-01", ses="02", desc="SingletrialBetas"))
+    assert len(lines) == 1 + len(
+        planned(installed_clone, "sub-01", ses="02", desc="SingletrialBetas")
+    )
     assert lines[-1].startswith("would get ")
 
 
@@ -203,11 +208,11 @@ def tree_digest(paths: list[Path]) -> dict[str, str]:
 
 
 def test_download_is_exact_idempotent_and_parallel_equals_serial(
-    store: str, tmp_path: Path
+    clone_of: Callable[[str, Path], Path], store: str, tmp_path: Path
 ) -> None:
     digests = []
     for jobs in (1, 4):
-        fresh = Path(clone_dataset(store, tmp_path / f"j{jobs}"))
+        fresh = Path(clone_of(store, tmp_path / f"j{jobs}"))
         filters: dict[str, Any] = {
             "ses": "01", "extension": ".nii.gz", "stream": "glmsingle-tedana"
         }  # fmt: skip
@@ -226,15 +231,15 @@ def test_download_is_exact_idempotent_and_parallel_equals_serial(
     assert digests[0] == digests[1]
 
 
-def test_get_command_summary(clone: Path) -> None:
+def test_get_command_summary(installed_clone: Path) -> None:
     filters = {"ses": "02", "suffix": ["trials", "statmap"], "desc": "SingletrialBetas"}
-    _, before = plan_download("sub-03", dataset=clone, **filters)
+    _, before = plan_download("sub-03", dataset=installed_clone, **filters)
     missing = [s for s in before if not s.present]
     here = [s for s in before if s.present]
     assert len(missing) == 1 and len(here) == 3  # the betas; the trial table and sidecars
     run = [sys.executable, "-m", "laion_fmri_datalad.cli", "get", "--subject", "sub-03", "--ses",
            "02", "--suffix", "trials", "statmap", "--desc", "SingletrialBetas", "-J", "2",
-           "--dataset", str(clone)]  # fmt: skip
+           "--dataset", str(installed_clone)]  # fmt: skip
     first = subprocess.run(run, capture_output=True, text=True, check=True).stdout
     total = human(sum(s.size for s in before))
     assert first.strip() == (
@@ -246,26 +251,26 @@ def test_get_command_summary(clone: Path) -> None:
         second.strip()
         == f"4 files, {total}: 0 fetched (0 B), 4 already present ({total}), 0 failed"
     )
-    bad = subprocess.run([*run[:6], "--desc", "singletrial", "--dataset", str(clone)],
+    bad = subprocess.run([*run[:6], "--desc", "singletrial", "--dataset", str(installed_clone)],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2
     assert bad.stderr.startswith("laion-fmri-datalad: error: no desc 'singletrial'; known: ")
     assert bad.stderr.count("\n") == 1
 
 
-def test_discovery_functions(clone: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert get_subjects(clone) == list(SUBJECTS)
-    assert get_rois("sub-03", "place", dataset=clone) == ["MPA", "OPA", "PPA", "SPL"]
-    assert len(get_rois(dataset=clone)) == sum(len(v) for v in ROI_CATEGORIES.values())
-    describe(clone)
+def test_discovery_functions(installed_clone: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert get_subjects(installed_clone) == list(SUBJECTS)
+    assert get_rois("sub-03", "place", dataset=installed_clone) == ["MPA", "OPA", "PPA", "SPL"]
+    assert len(get_rois(dataset=installed_clone)) == sum(len(v) for v in ROI_CATEGORIES.values())
+    describe(installed_clone)
     out = capsys.readouterr().out
     assert "subjects: " + " ".join(SUBJECTS) in out
     assert "sub-01: 2 sessions (ses-01 ... ses-02)" in out
     assert "  face        FFA1 FFA2 OFA pSTSfaces" in out
 
 
-def test_info_counts_files_and_bytes(clone: Path) -> None:
-    glm = clone / "derivatives/glmsingle-tedana"
+def test_info_counts_files_and_bytes(installed_clone: Path) -> None:
+    glm = installed_clone / "derivatives/glmsingle-tedana"
     sizes = annexed_sizes(glm)
     present = set(git(glm, "annex", "find", "--in=here").splitlines())
     tracked = [p for p in git(glm, "ls-files").splitlines() if p.startswith("sub-")]
@@ -274,14 +279,14 @@ def test_info_counts_files_and_bytes(clone: Path) -> None:
     have = sum(sizes[p] for p in present) + sum((glm / p).stat().st_size for p in in_git)
     from laion_fmri_datalad.loaders.info import clone_info
 
-    info = clone_info(clone)
+    info = clone_info(installed_clone)
     tally = info.streams["derivatives/glmsingle-tedana"]
     assert (tally.files, tally.bytes) == (len(tracked), total)
     assert (tally.present, tally.present_bytes) == (len(present) + len(in_git), have)
     assert "derivatives/freesurfer" in info.not_installed
     done = subprocess.run(
         [sys.executable, "-m", "laion_fmri_datalad.cli", "info", "--subject", "sub-01",
-         "--dataset", str(clone)], capture_output=True, text=True, check=True,
+         "--dataset", str(installed_clone)], capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert f"ROIs of sub-01 ({sum(map(len, ROI_CATEGORIES.values()))}):" in done.stdout
     assert "derivatives/freesurfer" in done.stdout and "not installed" in done.stdout

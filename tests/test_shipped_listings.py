@@ -4,19 +4,21 @@ subdataset commit they do not describe."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import clone_dataset, git
 from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
+from laion_fmri_datalad.layout.discovery import subjects_in
+from laion_fmri_datalad.layout.names import GLM, ROIS
 from laion_fmri_datalad.listings import listing_path, parse
 from laion_fmri_datalad.loaders import load_subject
-from laion_fmri_datalad.loaders.dataset import is_installed, subjects_in
+from laion_fmri_datalad.loaders.dataset import is_installed
 from laion_fmri_datalad.loaders.files import SubjectFiles
 from laion_fmri_datalad.loaders.shipped import listed_paths
-from laion_fmri_datalad.loaders.streams import GLM, ROIS
+from laion_fmri_datalad.repo.git import git
 
 
 def answers(files: SubjectFiles) -> tuple[list[str], dict[str, list[str]], list[str]]:
@@ -65,8 +67,10 @@ def test_fresh_clone_answers_without_installing(clone: Path) -> None:
     assert not is_installed(clone / GLM) and not is_installed(clone / ROIS)
 
 
-def test_listing_answers_equal_pybids_for_every_subject(store: str, tmp_path: Path) -> None:
-    clone = clone_dataset(store, tmp_path / "clone")
+def test_listing_answers_equal_pybids_for_every_subject(
+    clone_of: Callable[[str, Path], Path], store: str, tmp_path: Path
+) -> None:
+    clone = clone_of(store, tmp_path / "clone")
     subjects = subjects_in(clone)
     shipped = {s: answers(load_subject(s, dataset=clone).files) for s in subjects}
     for s in subjects:
@@ -76,9 +80,9 @@ def test_listing_answers_equal_pybids_for_every_subject(store: str, tmp_path: Pa
 
 
 def test_listing_not_used_for_another_commit(
-    served: ServedBucket, store: str, tmp_path: Path
+    clone_of: Callable[[str, Path], Path], served: ServedBucket, store: str, tmp_path: Path
 ) -> None:
-    clone = clone_dataset(store, tmp_path / "clone")
+    clone = clone_of(store, tmp_path / "clone")
     load_subject("sub-01", dataset=clone).files.layout(GLM)  # installs the subdataset
     glm = clone / GLM
     (glm / "sub-01" / "ses-09").mkdir(parents=True)

@@ -7,14 +7,13 @@ import hashlib
 import http.server
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import clone_dataset, git
 from laion_fmri_datalad.builder.report import BuildReport
 from laion_fmri_datalad.cli import main
 from laion_fmri_datalad.devserver.fixture.catalogue import OOD_TYPES, build_catalogue
@@ -24,6 +23,7 @@ from laion_fmri_datalad.devserver.fixture.published_splits import (
 )
 from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS
 from laion_fmri_datalad.imagenames import code_of
+from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.splits import api
 from laion_fmri_datalad.splits.compare import compare
 from laion_fmri_datalad.splits.run import make_splits
@@ -34,11 +34,15 @@ PUBLISHED = "derivatives/splits/published"
 
 
 @pytest.fixture(scope="module")
-def dataset(built: tuple[Path, BuildReport], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def dataset(
+    clone_of: Callable[[str, Path], Path],
+    built: tuple[Path, BuildReport],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
     """A clone of the built superdataset with this repository's code and regenerated splits."""
     import datalad.api as dl
 
-    root = clone_dataset(str(built[0]), tmp_path_factory.mktemp("published") / "clone")
+    root = clone_of(str(built[0]), tmp_path_factory.mktemp("published") / "clone")
     shutil.copytree(REPOSITORY / "code", root / "code",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
     dl.save(dataset=str(root), path=[str(root / "code")], message="add code",
@@ -104,8 +108,13 @@ def test_import_from_urls_records_each_url_and_checksum(dataset: Path, http_root
     assert main(["splits", "import", f"{http_root}/tau.json", "-d", str(dataset)]) == 2
 
 
-def test_import_from_a_directory_under_datalad_run(dataset: Path, published_dir: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_import_from_a_directory_under_datalad_run(
+    dataset: Path,
+    published_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    identities: Callable[..., set[str]],
+    test_user: str,
+) -> None:
     assert main(["splits", "import", str(published_dir), "-d", str(dataset)]) == 0
     assert "imported 78 split files of 7 pools" in capsys.readouterr().out
     message = git(dataset, "log", "-1", "--format=%B")
@@ -119,6 +128,8 @@ def test_import_from_a_directory_under_datalad_run(dataset: Path, published_dir:
             assert (dataset / PUBLISHED / pool / source.name).read_bytes() == data
     assert main(["splits", "import", str(published_dir), "-d", str(dataset)]) == 0
     assert "already up to date" in capsys.readouterr().out
+    assert identities(dataset, "HEAD") == {test_user}
+    assert identities(dataset / "derivatives/splits") == {test_user}
 
 
 def trials_of(dataset: Path, subject: str) -> pd.DataFrame:

@@ -33,20 +33,8 @@ CATALOGUE = build_catalogue()
 
 
 @pytest.fixture(scope="module")
-def sub(clone: Path) -> Subject:
-    from laion_fmri_datalad import load_subject  # the top-level import, as upstream's
-
-    return load_subject("sub-01", dataset=clone)
-
-
-@pytest.fixture(scope="module")
 def stim(clone: Path) -> Stimuli:
     return load_stimuli(clone)
-
-
-@pytest.fixture(scope="module")
-def design() -> SubjectDesign:
-    return SubjectDesign(0, "sub-01", get_spec("tiny"), build_catalogue())
 
 
 @pytest.fixture(scope="module")

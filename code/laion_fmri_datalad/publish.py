@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from . import validate
-from .builder.commits import registered_subdatasets
-from .builder.datasets import dataset_id
 from .errors import LaionFmriError, UsageError
+from .layout.discovery import is_dataset
 from .repo import datalad
+from .repo.dataset import dataset_id, registered_subdatasets
 from .repo.git import config_get, git, git_or_none
 
 DEFAULT_SIBLING = "ria"
@@ -103,7 +103,7 @@ def publish(
     validate.remote_name(alias, "alias")
     validate.jobs(jobs, "jobs")
     superdataset = Path(dataset).absolute()
-    if not (superdataset / ".datalad" / "config").is_file():
+    if not is_dataset(superdataset):
         raise UsageError(f"'{superdataset}' is not a DataLad dataset")
     check_siblings(superdataset, store, sibling)
     common: dict[str, Any] = {"dataset": str(superdataset), "check": False}

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .builder.annexkeys import key_size
-from .repo.annex import fsck
+from .repo.annex import fsck, key_size
 
 
 @dataclass

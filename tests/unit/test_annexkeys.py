@@ -12,11 +12,11 @@ from laion_fmri_datalad.builder.annexkeys import (
     hashdir_lower,
     hashdir_mixed,
     key_extension,
-    key_size,
     md5e_key,
     sha256e_key,
     symlink_target,
 )
+from laion_fmri_datalad.repo.annex import key_size
 
 NAMES = [
     "sub-01_ses-01_task-images_run-01_echo-1_part-mag_bold.nii.gz",

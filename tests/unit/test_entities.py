@@ -10,9 +10,10 @@ import pytest
 from bids.layout import Query
 
 from laion_fmri_datalad.builder.routing import route, strip_label_hyphens
-from laion_fmri_datalad.errors import LaionFmriError, UsageError
-from laion_fmri_datalad.loaders.dataset import as_list
-from laion_fmri_datalad.loaders.files import session_id
+from laion_fmri_datalad.errors import UsageError
+from laion_fmri_datalad.layout.discovery import as_list
+from laion_fmri_datalad.layout.ids import session_id, subject_id
+from laion_fmri_datalad.layout.names import DEFAULT_STREAMS, STREAMS
 from laion_fmri_datalad.loaders.roiselect import resolve_rois
 from laion_fmri_datalad.loaders.selection import (
     AVERAGES,
@@ -23,8 +24,7 @@ from laion_fmri_datalad.loaders.selection import (
     _session_queries,
     describe_selection,
 )
-from laion_fmri_datalad.loaders.streams import DEFAULT_STREAMS, STREAMS
-from laion_fmri_datalad.loaders.subject import _trial_rows, subject_id
+from laion_fmri_datalad.loaders.subject import _trial_rows
 from laion_fmri_datalad.rois import (
     BUCKET_LABELS,
     ROI_CATEGORIES,
@@ -82,7 +82,7 @@ def test_session_id_accepts_prefixed_and_bare_labels(value: object, expected: st
 
 @pytest.mark.parametrize("value", [None, 1.5, True, ("ses-01",), {"ses": 1}])
 def test_session_id_rejects_values_that_are_not_str_or_int(value: object) -> None:
-    with pytest.raises(LaionFmriError, match="is not a session name like 'ses-01'"):
+    with pytest.raises(UsageError, match="is not a session id like 'ses-01'"):
         session_id(value)
 
 

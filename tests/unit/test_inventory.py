@@ -11,7 +11,6 @@ import pytest
 from laion_fmri_datalad.builder.inventory import (
     ANNEX,
     GIT,
-    INVENTORY,
     WITHHELD_STORAGE,
     InventoryEntry,
     format_inventory,
@@ -20,6 +19,7 @@ from laion_fmri_datalad.builder.inventory import (
     parse_inventory,
 )
 from laion_fmri_datalad.errors import BuildError
+from laion_fmri_datalad.layout.names import INVENTORY
 
 HEADER = "path\ts3_key\tversion_id\tetag\tsize\tstorage\tannex_key\tstatus\turl\tlast_modified"
 

@@ -75,3 +75,55 @@ def test_the_command_line_imports_the_development_server_only_in_handlers() -> N
         if isinstance(node, ast.ImportFrom) and node.module is not None
     }
     assert not any("devserver" in name for name in top)
+
+
+ENVIRON_WRITES = {"update", "setdefault", "pop", "popitem", "clear", "__setitem__", "__delitem__"}
+
+
+def _writes_environ(tree: ast.AST) -> list[int]:
+    """Lines that change ``os.environ``: item assignment or deletion, or a mutating method."""
+
+    def is_environ(node: ast.AST) -> bool:
+        return isinstance(node, ast.Attribute) and node.attr == "environ"
+
+    lines: list[int] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.Delete):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign):
+            targets = [node.target]
+        else:
+            targets = []
+        if any(isinstance(t, ast.Subscript) and is_environ(t.value) for t in targets):
+            lines.append(targets[0].lineno)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ENVIRON_WRITES
+            and is_environ(node.func.value)
+        ):
+            lines.append(node.lineno)
+        if isinstance(node, ast.Attribute) and node.attr == "putenv":
+            lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_but_the_command_lines_main_changes_the_process_environment(
+    path: Path,
+) -> None:
+    """Each git, git-annex and DataLad call gets its environment as a value
+    (``repo.env.tool_env``); only ``cli.main`` sets its own process up, once."""
+    if path == PACKAGE / "cli" / "__init__.py":
+        return
+    tree = ast.parse(path.read_text())
+    # a program's source held in a string (devserver/killpoints.py's child) is its own
+    assert _writes_environ(tree) == [], "pass an environment to the call instead"
+
+
+def test_the_environment_rule_sees_each_kind_of_write() -> None:
+    source = (
+        "import os\nos.environ['A'] = '1'\ndel os.environ['A']\nos.environ.update({})\n"
+        "os.environ.setdefault('B', '2')\nos.putenv('C', '3')\nx = os.environ.get('D')\n"
+    )
+    assert _writes_environ(ast.parse(source)) == [2, 3, 4, 5, 6]

@@ -97,6 +97,7 @@ def test_publish_failure_formats_datalads_message_tuples(
     dataset = tmp_path / "ds"
     (dataset / ".datalad").mkdir(parents=True)
     (dataset / ".datalad" / "config").write_text("")
+    (dataset / ".git").mkdir()  # a dataset to the check; DataLad itself is faked below
     ok = {"action": "create-sibling-ria", "status": "ok", "path": str(dataset)}
     failed = {
         "action": "publish",

@@ -14,14 +14,15 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .. import __version__, validate
-from ..builder.datasets import remove_dataset
 from ..errors import UsageError
+from ..layout.discovery import is_dataset
+from ..layout.names import ANALYSIS_INPUTS
 from ..repo import datalad
-from ..repo.env import apply_to_current_process
+from ..repo.dataset import remove_dataset
 from ..repo.git import config_get
 from .jobspec import RESULTS, SCRIPT
 
-INPUTS = "inputs/laion-fmri"
+INPUTS = ANALYSIS_INPUTS
 OUTPUT = "output"  # the store's git sibling; its annex storage is OUTPUT + "-storage"
 STORAGE = f"{OUTPUT}-storage"
 MARKER = ".laion-fmri-analysis"  # in .datalad/: what tells an analysis dataset
@@ -119,7 +120,7 @@ def _check_source(source: str) -> str:
     parsed = urlparse(source)
     if parsed.scheme in ("", "file"):
         path = Path(parsed.path if parsed.scheme else source).expanduser().absolute()
-        if not (path / ".datalad" / "config").is_file():
+        if not is_dataset(path):
             raise UsageError(
                 f"source {source!r} is not a DataLad dataset; give a clone of the "
                 "LAION-fMRI superdataset, its URL or a ria+ URL with #~laion-fmri"
@@ -141,7 +142,6 @@ def create_analysis(target: Path, source: str, store: str | None = None) -> Crea
         raise UsageError(f"analysis dataset {str(target)!r} exists and is not empty")
     source = _check_source(source)
     store = validate.ria_url(store or default_store(target))
-    apply_to_current_process()
     work = target.with_name(f".{target.name}.partial-{os.getpid()}")
     remove_dataset(work)  # left by an interrupted create of ours (same pid: rare)
     try:

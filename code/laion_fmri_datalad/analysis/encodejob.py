@@ -27,8 +27,9 @@ import pandas as pd
 
 from ..choices import unknown
 from ..errors import UsageError
+from ..layout.discovery import find_superdataset
 from ..loaders.betas import average_repeats
-from ..loaders.dataset import Content, find_superdataset
+from ..loaders.dataset import Content
 from ..loaders.roiselect import resolve_rois
 from ..loaders.stimuli import STIMULI, load_stimuli
 from ..loaders.subject import Subject, load_subject

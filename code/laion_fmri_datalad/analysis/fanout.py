@@ -11,32 +11,23 @@ the others are unaffected; running again runs only what is missing.
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .. import validate
-from ..choices import unknown
 from ..errors import UsageError
+from ..layout.endpoint import serves_from_loopback
 from ..locks import file_lock, holder
-from ..repo.env import apply_to_current_process
 from ..repo.git import tracked_files
+from .cluster import cluster_kind, dashboard_link, dask_client
 from .dataset import INPUTS, output_url, require_analysis_dataset
 from .encodejob import input_paths
 from .jobspec import JobSpec, expand
 from .merge import MergeReport, merge_job_branches
 from .worker import JobOutcome, log_path, run_job
-
-# dask-jobqueue's clusters by scheduler; each reads its settings from Dask's configuration
-# (``jobqueue.<name>`` in ~/.config/dask/jobqueue.yaml, or DASK_JOBQUEUE__<NAME>__* variables).
-JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster",
-            "lsf": "LSFCluster"}  # fmt: skip
-CLUSTERS = ("local", *JOBQUEUE)
 
 
 @dataclass
@@ -71,17 +62,11 @@ class FanoutReport:
         )
 
 
-def cluster_kind(kind: str) -> str:
-    if kind not in CLUSTERS:
-        raise unknown("cluster", kind, CLUSTERS)
-    return kind
-
-
 def request(
     analysis: Path, subjects: list[str], splits: list[str], rois: list[str], embeddings: list[str]
 ) -> list[JobSpec]:
     """The jobs of a request (``all`` subjects: every subject of the inputs)."""
-    from ..loaders.dataset import resolve_subjects
+    from ..layout.discovery import resolve_subjects
 
     analysis = require_analysis_dataset(analysis)
     chosen = resolve_subjects(analysis / INPUTS, subjects)
@@ -101,35 +86,6 @@ def job_inputs(analysis: Path, jobs: list[JobSpec]) -> dict[JobSpec, list[str]]:
     return {
         job: [os.path.relpath(p, analysis) for p in input_paths(superdataset, job)] for job in jobs
     }
-
-
-@contextmanager
-def dask_client(kind: str, workers: int) -> Iterator[Any]:
-    """A Dask client on ``workers`` single-threaded worker processes: a LocalCluster, or
-    ``workers`` jobs of a dask-jobqueue cluster configured in Dask's configuration."""
-    distributed: Any = importlib.import_module("distributed")  # untyped: used through Any
-    logging.getLogger("distributed").setLevel(logging.WARNING)  # not a line per worker event
-    if kind == "local":
-        cluster: Any = distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-        )
-    else:
-        module = importlib.import_module("dask_jobqueue")
-        cluster = getattr(module, JOBQUEUE[cluster_kind(kind)])()
-        cluster.scale(jobs=workers)
-    try:
-        with distributed.Client(cluster) as client:
-            yield client
-    finally:
-        cluster.close()
-
-
-def _dashboard(client: Any) -> str | None:
-    try:
-        importlib.import_module("bokeh")
-    except ImportError:
-        return None  # Dask serves its dashboard only with bokeh installed
-    return str(client.dashboard_link)
 
 
 def run_jobs(
@@ -165,7 +121,6 @@ def _fan_out(
     progress: Callable[[int], None],
     announce: Callable[[str], None],
 ) -> FanoutReport:
-    apply_to_current_process()
     store = output_url(analysis)
     report = FanoutReport(len(jobs))
     report.recovered = merge_job_branches(analysis, merge_message("finished earlier"))
@@ -174,9 +129,10 @@ def _fan_out(
     if not todo:
         return report
     inputs = job_inputs(analysis, todo)
+    loopback = serves_from_loopback(analysis / INPUTS)
     where.mkdir(parents=True, exist_ok=True)
     with dask_client(cluster, workers) as client:
-        report.dashboard = _dashboard(client)
+        report.dashboard = dashboard_link(client)
         if report.dashboard:
             announce(f"Dask dashboard: {report.dashboard}")
         futures = {
@@ -187,6 +143,7 @@ def _fan_out(
                 inputs[job],
                 store,
                 str(where),
+                loopback,
                 key=f"job-{job.job_id}",
                 pure=False,
             ): job

@@ -15,7 +15,6 @@ outputs are.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,15 +128,10 @@ def merge_job_branches(analysis: Path, message: str) -> MergeReport:
 
 
 def _tree_with(analysis: Path, head: str, entries: list[str], index: str) -> str:
-    """The tree of ``head`` with ``entries`` (``update-index --index-info`` lines)."""
-    previous = os.environ.get("GIT_INDEX_FILE")
-    os.environ["GIT_INDEX_FILE"] = index
-    try:
-        git(analysis, "read-tree", head)
-        git(analysis, "update-index", "--index-info", input=("\n".join(entries) + "\n").encode())
-        return git(analysis, "write-tree").strip()
-    finally:
-        if previous is None:
-            del os.environ["GIT_INDEX_FILE"]
-        else:
-            os.environ["GIT_INDEX_FILE"] = previous
+    """The tree of ``head`` with ``entries`` (``update-index --index-info`` lines), built in
+    the temporary ``index`` (given to each git call; the dataset's own index is untouched)."""
+    scratch = {"GIT_INDEX_FILE": index}
+    git(analysis, "read-tree", head, extra_env=scratch)
+    listed = ("\n".join(entries) + "\n").encode()
+    git(analysis, "update-index", "--index-info", input=listed, extra_env=scratch)
+    return git(analysis, "write-tree", extra_env=scratch).strip()

@@ -13,10 +13,9 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..builder.datasets import remove_dataset
 from ..repo import datalad
 from ..repo.annex import annex, trust_special_remote
-from ..repo.env import apply_to_current_process
+from ..repo.dataset import remove_dataset
 from ..repo.git import git
 from .dataset import OUTPUT, STORAGE
 from .jobspec import SCRIPT, JobSpec
@@ -44,12 +43,17 @@ def command(spec: JobSpec) -> str:
 
 
 def run_job(
-    analysis: str, spec: JobSpec, inputs: list[str], output_url: str, scratch: str
+    analysis: str,
+    spec: JobSpec,
+    inputs: list[str],
+    output_url: str,
+    scratch: str,
+    loopback: bool = False,
 ) -> JobOutcome:
     """Run ``spec`` in a clone under ``scratch``; never raises: a failure is an outcome
-    naming the step and the log."""
+    naming the step and the log. ``loopback``: the inputs' URLs are on the development
+    server, and getting them needs git-annex's allowance."""
     started = time.monotonic()
-    apply_to_current_process()
     root = Path(analysis)
     log = log_path(root, spec)
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +72,7 @@ def run_job(
         for path in spec.outputs:
             argv += ["-o", path]
         began = time.monotonic()
-        status = datalad.run_logged([*argv, command(spec)], clone, log)
+        status = datalad.run_logged([*argv, command(spec)], clone, log, loopback=loopback)
         compute = time.monotonic() - began
         if status != 0:
             raise RuntimeError(f"datalad run exited with {status}")

@@ -37,11 +37,6 @@ def sha256e_key(sha256: str, size: int, filename: str) -> str:
     return f"SHA256E-s{size}--{sha256.lower()}{key_extension(filename)}"
 
 
-def key_size(key: str) -> int:
-    field = key.split("--", 1)[0].split("-")[1]
-    return int(field[1:])
-
-
 def hashdir_lower(key: str) -> str:
     """``aaa/bbb/``: the directory of a key's logs on the git-annex branch."""
     digest = hashlib.md5(key.encode()).hexdigest()

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..access import ALLOWED, probe_access
+from ..layout.discovery import is_dataset
+from ..layout.names import INVENTORY, SUPERDATASET
+from ..repo.dataset import committed_text
 from ..s3client import (
     BucketLocation,
     S3Object,
@@ -39,13 +42,11 @@ from .datasets import (
     description_bytes,
     ensure_subdataset,
     ensure_superdataset,
-    is_dataset,
 )
 from .gitplumbing import REGULAR, SYMLINK, TreeChanges
 from .inventory import (
     ANNEX,
     GIT,
-    INVENTORY,
     REFUSED,
     WITHHELD,
     WITHHELD_STORAGE,
@@ -56,9 +57,8 @@ from .inventory import (
     parse_inventory,
 )
 from .plan import DatasetPlan, Listing, plan_dataset, route_listing
-from .recovery import build_lock, candidate_datasets, committed_text, finish_interrupted_build
+from .recovery import build_lock, candidate_datasets, finish_interrupted_build
 from .report import BuildReport
-from .routing import SUPERDATASET
 from .storage import goes_to_git
 
 Advance = Callable[[int], None]

@@ -6,10 +6,10 @@ import tempfile
 from pathlib import Path
 
 from ..listings import listing_path, parse, render
+from ..repo.dataset import committed_text, dataset_id, registered_subdatasets
 from ..repo.git import git, gitlinks, read_blobs, rev_parse, tree_paths
-from .datasets import dataset_id
 from .gitplumbing import GITLINK, REGULAR, TreeChanges, fast_import_commit
-from .recovery import BUILD_REF, FAST_CHECKOUT, clear_pending, committed_text, mark_pending
+from .recovery import BUILD_REF, FAST_CHECKOUT, clear_pending, mark_pending
 
 
 def commit_dataset(repo: Path, changes: TreeChanges, message: str) -> str:
@@ -44,21 +44,6 @@ def _gitmodules_with(superdataset: Path, new: list[str]) -> bytes:
             ):
                 git(superdataset, "config", "-f", str(scratch), f"submodule.{name}.{key}", value)
         return scratch.read_bytes()
-
-
-def registered_subdatasets(superdataset: Path, committed: bool = False) -> set[str]:
-    """The subdataset paths ``.gitmodules`` names: as checked out, or (``committed``) as
-    HEAD has it, which is what the builder trusts after an interruption."""
-    if committed:
-        if committed_text(superdataset, ".gitmodules") is None:
-            return set()
-        where = ["--blob", "HEAD:.gitmodules"]
-    elif (superdataset / ".gitmodules").is_file():
-        where = ["-f", ".gitmodules"]
-    else:
-        return set()
-    out = git(superdataset, "config", *where, "--get-regexp", r"\.path$")
-    return {line.split(" ", 1)[1] for line in out.splitlines() if " " in line}
 
 
 def stale_subdatasets(superdataset: Path, names: list[str]) -> list[str]:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import RepoError, UsageError
+from ..errors import UsageError
+from ..layout.discovery import is_dataset
 from ..repo import datalad
-from ..repo.git import config_get, git
+from ..repo.dataset import remove_dataset
+from ..repo.git import git
 from .storage import LARGEFILES_RULE
 
 DESCRIPTIONS: dict[str, dict[str, object]] = {
@@ -56,10 +56,6 @@ def description_for(subdataset: str) -> dict[str, object]:
 
 def description_bytes(subdataset: str) -> bytes:
     return (json.dumps(description_for(subdataset), indent=2, sort_keys=True) + "\n").encode()
-
-
-def is_dataset(path: Path) -> bool:
-    return (path / ".git").exists() and (path / ".datalad" / "config").is_file()
 
 
 def ensure_superdataset(target: Path) -> Path:
@@ -133,20 +129,3 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def remove_dataset(path: Path) -> None:
-    """Delete a dataset directory, including git-annex's write-protected objects."""
-    if not path.exists():
-        return
-    for directory, _, _ in os.walk(path):  # git-annex makes its object folders read-only
-        with contextlib.suppress(OSError):
-            Path(directory).chmod(Path(directory).stat().st_mode | 0o700)
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def dataset_id(path: Path) -> str:
-    identity = config_get(path, "datalad.dataset.id", file=".datalad/config")
-    if not identity:
-        raise RepoError(f"{path} has no DataLad dataset id in .datalad/config")
-    return identity

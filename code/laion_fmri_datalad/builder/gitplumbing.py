@@ -6,12 +6,10 @@ removals) and for the git-annex branch (location and URL logs of thousands of ke
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BuildError
-from ..repo.env import IDENTITY_EMAIL, IDENTITY_NAME
 from ..repo.git import git, rev_parse
 
 SYMLINK = "120000"
@@ -37,11 +35,13 @@ def _data(payload: bytes) -> bytes:
 def fast_import_commit(
     repo: Path, ref: str, parent: str | None, changes: TreeChanges, message: str
 ) -> str:
-    """Write one commit on ``ref`` with ``changes`` on top of ``parent``; return its id."""
-    stamp = int(time.time())
+    """Write one commit on ``ref`` with ``changes`` on top of ``parent``; return its id.
+    Its committer is the user's (as git names them in ``repo``; ``repo.env`` gives one only
+    where the user has none)."""
+    ident = git(repo, "var", "GIT_COMMITTER_IDENT").strip()
     chunks = [
         f"commit {ref}\n".encode(),
-        f"committer {IDENTITY_NAME} <{IDENTITY_EMAIL}> {stamp} +0000\n".encode(),
+        f"committer {ident}\n".encode(),
         _data(message.encode()),
     ]
     if parent:

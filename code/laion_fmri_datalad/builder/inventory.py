@@ -14,10 +14,9 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
 from ..errors import BuildError
+from ..layout.names import INVENTORY, STATE_DIR
 from .keysafety import Refusal
 
-STATE_DIR = ".laion-fmri"
-INVENTORY = f"{STATE_DIR}/inventory.tsv"
 WITHHELD = f"{STATE_DIR}/withheld.tsv"
 REFUSED = f"{STATE_DIR}/refused.tsv"  # the superdataset's: keys never written, and why
 

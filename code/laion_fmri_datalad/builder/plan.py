@@ -10,10 +10,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..layout.names import SUPERDATASET
 from ..s3client import S3Object
 from .inventory import WITHHELD_STORAGE, InventoryEntry
 from .keysafety import Refusal, key_refusal, path_conflicts
-from .routing import SUPERDATASET, route
+from .routing import route
 
 
 @dataclass

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..locks import file_lock, holder
-from ..repo.git import git, read_blobs, rev_parse
+from ..repo.git import git, rev_parse
 
 STATE = "laion-fmri"
 PENDING = "checkout-pending"
@@ -102,12 +102,3 @@ def build_lock(superdataset: Path) -> Iterator[None]:
                 f"another build of {superdataset} is running ({holder(lock)}); wait for it to end"
             )
         yield
-
-
-def committed_text(repo: Path, path: str) -> str | None:
-    """The content of ``path`` at HEAD (the build state), or None if absent."""
-    if rev_parse(repo, "HEAD") is None:
-        return None
-    blobs = read_blobs(repo, [f"HEAD:{path}"])
-    data = blobs.get(f"HEAD:{path}")
-    return None if data is None else data.decode()

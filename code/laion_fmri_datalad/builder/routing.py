@@ -17,9 +17,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-SUPERDATASET = ""
-DERIVATIVE_STREAMS = ("glmsingle-tedana", "rois", "anatomical", "freesurfer", "localizers")
-ARCHIVE = "archive"
+from ..layout.names import ARCHIVE, STIMULI, SUPERDATASET
+
 BUCKET_DESCRIPTION_PATH = ".laion-fmri/bucket/dataset_description.json"
 
 
@@ -65,7 +64,7 @@ RULES: tuple[Rule, ...] = (
         ),
         lambda m: f"derivatives/{m['stream']}",
     ),
-    Rule(re.compile(r"^stimuli/(?P<rest>[^/]+)$"), lambda m: "stimuli"),
+    Rule(re.compile(r"^stimuli/(?P<rest>[^/]+)$"), lambda m: STIMULI),
     Rule(re.compile(r"^archive/(?P<rest>.+)$"), lambda m: ARCHIVE),
     Rule(
         re.compile(r"^(?P<rest>participants\.tsv|participants\.json|README|CHANGES)$"),

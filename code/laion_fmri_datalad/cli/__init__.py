@@ -18,7 +18,7 @@ from types import FrameType
 
 from .. import __version__
 from ..errors import LaionFmriError, UsageError
-from ..repo.env import apply_to_current_process
+from ..repo.env import tool_env
 from ..reports import Report, exit_code, render
 from . import access, analysis, building, cache, clone, devserver, provenance, splits
 from .options import OneLineParser
@@ -54,10 +54,18 @@ def _configure_logging(verbose: bool) -> None:
     os.environ.setdefault("DATALAD_LOG_LEVEL", "info" if verbose else "warning")
 
 
+def _set_up_process(*, loopback: bool) -> None:
+    """The one change this package makes to its own process environment, here in the
+    command line alone: the tools on PATH and, where the user has none, an identity, so
+    DataLad's in-process calls run with what each call would be given (``repo/datalad.py``).
+    The loopback allowance only for the development server's own commands."""
+    os.environ.update(tool_env(loopback=loopback))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbose)
-    apply_to_current_process()
+    _set_up_process(loopback=getattr(args, "loopback", False))
     # A plain `kill` ends the command like Ctrl-C does: servers it started are stopped.
     signal.signal(signal.SIGTERM, _terminate)
     try:

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run_request_access(args: argparse.Namespace) -> Report:
     from ..gated.request import interactive, recorded_service_url, request
-    from ..loaders.dataset import find_superdataset
+    from ..layout.discovery import find_superdataset
 
     url = args.access_url
     if url is None:

@@ -19,7 +19,7 @@ from .options import OneLineParser, add_dataset, add_jobs, dataset_from
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from ..analysis.fanout import CLUSTERS
+    from ..analysis.cluster import CLUSTERS
     from ..analysis.jobspec import EMBEDDINGS
 
     analysis = sub.add_parser(
@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run_create(args: argparse.Namespace) -> Report:
     from ..analysis.dataset import create_analysis
-    from ..loaders.dataset import find_superdataset
+    from ..layout.discovery import find_superdataset
 
     require_git_annex()
     source = args.source or str(find_superdataset(None))

@@ -33,8 +33,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_cache_betas(args: argparse.Namespace) -> Report:
+    from ..layout.discovery import find_superdataset
     from ..loaders.cacheadmin import build_caches
-    from ..loaders.dataset import find_superdataset
     from ..progress import progress_bar
     from ..repo.annex import require_git_annex
 
@@ -44,14 +44,14 @@ def run_cache_betas(args: argparse.Namespace) -> Report:
 
 
 def run_cache_info(args: argparse.Namespace) -> Report:
+    from ..layout.discovery import find_superdataset
     from ..loaders.cacheadmin import cache_info
-    from ..loaders.dataset import find_superdataset
 
     return cache_info(find_superdataset(args.dataset), args.subject, args.ses)
 
 
 def run_cache_clear(args: argparse.Namespace) -> Report:
+    from ..layout.discovery import find_superdataset
     from ..loaders.cacheadmin import clear_caches
-    from ..loaders.dataset import find_superdataset
 
     return clear_caches(find_superdataset(args.dataset), args.subject, args.ses)

@@ -82,7 +82,7 @@ def run_download(args: argparse.Namespace) -> Report:
 
 
 def run_info(args: argparse.Namespace) -> Report:
-    from ..loaders.dataset import find_superdataset, resolve_subjects
+    from ..layout.discovery import find_superdataset, resolve_subjects
     from ..loaders.info import clone_info
 
     root = find_superdataset(args.dataset)

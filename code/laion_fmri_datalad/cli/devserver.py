@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--scale", type=scale, default="tiny")
     serve.add_argument("--seed", type=int, default=0)
     add_jobs(serve, 8, "parallel uploads")
-    serve.set_defaults(func=run_serve)
+    serve.set_defaults(func=run_serve, loopback=True)
 
     demo = sub.add_parser("demo", help="the whole job on the embedded synthetic bucket")
     demo.add_argument("--workdir", type=Path, default=Path(".demo"))
@@ -76,7 +76,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--port", type=port, help="S3 port on 127.0.0.1 (default: a free one)")
     add_jobs(demo, 8, "parallel uploads and requests")
-    demo.set_defaults(func=run_demo)
+    demo.set_defaults(func=run_demo, loopback=True)
 
 
 def run_fixture(args: argparse.Namespace) -> Report:

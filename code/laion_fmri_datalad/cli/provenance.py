@@ -35,7 +35,7 @@ def run_release(args: argparse.Namespace) -> Report:
 
 
 def run_cite(args: argparse.Namespace) -> Report:
-    from ..loaders.dataset import find_superdataset
+    from ..layout.discovery import find_superdataset
     from ..provenance.cite import render
 
     return Done(render(find_superdataset(args.dataset), args.format))

@@ -11,7 +11,6 @@ into a figure. Leaves ``.demo/superdataset``, ``.demo/clone`` and the figure.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,17 +20,18 @@ from pathlib import Path
 from ..analysis.dataset import create_analysis
 from ..analysis.fanout import request, run_jobs
 from ..builder.builder import build
-from ..builder.datasets import remove_dataset
 from ..builder.routing import route
 from ..gated.client import request_access
 from ..gated.register import register_gated
 from ..gated.tokens import TOKEN_ENV
+from ..layout.discovery import is_dataset
 from ..loaders import load_subject
 from ..progress import progress_bar
 from ..provenance.cite import render
 from ..provenance.release import CHANGES, ReleaseReport, release
 from ..publish import publish
 from ..repo import datalad
+from ..repo.dataset import remove_dataset
 from ..repo.git import git
 from ..reports import Done
 from ..splits.run import make_splits
@@ -60,14 +60,18 @@ def _step(number: int, text: str) -> None:
 def _ensure_superdataset(path: Path) -> Path:
     """A clone of this repository (the superdataset), or a new dataset when run from an
     installed package."""
-    if path.exists() or not (REPOSITORY / ".datalad" / "config").is_file():
+    if path.exists() or not is_dataset(REPOSITORY):
         return path
     git(None, "clone", "--quiet", "--no-tags", str(REPOSITORY), str(path))
     return path
 
 
-def _get(clone: Path, paths: tuple[str, ...]) -> VerifyReport:
-    datalad.call("get", path=[str(clone / p) for p in paths], dataset=str(clone))
+def _get(
+    clone: Path, paths: tuple[str, ...], extra_env: dict[str, str] | None = None
+) -> VerifyReport:
+    datalad.call(
+        "get", path=[str(clone / p) for p in paths], dataset=str(clone), extra_env=extra_env
+    )
     report = VerifyReport()
     for path in paths:
         routed = route(path)  # the clone's layout is the bucket's, routed
@@ -95,19 +99,11 @@ def _loader_log_shown() -> Iterator[None]:
 
 
 def _get_gated(clone: Path, access_url: str) -> VerifyReport:
-    """Request access at the local service (the token goes to this process's environment
-    only, never to the user's cache file) and get the gated image file."""
+    """Request access at the local service (the token goes to the environment of that one
+    get, never to the user's cache file) and get the gated image file."""
     form = {"name": "Demo User", "email": "demo@example.org", "institution": "Demo",
             "purpose": "the README's demo", "accept_terms": True}  # fmt: skip
-    saved = os.environ.get(TOKEN_ENV)
-    os.environ[TOKEN_ENV] = request_access(access_url, form)
-    try:
-        return _get(clone, (GATED,))
-    finally:
-        if saved is None:
-            os.environ.pop(TOKEN_ENV, None)
-        else:
-            os.environ[TOKEN_ENV] = saved
+    return _get(clone, (GATED,), {TOKEN_ENV: request_access(access_url, form)})
 
 
 @dataclass

@@ -14,9 +14,10 @@ from pathlib import Path
 from ..builder.annexkeys import sha256e_key
 from ..builder.commits import commit_superdataset
 from ..builder.gitplumbing import TreeChanges
+from ..builder.keysafety import key_refusal
 from ..errors import BuildError
-from ..repo.git import config_get
-from ..repo.git import git as _git
+from ..repo.annex import annex
+from ..repo.git import config_get, git, git_oneline
 from .client import manifest
 
 REMOTE = "laion-fmri-gated"
@@ -40,11 +41,11 @@ class GatedReport:
 
 def _ensure_remote(stimuli: Path, url: str) -> str:
     if not config_get(stimuli, f"remote.{REMOTE}.annex-uuid"):
-        _git(stimuli, "annex", "initremote", REMOTE, "type=external", "externaltype=laionfmri",
-             "encryption=none", "autoenable=true", f"url={url}")  # fmt: skip
+        annex(stimuli, "initremote", REMOTE, "type=external", "externaltype=laionfmri",
+              "encryption=none", "autoenable=true", f"url={url}")  # fmt: skip
     else:
-        _git(stimuli, "annex", "enableremote", REMOTE, f"url={url}")
-    return _git(stimuli, "config", f"remote.{REMOTE}.annex-uuid").strip()
+        annex(stimuli, "enableremote", REMOTE, f"url={url}")
+    return git_oneline(stimuli, "config", f"remote.{REMOTE}.annex-uuid")
 
 
 def register_gated(dataset: Path, access_url: str) -> GatedReport:
@@ -55,6 +56,13 @@ def register_gated(dataset: Path, access_url: str) -> GatedReport:
     if not (stimuli / ".git").exists():
         raise BuildError(f"{stimuli} is not installed; build the superdataset first")
     files = manifest(access_url).get("files", [])
+    for entry in files:  # the service's names become paths: the builder's refusal applies
+        refusal = key_refusal(str(entry.get("name", "")))
+        if refusal is not None:
+            raise BuildError(
+                f"the access service's manifest names {str(entry.get('name'))!r}, which "
+                f"{refusal}; nothing was registered"
+            )
     report = GatedReport()
     uuid = _ensure_remote(stimuli, access_url)
     for entry in files:
@@ -64,14 +72,14 @@ def register_gated(dataset: Path, access_url: str) -> GatedReport:
         if path.is_symlink() and path.readlink().name == key:
             report.unchanged.append(name)
             continue
-        _git(stimuli, "annex", "fromkey", "--force", key, name)
-        _git(stimuli, "annex", "setpresentkey", key, uuid, "1")
+        annex(stimuli, "fromkey", "--force", key, name)
+        annex(stimuli, "setpresentkey", key, uuid, "1")
         report.registered.append(name)
     if report.registered:
-        _git(stimuli, "add", "--", *report.registered)
-    status = _git(stimuli, "status", "--porcelain", "--untracked-files=no")
+        git(stimuli, "add", "--", *report.registered)
+    status = git(stimuli, "status", "--porcelain", "--untracked-files=no")
     if status:
-        _git(stimuli, "commit", "-q", "-m", COMMIT)
+        git(stimuli, "commit", "-q", "-m", COMMIT)
     report.committed = commit_superdataset(superdataset, [STIMULI], TreeChanges(),
                                            COMMIT)  # fmt: skip
     return report

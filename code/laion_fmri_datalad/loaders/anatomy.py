@@ -16,11 +16,11 @@ import nibabel as nib
 import numpy as np
 import numpy.typing as npt
 
-from ..builder.commits import registered_subdatasets
 from ..choices import unknown
+from ..layout.names import ANAT, FREESURFER
+from ..repo.dataset import registered_subdatasets
 from .dataset import Content, is_installed
 from .files import ANAT_RES, SubjectFiles
-from .streams import ANAT, FREESURFER
 
 
 def anat_res(res: str | None) -> str | None:

@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import LaionFmriError
+from ..layout.entities import name_entities
 from ..locks import file_lock
 from .betas import BetasHeader, Floats, open_volumes, read_masked_betas, volume_rows, voxel_index
 
@@ -111,8 +112,8 @@ def cache_dir(betas: Path) -> Path:
 
 def session_label(betas: Path) -> str:
     """``sub-01_ses-01`` from a BIDS betas file name."""
-    parts = [p for p in betas.name.split("_") if p.startswith(("sub-", "ses-"))]
-    return "_".join(parts) or "betas"
+    parts = {k: v for k, v in name_entities(betas.name).items() if k in ("sub", "ses")}
+    return "_".join(f"{k}-{v}" for k, v in parts.items()) or "betas"
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import LaionFmriError
+from ..layout.discovery import resolve_subjects
+from ..layout.entities import name_entities
+from ..layout.ids import session_id
+from ..layout.names import GLM
 from ..repo.git import git
 from . import betacache
-from .dataset import human, is_installed, resolve_subjects
-from .streams import GLM
+from .dataset import human, is_installed
 
 ProgressBar = Callable[..., AbstractContextManager[Callable[[int], None]]]
 
@@ -53,7 +56,7 @@ def iter_entries(root: Path) -> Iterator[CacheEntry]:
             if path.name.startswith("."):
                 continue
             label = path.name.split("--", 1)[0]
-            parts = dict(p.split("-", 1) for p in label.split("_") if "-" in p)
+            parts = name_entities(label)
             yield CacheEntry(
                 path,
                 f"sub-{parts.get('sub', '?')}",
@@ -73,9 +76,7 @@ def _chosen(
 def _session_names(sessions: Sequence[str] | None) -> list[str] | None:
     if not sessions:
         return None
-    return [
-        f"ses-{int(s):02d}" if s.isdigit() else f"ses-{s.removeprefix('ses-')}" for s in sessions
-    ]
+    return [session_id(s) for s in sessions]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ it and tries again (``TRANSFER_RETRIES``); a transfer that failed is tried again
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from collections import Counter
@@ -21,70 +20,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..builder.annexkeys import key_size
-from ..builder.commits import registered_subdatasets
-from ..choices import unknown
-from ..errors import LaionFmriError, MissingContentError, UsageError
+from ..errors import LaionFmriError, MissingContentError
+from ..layout.endpoint import serves_from_loopback
 from ..locks import file_lock
 from ..repo import datalad
+from ..repo.annex import key_size
+from ..repo.dataset import registered_subdatasets
 from ..repo.git import git_or_none, missing_files, restore_missing
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
-
-DATASET_ENV = "LAION_FMRI_DATASET"
-MARKER = "derivatives/glmsingle-tedana"
-
-
-def is_superdataset(path: Path) -> bool:
-    """Whether ``path`` is a LAION-fMRI superdataset (its ``.gitmodules`` names the betas)."""
-    return path.is_dir() and MARKER in registered_subdatasets(path)
-
-
-def find_superdataset(dataset: str | os.PathLike[str] | None = None) -> Path:
-    """The clone to read: ``dataset``, else ``$LAION_FMRI_DATASET``, else the superdataset
-    containing the current directory."""
-    given = dataset if dataset is not None else os.environ.get(DATASET_ENV)
-    if given is not None:
-        path = Path(given).expanduser().absolute()
-        if not is_superdataset(path):
-            raise UsageError(
-                f"dataset {str(path)!r} is not a LAION-fMRI superdataset (no {MARKER} "
-                "subdataset in its .gitmodules); pass the directory of your 'datalad clone'"
-            )
-        return path
-    here = Path.cwd().absolute()
-    for candidate in (here, *here.parents):
-        if is_superdataset(candidate):
-            return candidate
-    raise UsageError(
-        f"no LAION-fMRI superdataset at or above {str(here)!r}; pass dataset=PATH "
-        f"or set {DATASET_ENV}"
-    )
-
-
-def subjects_in(root: Path) -> list[str]:
-    """The subjects of a superdataset: its ``sub-XX`` subdatasets (from ``.gitmodules``, so
-    nothing needs to be installed)."""
-    return sorted(p for p in registered_subdatasets(root) if p.startswith("sub-"))
-
-
-def as_list(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else [str(v) for v in value]
-
-
-def resolve_subjects(root: Path, subjects: Sequence[str] | str) -> list[str]:
-    known = subjects_in(root)
-    if subjects == "all" or subjects == ["all"]:
-        return known
-    chosen = []
-    for value in as_list(subjects):
-        text = value.removeprefix("sub-")
-        name = f"sub-{int(text):02d}" if text.isdigit() else f"sub-{text}"
-        if name not in known:
-            raise unknown("subject", value, known)
-        chosen.append(name)
-    return list(dict.fromkeys(chosen))
-
 
 INSTALL_LOCK = "laion-fmri/install.lock"  # in the superdataset's git directory
 IN_PROGRESS = "transfer already in progress"  # git-annex, when another process has the key
@@ -130,6 +74,8 @@ class Content:
     def __init__(self, root: Path, fetch: bool = True) -> None:
         self.root = root
         self.fetch = fetch
+        # git-annex may reach 127.0.0.1 only for a clone of the development server's dataset
+        self.loopback = serves_from_loopback(root)
         self._checked: set[str] = set()  # subdatasets installed and checked in this process
 
     def relative(self, path: Path) -> str:
@@ -223,6 +169,7 @@ class Content:
             dataset=str(self.root),
             get_data=get_data,
             jobs=jobs,
+            loopback=self.loopback,
         )
 
     def results(

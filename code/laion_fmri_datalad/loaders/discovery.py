@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import validate
+from ..layout.discovery import find_superdataset, resolve_subjects, subjects_in
 from ..reports import render
-from .dataset import Content, find_superdataset, resolve_subjects, subjects_in
+from .dataset import Content
 from .fetching import FetchSummary, fetch
 from .info import clone_info
 from .selection import Filters, Selected, select

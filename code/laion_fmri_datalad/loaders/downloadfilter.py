@@ -9,35 +9,21 @@ found anywhere in the path (folders included), as upstream's ``entity-value`` to
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
+
+from ..layout.entities import suffix_and_extension, token
+from ..layout.ids import label
 
 AVERAGES = "averages"
 STRICT = ("suffix", "extension")
 ENTITIES = ("ses", "task", "space", "desc", "stat", "run", "echo", "part")
-PADDED = ("ses", "run")  # bare numbers are two digits in names: ses-01, run-01
 
 
 def bare(entity: str, value: object) -> str:
     """``ses-1`` / ``1`` -> ``01``; ``desc-X`` -> ``X``; ``nii.gz`` -> ``nii.gz``."""
-    text = str(value)
     if entity == "extension":
-        return text.removeprefix(".")
-    text = text.removeprefix(f"{entity}-")
-    if entity in PADDED and text.isdigit():
-        return f"{int(text):02d}"
-    return text
-
-
-def _token(entity: str, value: str | None = None) -> re.Pattern[str]:
-    body = re.escape(value) if value is not None else "[A-Za-z0-9]+"
-    return re.compile(rf"(?:^|/|_){re.escape(entity)}-{body}(?=[_./]|$)")
-
-
-def suffix_and_extension(path: str) -> tuple[str, str]:
-    name = path.rsplit("/", 1)[-1]
-    base, _, extension = name.partition(".")
-    return base.rsplit("_", 1)[-1], extension
+        return str(value).removeprefix(".")
+    return label(entity, value)
 
 
 def matches(path: str, filters: Mapping[str, Sequence[str]]) -> bool:
@@ -50,18 +36,9 @@ def matches(path: str, filters: Mapping[str, Sequence[str]]) -> bool:
         elif entity == "extension":
             if extension not in values:
                 return False
-        elif not _token(entity).search(path):
+        elif not token(entity).search(path):
             if entity == "ses" and AVERAGES not in values:
                 return False
-        elif not any(_token(entity, v).search(path) for v in values if v != AVERAGES):
+        elif not any(token(entity, v).search(path) for v in values if v != AVERAGES):
             return False
     return True
-
-
-def values_in(path: str, entity: str) -> set[str]:
-    """The values ``path`` has for ``entity`` (for checking that a filter's values exist)."""
-    if entity == "suffix":
-        return {suffix_and_extension(path)[0]}
-    if entity == "extension":
-        return {suffix_and_extension(path)[1]}
-    return set(re.findall(rf"(?:^|/|_){re.escape(entity)}-([A-Za-z0-9]+)(?=[_./]|$)", path))

@@ -19,11 +19,13 @@ from typing import Any
 from .. import validate
 from ..choices import unknown
 from ..errors import UsageError
+from ..layout.discovery import as_list, resolve_subjects
+from ..layout.entities import values_in
+from ..layout.names import ANAT, FREESURFER, GLM, LOCALIZERS, ROIS, STREAMS
 from ..repo.git import tracked_files
-from .dataset import Content, as_list, resolve_subjects
-from .downloadfilter import AVERAGES, ENTITIES, STRICT, bare, matches, values_in
+from .dataset import Content
+from .downloadfilter import AVERAGES, ENTITIES, STRICT, bare, matches
 from .selection import Selected, describe_file
-from .streams import ANAT, FREESURFER, GLM, LOCALIZERS, ROIS, STREAMS
 
 STIMULI = "stimuli"
 IMAGES = ("task-images_stimuli.h5", "task-images_metadata.csv")

@@ -17,22 +17,15 @@ from bids.layout import Query
 
 from ..choices import unknown
 from ..errors import LaionFmriError
+from ..layout.ids import session_id
+from ..layout.names import ANAT, GLM, ROIS
 from .dataset import Content
 from .index import layout
 from .shipped import subject_entities
-from .streams import ANAT, GLM, ROIS
 
 ROI_RES = "1pt8"  # the betas' grid
 ANAT_RES = ("1pt8", None)  # the betas' grid, or full resolution (no res entity)
 HEMIS = ("L", "R")
-
-
-def session_id(value: object) -> str:
-    """``ses-01`` from ``ses-01``, ``01`` or ``1``."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise LaionFmriError(f"session {value!r} is not a session name like 'ses-01'")
-    text = str(value).removeprefix("ses-")
-    return f"ses-{int(text):02d}" if text.isdigit() else f"ses-{text}"
 
 
 class SubjectFiles:

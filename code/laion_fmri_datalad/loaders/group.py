@@ -11,10 +11,11 @@ import pandas as pd
 
 from ..choices import unknown
 from ..errors import UsageError
-from .dataset import find_superdataset, subjects_in
+from ..layout.discovery import find_superdataset, subjects_in
+from ..layout.ids import subject_id
 from .roiselect import RoiSpec
 from .stimuli import ImageFormat
-from .subject import BrainMaskSource, Floats, Session, Subject, load_subject, subject_id
+from .subject import BrainMaskSource, Floats, Session, Subject, load_subject
 
 
 def load_subjects(

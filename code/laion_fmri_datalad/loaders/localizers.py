@@ -15,8 +15,10 @@ from pathlib import Path
 
 from ..choices import unknown
 from ..errors import UsageError
-from .dataset import Content, find_superdataset, resolve_subjects
-from .streams import LOCALIZERS
+from ..layout.discovery import find_superdataset, resolve_subjects
+from ..layout.ids import run_number
+from ..layout.names import LOCALIZERS
+from .dataset import Content
 
 LOCALIZER_TASKS = ("floc", "oloc", "MotionLeft", "MotionRight", "MotionLoc")
 VOLUME_RESOLUTIONS = ("1pt8", "1pt5")
@@ -30,7 +32,7 @@ def map_name(
     """The file name of one localizer map (pure; values checked by the caller)."""
     parts = [subject, session, f"task-{task}"]
     if run is not None:
-        parts.append(f"run-{int(str(run).removeprefix('run-')):02d}")
+        parts.append(f"run-{run_number(run):02d}")
     if space == "fsnative":
         parts += [f"hemi-{hemi}", "space-fsnative"]
         extension = ".func.gii"

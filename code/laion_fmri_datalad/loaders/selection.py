@@ -18,9 +18,11 @@ from bids.layout import Query
 
 from ..choices import unknown
 from ..errors import UsageError
-from .dataset import Content, annexed_size, as_list, is_present, resolve_subjects
+from ..layout.discovery import as_list, resolve_subjects
+from ..layout.ids import label
+from ..layout.names import DEFAULT_STREAMS, STREAMS
+from .dataset import Content, annexed_size, is_present
 from .index import layout
-from .streams import DEFAULT_STREAMS, STREAMS
 
 AVERAGES = "averages"
 # command-line flag -> pybids entity
@@ -79,11 +81,9 @@ def _bare(flag: str, value: str) -> str:
         return value if value.startswith(".") else f".{value}"
     if flag == "ses" and value == AVERAGES:
         return value
-    prefix = "ses" if flag == "ses" else flag
-    bare = value.removeprefix(f"{prefix}-")
-    if flag == "ses" and bare.isdigit():
-        return f"{int(bare):02d}"
-    return bare
+    if flag == "ses":
+        return label("ses", value)
+    return value.removeprefix(f"{flag}-")
 
 
 def _subdataset(stream: str, subject: str) -> str:

@@ -24,8 +24,9 @@ import pandas as pd
 
 from ..choices import unknown
 from ..errors import UsageError
+from ..layout.discovery import find_superdataset
 from .captions import Captions
-from .dataset import Content, find_superdataset
+from .dataset import Content
 from .keys import unknown_key
 from .segmentations import Segmentations
 

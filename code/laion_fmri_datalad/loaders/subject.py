@@ -29,11 +29,14 @@ from nibabel.affines import apply_affine
 from .. import validate
 from ..choices import unknown
 from ..errors import UsageError
+from ..layout.discovery import find_superdataset, subjects_in
+from ..layout.entities import name_entities
+from ..layout.ids import subject_id
 from .anatomy import AnatomyMixin
 from .betacache import load_betas, standardized
 from .betas import average_repeats as average_by_image
 from .betas import read_masked_betas_proxy
-from .dataset import Content, find_superdataset, subjects_in
+from .dataset import Content
 from .files import ROI_RES, SubjectFiles
 from .roidata import RoiDataMixin
 from .roiselect import RoiSpec, resolve_rois
@@ -49,14 +52,6 @@ if TYPE_CHECKING:
     from .stimuli import ImageFormat, Stimuli
     from .torchdata import TrialDataset
     from .trials import SubjectCaptions, SubjectEmbeddings, SubjectImages, SubjectSegmentations
-
-
-def subject_id(value: object) -> str:
-    """``sub-01`` from ``sub-01``, ``01`` or ``1``."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise UsageError(f"subject {value!r} is not a subject id like 'sub-01'")
-    text = str(value).removeprefix("sub-")
-    return f"sub-{int(text):02d}" if text.isdigit() else f"sub-{text}"
 
 
 def load_subject(
@@ -148,8 +143,7 @@ class Subject(AnatomyMixin, RoiDataMixin):
         tables = []
         for path in paths:
             table = pd.read_csv(path, sep="\t")
-            run = next(p for p in path.name.split("_") if p.startswith("run-"))
-            table.insert(0, "run", int(run[4:]))
+            table.insert(0, "run", int(name_entities(path.name)["run"]))
             tables.append(table)
         return pd.concat(tables, ignore_index=True)
 

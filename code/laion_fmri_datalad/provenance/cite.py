@@ -10,8 +10,8 @@ import yaml
 
 from ..choices import unknown
 from ..errors import UsageError
-from ..repo.git import git_or_none
-from .gitquery import git, version_tags
+from ..repo.git import git_oneline, git_or_none
+from .gitquery import version_tags
 
 FORMATS = ("text", "bibtex", "cff")
 
@@ -74,17 +74,17 @@ def citation(root: Path) -> Citation:
             "superdataset (its top directory)"
         )
     data = yaml.safe_load(cff.read_text())
-    commit = git(root, "rev-parse", "HEAD")
+    commit = git_oneline(root, "rev-parse", "HEAD")
     exact = git_or_none(root, "describe", "--tags", "--exact-match", "HEAD") or None
     tags = version_tags(root, "HEAD")
     if exact:
         described = exact
     elif tags:
-        ahead = git(root, "rev-list", "--count", f"{tags[0]}..HEAD")
+        ahead = git_oneline(root, "rev-list", "--count", f"{tags[0]}..HEAD")
         described = f"{ahead} commits after {tags[0]}"
     else:
         described = "untagged"
-    dsid = git(root, "config", "-f", ".datalad/config", "datalad.dataset.id")
+    dsid = git_oneline(root, "config", "-f", ".datalad/config", "datalad.dataset.id")
     return Citation(
         title=str(data.get("title", "")),
         authors=_authors(data),

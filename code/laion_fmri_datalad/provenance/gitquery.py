@@ -5,15 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..repo.git import git as run_git
-from ..repo.git import rev_parse
+from ..repo.git import git_oneline, rev_parse
 
 VERSION_TAG = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
-
-
-def git(repo: Path, *args: str) -> str:
-    """``repo.git.git``, its output stripped."""
-    return run_git(repo, *args).strip()
 
 
 def tag_commit(repo: Path, tag: str) -> str | None:
@@ -22,7 +16,7 @@ def tag_commit(repo: Path, tag: str) -> str | None:
 
 def version_tags(repo: Path, revision: str | None) -> list[str]:
     """Release tags reachable from ``revision`` (None: all of them), newest version first."""
-    names = git(repo, "tag", *(["--merged", revision] if revision else [])).splitlines()
+    names = git_oneline(repo, "tag", *(["--merged", revision] if revision else [])).splitlines()
 
     def key(name: str) -> tuple[int, int, int]:
         m = VERSION_TAG.match(name)
@@ -34,4 +28,4 @@ def version_tags(repo: Path, revision: str | None) -> list[str]:
 
 def is_clean(repo: Path) -> bool:
     """No modified or staged tracked file (untracked files do not count)."""
-    return git(repo, "status", "--porcelain", "--untracked-files=no") == ""
+    return git_oneline(repo, "status", "--porcelain", "--untracked-files=no") == ""

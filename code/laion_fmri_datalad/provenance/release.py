@@ -14,9 +14,9 @@ from pathlib import Path
 
 from .. import validate
 from ..errors import LaionFmriError, UsageError
-from ..loaders.dataset import is_superdataset
-from ..repo.git import gitlinks
-from .gitquery import git, is_clean, tag_commit, version_tags
+from ..layout.discovery import is_superdataset
+from ..repo.git import git_oneline, gitlinks
+from .gitquery import is_clean, tag_commit, version_tags
 
 CHANGES = "CHANGES.md"
 CITATION = "CITATION.cff"
@@ -81,10 +81,10 @@ def _dataset_changes(root: Path, path: str, old: str | None, new: str) -> Datase
     changes = DatasetChanges(path, new=old is None)
     sub = root / path
     if old is None:
-        out = git(sub, "ls-tree", "-r", "--name-only", new)
+        out = git_oneline(sub, "ls-tree", "-r", "--name-only", new)
         changes.added = [p for p in out.splitlines() if not p.startswith(HIDDEN)]
         return changes
-    out = git(sub, "diff", "--no-renames", "--name-status", old, new)
+    out = git_oneline(sub, "diff", "--no-renames", "--name-status", old, new)
     for line in out.splitlines():
         status, name = line.split("\t", 1)
         if name.startswith(HIDDEN):
@@ -112,7 +112,7 @@ def release(dataset: Path, version: str, date: str | None = None) -> ReleaseRepo
             f"{str(root)!r} is not a LAION-fMRI superdataset (a subdataset of one, or "
             "another dataset); run release in the superdataset"
         )
-    head = git(root, "rev-parse", "HEAD")
+    head = git_oneline(root, "rev-parse", "HEAD")
     tagged = tag_commit(root, version)
     if tagged is None:
         newest = version_tags(root, None)
@@ -144,12 +144,14 @@ def release(dataset: Path, version: str, date: str | None = None) -> ReleaseRepo
     citation = root / CITATION
     text = citation.read_text() if citation.is_file() else MINIMAL_CITATION
     citation.write_text(_update_citation(text, version, day, head))
-    git(root, "add", CHANGES, CITATION)
-    git(root, "commit", "-q", "-m", f"[laion-fmri] Release {version}", "--", CHANGES, CITATION)
+    git_oneline(root, "add", CHANGES, CITATION)
+    git_oneline(
+        root, "commit", "-q", "-m", f"[laion-fmri] Release {version}", "--", CHANGES, CITATION
+    )
     for changes in report.datasets:
         if (root / changes.path / ".git").exists() and changes.removed != ["(subdataset removed)"]:
             _tag(root / changes.path, version, now[changes.path])
-    report.commit = git(root, "rev-parse", "HEAD")
+    report.commit = git_oneline(root, "rev-parse", "HEAD")
     _tag(root, version, report.commit)
     return report
 
@@ -160,14 +162,14 @@ def _tag(dataset: Path, version: str, commit: str) -> None:
         return
     if existing is not None:
         raise LaionFmriError(f"{dataset} already has tag {version} at {existing[:10]}")
-    git(dataset, "tag", "-a", version, "-m", f"LAION-fMRI release {version}", commit)
+    git_oneline(dataset, "tag", "-a", version, "-m", f"LAION-fMRI release {version}", commit)
 
 
 def _write_changes(root: Path, report: ReleaseReport, day: str) -> None:
     path = root / CHANGES
     old = path.read_text() if path.is_file() else "# Changes\n"
     header, _, rest = old.partition("\n")
-    dsid = git(root, "config", "-f", ".datalad/config", "datalad.dataset.id")
+    dsid = git_oneline(root, "config", "-f", ".datalad/config", "datalad.dataset.id")
     since = f"Changes since {report.previous}." if report.previous else "First release."
     entry = [
         f"## {report.version} ({day})",

@@ -10,13 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..builder.commits import registered_subdatasets
-from ..builder.datasets import remove_dataset
 from ..errors import LaionFmriError
+from ..layout.endpoint import serves_from_loopback
 from ..repo import datalad
-from ..repo.env import apply_to_current_process
-from ..repo.git import config_regexp, git_or_none
-from .gitquery import git
+from ..repo.dataset import registered_subdatasets, remove_dataset
+from ..repo.git import config_regexp, git_oneline, git_or_none
 
 RUN_MARKER = "=== Do not change lines below ==="
 RUN_END = "^^^ Do not change lines above ^^^"
@@ -72,7 +70,7 @@ class VerifyRunsReport:
 def run_records(root: Path, revision: str) -> list[tuple[str, str, dict[str, Any]]]:
     """``(commit, subject, record)`` of each run commit reachable from ``revision``, oldest
     first."""
-    out = git(root, "log", "--reverse", "--format=%H%x00%s%x00%B%x1e", revision)
+    out = git_oneline(root, "log", "--reverse", "--format=%H%x00%s%x00%B%x1e", revision)
     found = []
     for entry in out.split("\x1e"):
         if RUN_MARKER not in entry:
@@ -92,13 +90,13 @@ def _inherit_source_candidates(root: Path, clone: Path) -> None:
     store configured at clone time lives in the original's local git config)."""
     candidates = config_regexp(root, r"^datalad\.get\.subdataset-source-candidate")
     for key, value in candidates.items():
-        git(clone, "config", "--local", key, value)
+        git_oneline(clone, "config", "--local", key, value)
     # the original's installed subdatasets, then where the original came from
-    git(clone, "config", "--local", "datalad.get.subdataset-source-candidate-050original",
+    git_oneline(clone, "config", "--local", "datalad.get.subdataset-source-candidate-050original",
         f"{root}/{{path}}")  # fmt: skip
     origin = git_or_none(root, "remote", "get-url", "origin")
     if origin and "://" not in origin:  # a local path: its subdatasets sit beside it
-        git(clone, "config", "--local", "datalad.get.subdataset-source-candidate-060upstream",
+        git_oneline(clone, "config", "--local", "datalad.get.subdataset-source-candidate-060upstream",
             f"{origin}/{{path}}")  # fmt: skip
 
 
@@ -134,9 +132,9 @@ def verify_runs(
 ) -> VerifyRunsReport:
     """Rerun every recorded run commit in the history of ``revision``, each in a fresh
     temporary clone checked out at ``revision``, and compare outputs byte for byte."""
-    apply_to_current_process()
     root = Path(dataset).absolute()
-    resolved = git(root, "rev-parse", "--verify", f"{revision}^{{commit}}")
+    loopback = serves_from_loopback(root)
+    resolved = git_oneline(root, "rev-parse", "--verify", f"{revision}^{{commit}}")
     report = VerifyRunsReport(resolved)
     for commit, subject, record in run_records(root, resolved):
         check = RunCheck(commit, subject, str(record.get("cmd", "")))
@@ -145,7 +143,7 @@ def verify_runs(
         try:
             clone = scratch / "clone"
             datalad.call("clone", source=str(root), path=str(clone))
-            git(clone, "checkout", "-q", resolved)
+            git_oneline(clone, "checkout", "-q", resolved)
             _inherit_source_candidates(root, clone)
             outputs = [str(o) for o in record.get("outputs", [])]
             inputs = [str(i) for i in record.get("inputs", [])]
@@ -161,10 +159,14 @@ def verify_runs(
                     continue
             annexed = [str(p) for p in _matches(clone, outputs) if p.is_symlink()]
             if annexed:  # outputs in git-annex (an analysis dataset's maps): their bytes
-                datalad.call("get", path=annexed, dataset=str(clone), check=False)
+                datalad.call(
+                    "get", path=annexed, dataset=str(clone), check=False, loopback=loopback
+                )
             held = _digests(clone, outputs)
             failed = datalad.failures(
-                datalad.call("rerun", revision=commit, dataset=str(clone), check=False)
+                datalad.call(
+                    "rerun", revision=commit, dataset=str(clone), check=False, loopback=loopback
+                )
             )
             if failed:
                 check.error = _first_line(failed[0])

@@ -45,9 +45,16 @@ def require_git_annex() -> str:
     return version
 
 
-def annex(repo: Path, *args: str) -> str:
-    """``git annex ARGS`` in ``repo``; a ``RepoError`` when it fails."""
-    return git(repo, "annex", *args)
+def key_size(key: str) -> int:
+    """The size a git-annex key records: ``MD5E-s1234--...`` -> 1234."""
+    field = key.split("--", 1)[0].split("-")[1]
+    return int(field[1:])
+
+
+def annex(repo: Path, *args: str, loopback: bool = False) -> str:
+    """``git annex ARGS`` in ``repo``; a ``RepoError`` when it fails. ``loopback`` lets it
+    reach the development server (``env.tool_env``)."""
+    return git(repo, "annex", *args, loopback=loopback)
 
 
 def fsck(repo: Path, paths: Sequence[str]) -> list[dict[str, Any]]:

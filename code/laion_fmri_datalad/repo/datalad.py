@@ -1,18 +1,30 @@
-"""The DataLad Python API: imported here only, called by name, results checked in one way.
+"""DataLad: imported here only, called by name, results checked in one way.
 
 ``call("get", dataset=..., path=[...])`` runs ``datalad.api.get`` with results returned
 (not rendered) and failures collected; ``check=True`` turns the first failure into a
 ``RepoError`` that names the command, the dataset and DataLad's message.
+
+Each call gets its environment as a value (``env.tool_env``: tools on PATH, an identity only
+where the user has none, the loopback allowance only when asked). DataLad starts its git and
+git-annex processes with the environment of the process it runs in, so a call whose
+environment is this process's own runs in-process (the command line sets itself up once, in
+``cli.main``); any other runs in a child Python (``repo/datalad_child.py``) given that
+environment, so that ``os.environ`` is never changed. The child's DataLad log goes to its
+stderr, which is shown only when the call fails.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterable, Iterator
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .env import identity_for_tools, with_tools_on_path
+from .env import tool_env
 from .errors import RepoError
 
 Result = dict[str, Any]
@@ -20,8 +32,6 @@ FAILED = ("error", "impossible")
 
 
 def _api() -> Any:
-    # DataLad runs git-annex from PATH; the wheel puts it beside this Python.
-    os.environ["PATH"] = with_tools_on_path()["PATH"]
     import datalad.api
 
     return datalad.api
@@ -59,42 +69,89 @@ def failure_error(command: str, dataset: Path | str | None, failed: list[Result]
     )
 
 
-def iter_results(command: str, **kwargs: Any) -> Iterator[Result]:
+def is_own(env: Mapping[str, str]) -> bool:
+    """Whether ``env`` is this process's environment (DataLad in-process would use it)."""
+    return dict(env) == dict(os.environ)
+
+
+def iter_results(
+    command: str,
+    *,
+    loopback: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> Iterator[Result]:
     """``datalad.api.<command>(**kwargs)``'s results as they come; failures included.
+    ``loopback`` lets git-annex reach the development server for this call only;
+    ``extra_env`` adds variables for this call only (a token for a special remote)."""
+    where = kwargs.get("dataset") or kwargs.get("path")
+    repo = Path(where) if isinstance(where, str | Path) else None
+    env = tool_env(repo if repo is not None and repo.is_dir() else None, loopback=loopback)
+    env.update(extra_env or {})
+    options = {
+        "result_renderer": "disabled",
+        "on_failure": "ignore",
+        "return_type": "generator",
+        "result_xfm": None,  # result records, never Dataset objects (create and clone's)
+    }
+    if is_own(env):
+        yield from getattr(_api(), command)(**kwargs, **options)
+        return
+    yield from _in_child(command, {**kwargs, **options}, env)
 
-    Where git has no identity (a HOME without one, common on clusters), the command runs
-    with one of this package's, for its own processes only (``env.identity_for_tools``)."""
-    function = getattr(_api(), command)
-    with identity_for_tools():
-        yield from function(
-            **kwargs,
-            result_renderer="disabled",
-            on_failure="ignore",
-            return_type="generator",
-            result_xfm=None,  # result records, never Dataset objects (create and clone's)
-        )
+
+def _in_child(command: str, kwargs: dict[str, Any], env: Mapping[str, str]) -> Iterator[Result]:
+    request = json.dumps({"command": command, "kwargs": kwargs}, default=str)
+    argv = [sys.executable, "-m", "laion_fmri_datalad.repo.datalad_child"]
+    with (
+        tempfile.TemporaryFile() as log,
+        subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=dict(env),
+            text=True,
+        ) as child,
+    ):
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(request)
+        child.stdin.close()
+        for line in child.stdout:
+            if line.strip():
+                yield json.loads(line)
+        code = child.wait()
+        log.seek(0)
+        said = log.read().decode(errors="replace").strip().splitlines()
+    if code != 0:
+        last = " ".join((said or ["no message"])[-1].split())
+        raise RepoError(f"datalad {command} failed in a child process (exit code {code}): {last}")
 
 
-def call(command: str, *, check: bool = True, **kwargs: Any) -> list[Result]:
+def call(
+    command: str,
+    *,
+    check: bool = True,
+    loopback: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> list[Result]:
     """All results of ``datalad.api.<command>(**kwargs)``; with ``check`` a failure
     raises a ``RepoError``."""
-    results = list(iter_results(command, **kwargs))
+    results = list(iter_results(command, loopback=loopback, extra_env=extra_env, **kwargs))
     failed = failures(results)
     if check and failed:
         raise failure_error(command, kwargs.get("dataset") or kwargs.get("path"), failed)
     return results
 
 
-def run_logged(argv: list[str], cwd: Path, log: Path) -> int:
+def run_logged(argv: list[str], cwd: Path, log: Path, *, loopback: bool = False) -> int:
     """``datalad ARGV`` as its own process in ``cwd``, everything it and the command it
     runs print appended to ``log``; its exit status (for ``datalad run``, whose command's
     output is the log a user reads when a job fails)."""
-    import subprocess
-
-    from .env import process_env
-
+    env = tool_env(cwd, loopback=loopback)
     with log.open("ab") as out:
         done = subprocess.run(
-            ["datalad", *argv], cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=process_env()
+            ["datalad", *argv], cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env
         )
     return done.returncode

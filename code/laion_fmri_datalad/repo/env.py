@@ -1,7 +1,16 @@
-"""The environment every git, git-annex and DataLad process of this package runs with.
+"""The environment of one git, git-annex or DataLad process, built per call as a value.
 
-Identity and the loopback allowance for git-annex are given per process through git's
-``GIT_CONFIG_COUNT`` mechanism, never written to a user's global configuration.
+Nothing here changes ``os.environ`` (the way datalad-next's runners build ``env`` for each
+call). What a call may need that the user lacks is added to its own environment only:
+
+* this Python's scripts directory on ``PATH`` (git-annex, its special remotes and SeaweedFS
+  come as wheels installed there);
+* an identity, only where the user has none: no ``user.name`` / ``user.email`` in any git
+  configuration git reads there and no ``GIT_AUTHOR_*`` / ``GIT_COMMITTER_*``. A user's own
+  identity is never replaced: their commits are their provenance;
+* git-annex's allowance to reach loopback addresses, only where asked for (a dataset whose
+  URLs point at the development server on 127.0.0.1; see ``layout.serves_from_loopback``).
+  A dataset of the real bucket runs git-annex with its default guard.
 """
 
 from __future__ import annotations
@@ -9,20 +18,32 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 
-IDENTITY_NAME = "LAION-fMRI DataLad builder"
-IDENTITY_EMAIL = "laion-fmri-datalad@localhost"
-IDENTITY_VARIABLES = (
-    "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
-)  # fmt: skip
+FALLBACK_NAME = "LAION-fMRI DataLad builder"
+FALLBACK_EMAIL = "laion-fmri-datalad@localhost"
+LOOPBACK_KEY = "annex.security.allowed-ip-addresses"
+LOOPBACK_VALUE = "127.0.0.1 ::1"
+
+# What git reads an identity from, besides config files: if any is set, the user has said.
+_NAME_VARIABLES = ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME")
+_EMAIL_VARIABLES = ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL", "EMAIL")
+# What decides which config files git reads: the cache of identity answers is keyed on them.
+_CONFIG_VARIABLES = (
+    "HOME",
+    "XDG_CONFIG_HOME",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_CONFIG_NOSYSTEM",
+    "GIT_CONFIG_COUNT",
+    "GIT_DIR",
+)
 
 
 def with_tools_on_path(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``base`` (default: ``os.environ``) with this Python's scripts directory on PATH:
-    git-annex, its special remotes and SeaweedFS come as wheels installed there."""
+    """A copy of ``base`` (default: ``os.environ``) with this Python's scripts directory on
+    ``PATH``."""
     env = dict(os.environ if base is None else base)
     scripts = str(Path(sys.executable).parent)
     path = env.get("PATH", "")
@@ -31,72 +52,86 @@ def with_tools_on_path(base: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def process_env(
-    base: Mapping[str, str] | None = None,
-    *,
-    allow_loopback: bool = True,
-    identity: bool = True,
-) -> dict[str, str]:
-    """Return ``base`` (default: ``os.environ``) plus per-process git configuration.
-
-    Entries already given through ``GIT_CONFIG_COUNT`` are kept; ours are appended.
-    """
-    env = with_tools_on_path(os.environ if base is None else base)
-    extra: list[tuple[str, str]] = []
-    if allow_loopback:
-        extra.append(("annex.security.allowed-ip-addresses", "127.0.0.1 ::1"))
-    if identity:
-        extra += [("user.name", IDENTITY_NAME), ("user.email", IDENTITY_EMAIL)]
-        env.setdefault("GIT_AUTHOR_NAME", IDENTITY_NAME)
-        env.setdefault("GIT_AUTHOR_EMAIL", IDENTITY_EMAIL)
-        env.setdefault("GIT_COMMITTER_NAME", IDENTITY_NAME)
-        env.setdefault("GIT_COMMITTER_EMAIL", IDENTITY_EMAIL)
+def config_entries(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The ``(key, value)`` pairs given through ``GIT_CONFIG_COUNT`` in ``env``."""
     count = int(env.get("GIT_CONFIG_COUNT", "0") or "0")
-    given = {
-        (env.get(f"GIT_CONFIG_KEY_{i}"), env.get(f"GIT_CONFIG_VALUE_{i}")) for i in range(count)
-    }
-    for key, value in extra:
-        if (key, value) in given:  # applied before: the environment stays the same size
-            continue
-        env[f"GIT_CONFIG_KEY_{count}"] = key
-        env[f"GIT_CONFIG_VALUE_{count}"] = value
-        count += 1
-    env["GIT_CONFIG_COUNT"] = str(count)
+    return [
+        (env.get(f"GIT_CONFIG_KEY_{i}", ""), env.get(f"GIT_CONFIG_VALUE_{i}", ""))
+        for i in range(count)
+    ]
+
+
+def with_config(env: Mapping[str, str], key: str, value: str) -> dict[str, str]:
+    """A copy of ``env`` with ``key = value`` added through ``GIT_CONFIG_COUNT`` (after what is
+    there, which it keeps); unchanged when that very pair is given already."""
+    out = dict(env)
+    entries = config_entries(out)
+    if (key, value) in entries:
+        return out
+    count = len(entries)
+    out[f"GIT_CONFIG_KEY_{count}"] = key
+    out[f"GIT_CONFIG_VALUE_{count}"] = value
+    out["GIT_CONFIG_COUNT"] = str(count + 1)
+    return out
+
+
+def _config_fingerprint(env: Mapping[str, str]) -> tuple[str, ...]:
+    given = tuple(f"{k}={v}" for k, v in config_entries(env) if k.startswith("user."))
+    return (*(env.get(name, "") for name in _CONFIG_VARIABLES), *given)
+
+
+# (repository, what decides the config files read) -> (name configured, e-mail configured)
+_ANSWERS: dict[tuple[str, tuple[str, ...]], tuple[bool, bool]] = {}
+
+
+def _configured(repo: Path | None, env: Mapping[str, str]) -> tuple[bool, bool]:
+    where = ["-C", str(repo)] if repo is not None and repo.is_dir() else []
+    memo = (" ".join(where), _config_fingerprint(env))
+    if memo not in _ANSWERS:
+        answers = [
+            subprocess.run(
+                ["git", *where, "config", "--get", key], capture_output=True, env=dict(env)
+            ).stdout.strip()
+            != b""
+            for key in ("user.name", "user.email")
+        ]
+        _ANSWERS[memo] = (answers[0], answers[1])
+    return _ANSWERS[memo]
+
+
+def identity_gaps(env: Mapping[str, str], repo: Path | None = None) -> tuple[bool, bool]:
+    """``(name missing, email missing)``: whether the user has given git no name (no
+    ``user.name`` in a config git reads in ``repo`` and no ``GIT_*_NAME``), and likewise
+    no e-mail address."""
+    has_name = any(env.get(v) for v in _NAME_VARIABLES)
+    has_email = any(env.get(v) for v in _EMAIL_VARIABLES)
+    if has_name and has_email:
+        return False, False
+    name, email = _configured(repo, env)
+    return not (has_name or name), not (has_email or email)
+
+
+def tool_env(
+    repo: Path | None = None,
+    *,
+    loopback: bool = False,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment for one git, git-annex or DataLad process working in ``repo``:
+    ``base`` (default: ``os.environ``) with the tools on PATH, an identity only where the user
+    has none, and the loopback allowance only when ``loopback``."""
+    env = with_tools_on_path(base)
+    no_name, no_email = identity_gaps(env, repo)
+    if no_name:
+        env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = FALLBACK_NAME
+    if no_email:
+        env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = FALLBACK_EMAIL
+    if loopback:
+        env = with_config(env, LOOPBACK_KEY, LOOPBACK_VALUE)
     return env
 
 
-def apply_to_current_process(*, allow_loopback: bool = True) -> None:
-    """Give this process (and the DataLad calls it makes in-process) the same environment."""
-    os.environ.update(process_env(allow_loopback=allow_loopback))
-
-
-def has_identity(base: Mapping[str, str] | None = None) -> bool:
-    """Whether git can name a committer in this environment (its config, the
-    ``GIT_COMMITTER_*`` variables, or what it can guess from the host), as ``git var``
-    answers: git-annex needs one to record anything on its branch."""
-    env = with_tools_on_path(os.environ if base is None else base)
-    done = subprocess.run(["git", "var", "GIT_COMMITTER_IDENT"], capture_output=True, env=env)
-    return done.returncode == 0
-
-
-@contextmanager
-def identity_for_tools() -> Iterator[None]:
-    """While the block runs, give this process (and the git and git-annex processes it
-    starts, DataLad's included) an identity, when git has none: cloning a subdataset runs
-    ``git annex init``, which commits to the git-annex branch. Only variables of this
-    process are set, and only for the block; no configuration file is written, and a
-    user's own identity is never replaced."""
-    if has_identity():
-        yield
-        return
-    saved = {name: os.environ.get(name) for name in IDENTITY_VARIABLES}
-    for name in IDENTITY_VARIABLES:
-        os.environ[name] = IDENTITY_NAME if name.endswith("NAME") else IDENTITY_EMAIL
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def loopback_allowed(env: Mapping[str, str]) -> bool:
+    """Whether ``env`` already lets git-annex reach 127.0.0.1 (the user, or this package
+    for a development-server dataset, asked for it)."""
+    return any(k == LOOPBACK_KEY and "127.0.0.1" in v for k, v in config_entries(env))

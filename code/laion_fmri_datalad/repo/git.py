@@ -6,31 +6,54 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from .env import with_tools_on_path
+from .env import tool_env
 from .errors import command_failed
 
 
 def run(
-    repo: Path | None, *args: str, input: bytes | None = None
+    repo: Path | None,
+    *args: str,
+    input: bytes | None = None,
+    loopback: bool = False,
+    extra_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """git with ``args`` in ``repo`` (``-C``); the completed process, whatever its status."""
+    """git with ``args`` in ``repo`` (``-C``); the completed process, whatever its status.
+    Its environment is built for this call (``env.tool_env``): ``loopback`` lets git-annex
+    reach the development server, ``extra_env`` adds variables (``GIT_INDEX_FILE``)."""
     where = ["-C", str(repo)] if repo is not None else []
-    return subprocess.run(
-        ["git", *where, *args], input=input, capture_output=True, env=with_tools_on_path()
-    )
+    env = tool_env(repo, loopback=loopback)
+    env.update(extra_env or {})
+    return subprocess.run(["git", *where, *args], input=input, capture_output=True, env=env)
 
 
-def git_bytes(repo: Path | None, *args: str, input: bytes | None = None) -> bytes:
+def git_bytes(
+    repo: Path | None,
+    *args: str,
+    input: bytes | None = None,
+    loopback: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+) -> bytes:
     """Standard output of git; a ``RepoError`` naming command, repository and reason."""
-    done = run(repo, *args, input=input)
+    done = run(repo, *args, input=input, loopback=loopback, extra_env=extra_env)
     if done.returncode != 0:
         raise command_failed(["git", *args], repo, done.stderr, done.returncode)
     return done.stdout
 
 
-def git(repo: Path | None, *args: str, input: bytes | None = None) -> str:
+def git(
+    repo: Path | None,
+    *args: str,
+    input: bytes | None = None,
+    loopback: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+) -> str:
     """``git_bytes`` decoded."""
-    return git_bytes(repo, *args, input=input).decode()
+    return git_bytes(repo, *args, input=input, loopback=loopback, extra_env=extra_env).decode()
+
+
+def git_oneline(repo: Path | None, *args: str) -> str:
+    """``git``'s output, stripped: for answers of one line (a commit id, a config value)."""
+    return git(repo, *args).strip()
 
 
 def git_or_none(repo: Path | None, *args: str) -> str | None:

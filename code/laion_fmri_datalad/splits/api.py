@@ -29,7 +29,8 @@ import numpy.typing as npt
 from ..choices import unknown
 from ..errors import LaionFmriError, UsageError
 from ..imagenames import ood_type, owner_of
-from ..loaders.dataset import Content, find_superdataset
+from ..layout.discovery import find_superdataset
+from ..loaders.dataset import Content
 
 SPLITS = "derivatives/splits"
 PUBLISHED = "published"

@@ -26,9 +26,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from ..errors import LaionFmriError, UsageError
+from ..layout.discovery import is_dataset
+from ..layout.endpoint import is_loopback_url
 from ..repo import datalad
 from ..repo.annex import annex
-from ..repo.env import apply_to_current_process
 from ..repo.git import rev_parse
 from .api import PUBLISHED, SPLITS, SplitFormatError, read_split
 from .run import ensure_splits_dataset
@@ -121,9 +122,8 @@ def import_splits(dataset: Path, sources: Sequence[str]) -> ImportReport:
         raise UsageError("give either one directory or URLs, not both")
     if not urls and len(sources) > 1:
         raise UsageError(f"give one directory, not {len(sources)}")
-    if not (superdataset / ".datalad" / "config").is_file():
+    if not is_dataset(superdataset):
         raise UsageError(f"{str(superdataset)!r} is not a DataLad dataset")
-    apply_to_current_process()
     if urls:
         by_pool: dict[str, list[str]] = {}
         for url in urls:
@@ -182,7 +182,13 @@ def _check_urls(by_pool: dict[str, list[str]]) -> None:
         for pool, urls in by_pool.items():
             target = Path(scratch) / pool
             target.mkdir()
-            datalad.call("download_url", urls=urls, path=str(target) + os.sep, save=False)
+            datalad.call(
+                "download_url",
+                urls=urls,
+                path=str(target) + os.sep,
+                save=False,
+                loopback=any(is_loopback_url(u) for u in urls),
+            )
         scan_directory(Path(scratch))
 
 
@@ -192,7 +198,8 @@ def _import_urls(superdataset: Path, by_pool: dict[str, list[str]]) -> ImportRep
     for pool, urls in sorted(by_pool.items()):
         message = f"{MESSAGE} of pool {pool}\n\nURLs:\n  " + "\n  ".join(urls)
         datalad.call("download_url", urls=urls, dataset=str(splits), overwrite=True,
-                     path=str(splits / PUBLISHED / pool) + os.sep, message=message)  # fmt: skip
+                     path=str(splits / PUBLISHED / pool) + os.sep, message=message,
+                     loopback=any(is_loopback_url(u) for u in urls))  # fmt: skip
     files = [f"{PUBLISHED}/{pool}/{url_target(u)[1]}" for pool, us in by_pool.items() for u in us]
     with_url = set(annex(splits, "find", "--in=web", *files).split())
     missing = [f for f in files if f not in with_url]

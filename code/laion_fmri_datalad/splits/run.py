@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
+from ..layout.discovery import is_dataset
+from ..layout.endpoint import serves_from_loopback
 from ..repo import datalad
-from ..repo.env import apply_to_current_process
 from ..repo.git import rev_parse
 from .api import REGENERATED, SPLITS
 
@@ -53,7 +54,7 @@ class SplitRun:
 
 def ensure_splits_dataset(superdataset: Path) -> None:
     target = superdataset / SPLITS
-    if (target / ".datalad" / "config").is_file():
+    if is_dataset(target):
         return
     datalad.call("create", path=str(target), dataset=str(superdataset), cfg_proc="text2git")
     description = {
@@ -76,7 +77,6 @@ def make_splits(dataset: Path) -> SplitRun:
             f"{str(superdataset)!r} has no {SCRIPT}: make splits in a clone of the "
             "laion-fmri superdataset repository (it carries the script it records)"
         )
-    apply_to_current_process()  # `python` and `git-annex` from this environment
     ensure_splits_dataset(superdataset)
     before = rev_parse(superdataset, "HEAD")
     with contextlib.chdir(superdataset):  # the command runs (and is recorded) at the root
@@ -87,6 +87,7 @@ def make_splits(dataset: Path) -> SplitRun:
             inputs=[METADATA, EMBEDDINGS],
             outputs=OUTPUTS,
             message=MESSAGE,
+            loopback=serves_from_loopback(superdataset),  # the inputs come from the bucket
         )
     after = rev_parse(superdataset, "HEAD")
     return SplitRun(after if after != before else None)
