@@ -9,8 +9,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# make test runs independent test modules on this many pytest-xdist workers (each with its own
+# session server and build); 3 keeps both cores busy while tests wait on git-annex and servers
+TEST_WORKERS ?= 3
 
-.PHONY: demo test test-fast lint serve bench-build clean
+.PHONY: demo test test-fast lint serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: lint
 	$(BIN)/pytest -q -m unit tests/unit

@@ -24,11 +24,10 @@ def probe_access(
 
     A status of 0 means the request failed without an answer (connection error).
     """
-    connections = ThreadConnections(location.bucket_url())
+    with ThreadConnections(location.bucket_url()) as connections:
 
-    def head(obj: S3Object) -> tuple[str, int]:
-        return obj.key, connections.request(
-            "HEAD", location.object_url(obj.key, obj.version_id)
-        ).status
+        def head(obj: S3Object) -> tuple[str, int]:
+            url = location.object_url(obj.key, obj.version_id)
+            return obj.key, connections.request("HEAD", url).status
 
-    return dict(parallel_map(head, objects, jobs, progress))
+        return dict(parallel_map(head, objects, jobs, progress))

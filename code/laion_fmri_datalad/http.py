@@ -32,7 +32,9 @@ class Answer:
 
 
 class ThreadConnections:
-    """Per-thread persistent connections to one scheme://host:port."""
+    """Per-thread persistent connections to one scheme://host:port. Use it as a context
+    manager: leaving it closes every connection any thread opened (a worker thread's
+    connection would otherwise be left to the garbage collector)."""
 
     def __init__(self, base_url: str) -> None:
         parts = urllib.parse.urlsplit(base_url)
@@ -40,6 +42,21 @@ class ThreadConnections:
         self.host = parts.hostname or ""
         self.port = parts.port
         self._local = threading.local()
+        self._opened: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> ThreadConnections:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every connection opened so far, in any thread."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
 
     def _connection(self) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
@@ -51,6 +68,8 @@ class ThreadConnections:
             )
             conn = factory(self.host, self.port, timeout=TIMEOUT_S)
             self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
         return conn
 
     def _reset(self) -> None:

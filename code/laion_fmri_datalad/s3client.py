@@ -193,35 +193,45 @@ def iter_listing(
     Delete markers are not objects: a key whose latest entry is a delete marker has no
     ``is_latest`` version, so it is absent from ``current_objects``.
     """
-    connections = connections or ThreadConnections(location.bucket_url())
-    for page in _versions_pages(location, connections, prefix, ""):
-        yield from _versions(page)
+    own = None  # connections of this call's own, closed when the listing ends
+    if connections is None:
+        connections = own = ThreadConnections(location.bucket_url())
+    try:
+        for page in _versions_pages(location, connections, prefix, ""):
+            yield from _versions(page)
+    finally:
+        if own is not None:
+            own.close()
 
 
 def list_versions(location: BucketLocation, jobs: int = 4) -> list[S3Object]:
     """Every object version, the top-level folders listed in parallel: the same result as
     ``iter_listing`` in a fraction of the time on a large bucket."""
-    connections = ThreadConnections(location.bucket_url())
     objects: list[S3Object] = []
     prefixes: list[str] = []
-    for page in _versions_pages(location, connections, "", "/"):
-        objects += _versions(page)
-        prefixes += [c.findtext(f"{_NS}Prefix") or "" for c in page.iter(f"{_NS}CommonPrefixes")]
-    prefixes = sorted(set(prefixes))
+    with ThreadConnections(location.bucket_url()) as connections:
+        for page in _versions_pages(location, connections, "", "/"):
+            objects += _versions(page)
+            found = page.iter(f"{_NS}CommonPrefixes")
+            prefixes += [c.findtext(f"{_NS}Prefix") or "" for c in found]
 
-    def one(prefix: str) -> list[S3Object]:
-        return list(iter_listing(location, connections, prefix))
+        def one(prefix: str) -> list[S3Object]:
+            return list(iter_listing(location, connections, prefix))
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as executor:
-        for chunk in executor.map(one, prefixes):
-            objects += chunk
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as executor:
+            for chunk in executor.map(one, sorted(set(prefixes))):
+                objects += chunk
     return objects
 
 
 def iter_current(location: BucketLocation) -> Iterator[S3Object]:
     """The current objects only (``ListObjectsV2``: no version ids), cheaper than listing
     every version; enough to tell that nothing changed since the last build."""
-    connections = ThreadConnections(location.bucket_url())
+    with ThreadConnections(location.bucket_url()) as connections:
+        yield from _current_pages(location, connections)
+
+
+def _current_pages(location: BucketLocation, connections: ThreadConnections) -> Iterator[S3Object]:
     params: dict[str, str] = {"list-type": "2", "max-keys": str(PAGE_SIZE)}
     while True:
         root = _list_page(location, connections, urllib.parse.urlencode(params))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from laion_fmri_datalad.builder.keysafety import key_refusal, path_conflicts
 from laion_fmri_datalad.builder.plan import route_listing
+from laion_fmri_datalad.errors import BuildError
 from laion_fmri_datalad.s3client import S3Object
 
 ROI = "derivatives/rois/sub-01/face/sub-01_space-T1w_res-1pt8_label-{}_mask.nii.gz"
@@ -98,3 +102,23 @@ def test_two_keys_routed_to_one_path_are_both_refused() -> None:
     assert set(refused) == set(keys[:2])
     assert "label-FFA1_mask.nii.gz" in refused[keys[0]] and repr(keys[1]) in refused[keys[0]]
     assert list(listing.routed["derivatives/rois"].values()) == [obj(keys[2])]
+
+
+@pytest.mark.parametrize(
+    "name", ["../x.h5", ".git/hooks/post-checkout", "a//b.h5", "/etc/passwd", "ok/.datalad/x"]
+)
+def test_the_access_services_file_names_get_the_same_refusal(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hostile or broken access service could name a path outside stimuli/ or inside
+    its git machinery; nothing is registered, and the error names the value."""
+    from laion_fmri_datalad.gated import register
+
+    (tmp_path / "stimuli" / ".git").mkdir(parents=True)
+    files = [{"name": "task-images_stimuli.h5", "sha256": "0" * 64, "size": 1},
+             {"name": name, "sha256": "1" * 64, "size": 2}]  # fmt: skip
+    monkeypatch.setattr(register, "manifest", lambda url: {"files": files})
+    with pytest.raises(BuildError, match=rf"manifest names {re.escape(repr(name))}, which "):
+        register.register_gated(tmp_path, "http://127.0.0.1:1")
+    assert sorted(p.name for p in (tmp_path / "stimuli").iterdir()) == [".git"]
+    assert not any((tmp_path / "stimuli" / ".git").iterdir())

@@ -33,14 +33,14 @@ def fetch_small_files(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Fetched]:
     """GET each object's (versioned) URL into memory; for the small text files only."""
-    connections = ThreadConnections(location.bucket_url())
+    with ThreadConnections(location.bucket_url()) as connections:
 
-    def get(obj: S3Object) -> Fetched:
-        answer = connections.request("GET", location.object_url(obj.key, obj.version_id))
-        data = answer.body if answer.status == 200 else b""
-        return Fetched(obj.key, answer.status, data=data, size=len(data), error=answer.error)
+        def get(obj: S3Object) -> Fetched:
+            answer = connections.request("GET", location.object_url(obj.key, obj.version_id))
+            data = answer.body if answer.status == 200 else b""
+            return Fetched(obj.key, answer.status, data=data, size=len(data), error=answer.error)
 
-    return {f.key: f for f in parallel_map(get, objects, jobs, progress)}
+        return {f.key: f for f in parallel_map(get, objects, jobs, progress)}
 
 
 def hash_objects(
@@ -68,4 +68,5 @@ def hash_objects(
         sha256, size = answer.body.decode().split()
         return Fetched(obj.key, 200, sha256=sha256, size=int(size))
 
-    return {f.key: f for f in parallel_map(digest, objects, jobs, progress)}
+    with connections:
+        return {f.key: f for f in parallel_map(digest, objects, jobs, progress)}
