@@ -58,6 +58,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# The longest modules (from --durations), started first so that the parallel workers do not
+# wait on one of them at the end of the run.
+SLOW_FIRST = (
+    "test_demo.py",
+    "test_analysis.py",
+    "test_build_interrupted.py",
+    "test_provenance.py",
+    "test_faults.py",
+)
+
+
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by the markers it adds
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     unit = Path(__file__).parent / "unit"
@@ -66,6 +77,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker("unit" if unit in item.path.parents else "integration")
         if "internet" in item.keywords and not config.getoption("--run-internet"):
             item.add_marker(skip)
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order kept
 
 
 @pytest.fixture(scope="session", autouse=True)

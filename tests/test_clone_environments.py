@@ -117,3 +117,21 @@ def test_moved_and_copied_clones_read_their_own_files(
     assert "indexed glmsingle-tedana" in done.stderr  # the stale index was rebuilt
     again = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert again.stdout == done.stdout and "indexed" not in again.stderr  # and kept
+
+
+def test_the_loaders_show_a_user_none_of_datalads_info_lines(
+    clone_of: Callable[[str, Path], Path], store: str, tmp_path: Path
+) -> None:
+    """A notebook's first load installs two subdatasets and gets a file: the user sees this
+    package's messages, not DataLad's "[INFO] Completed clone attempts ..." lines."""
+    clone = clone_of(store, tmp_path / "clone")
+    script = (
+        "from laion_fmri_datalad import load_subject;"
+        f"m = load_subject('sub-05', dataset={str(clone)!r}).get_roi_mask('MT');"
+        "print(int(m.sum()))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DATALAD_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (clone / "derivatives/rois/.git").exists()  # it did install
+    assert "[INFO]" not in done.stderr, done.stderr

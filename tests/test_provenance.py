@@ -299,7 +299,7 @@ def test_release_cite_and_version_pinned_content(
     for name in (GLM, "sub-03", "derivatives/splits"):
         assert identities(superdataset / name) == {test_user}, name
     taggers = git(
-        superdataset, "for-each-ref", "refs/tags", "--format=%(taggername) <%(taggeremail)>"
+        superdataset, "for-each-ref", "refs/tags", "--format=%(taggername) %(taggeremail)"
     )
     assert set(taggers.splitlines()) == {test_user}
 

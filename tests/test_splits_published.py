@@ -76,6 +76,7 @@ def http_root(published_dir: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
+        server.server_close()
 
 
 def annex_key(dataset: Path, path: str) -> str:

@@ -44,10 +44,5 @@ def bucket_label(roi: str) -> str:
     return BUCKET_LABELS.get(roi, roi)
 
 
-def dataset_label(bucket_spelling: str) -> str:
-    """The hyphen-free label used in the superdataset's paths."""
-    return bucket_spelling.replace("-", "")
-
-
 def all_rois() -> list[str]:
     return [roi for names in ROI_CATEGORIES.values() for roi in names]

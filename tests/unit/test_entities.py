@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -19,10 +18,8 @@ from laion_fmri_datalad.loaders.selection import (
     AVERAGES,
     ENTITIES,
     Filters,
-    Selected,
     _bare,
     _session_queries,
-    describe_selection,
 )
 from laion_fmri_datalad.loaders.subject import _trial_rows
 from laion_fmri_datalad.rois import (
@@ -30,7 +27,6 @@ from laion_fmri_datalad.rois import (
     ROI_CATEGORIES,
     all_rois,
     bucket_label,
-    dataset_label,
 )
 
 # ---------------------------------------------------------------------------- subjects, sessions
@@ -192,16 +188,6 @@ def test_session_queries(sessions: list[str] | None, queries: list[dict[str, Any
     assert _session_queries(sessions) == queries
 
 
-def test_describe_selection_totals_files_and_bytes_present() -> None:
-    selected = [
-        Selected(Path("a"), "sub-01", 10, annexed=True, present=True),
-        Selected(Path("b"), "sub-01", 100, annexed=True, present=False),
-        Selected(Path("c"), "stimuli", 1, annexed=False, present=True),
-    ]
-    assert describe_selection(selected) == (3, 111, 2, 11)
-    assert describe_selection([]) == (0, 0, 0, 0)
-
-
 @pytest.mark.parametrize(
     ("value", "listed"),
     [("sub-01", ["sub-01"]), (["a", "b"], ["a", "b"]), ((1, 2), ["1", "2"]), ("", [""])],
@@ -288,8 +274,8 @@ def test_bucket_label_restores_the_bucket_spelling(roi: str, label: str) -> None
 
 
 @pytest.mark.parametrize("roi", all_rois())
-def test_dataset_label_inverts_bucket_label_for_every_roi(roi: str) -> None:
-    assert dataset_label(bucket_label(roi)) == roi
+def test_strip_label_hyphens_inverts_bucket_label_for_every_roi(roi: str) -> None:
+    assert strip_label_hyphens(f"x_label-{bucket_label(roi)}_mask") == f"x_label-{roi}_mask"
 
 
 @pytest.mark.parametrize("roi", sorted(BUCKET_LABELS))

@@ -16,7 +16,7 @@ from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.fixture.localizers import TASKS, localizers, run_ids
 from laion_fmri_datalad.devserver.fixture.spec import denied_patterns, get_spec, is_denied
-from laion_fmri_datalad.rois import ROI_CATEGORIES, bucket_label, dataset_label
+from laion_fmri_datalad.rois import ROI_CATEGORIES, bucket_label
 
 # §2.4, in the bucket's spelling.
 ROIS_24 = {
@@ -48,8 +48,7 @@ def test_roi_bucket_spellings_are_those_of_section_2_4() -> None:
     assert got == {c: names.split() for c, names in ROIS_24.items()}
     for names in ROIS_24.values():
         for spelled in names.split():
-            assert dataset_label(spelled) == spelled.replace("-", "")
-            assert bucket_label(dataset_label(spelled)) == spelled
+            assert bucket_label(spelled.replace("-", "")) == spelled
 
 
 def test_sbrefs_have_echo_and_part(design: SubjectDesign) -> None:

@@ -95,11 +95,6 @@ def test_kfold_partition_covers_the_pool_once_with_design_fold_sizes(
     assert sorted(np.concatenate(folds).tolist()) == list(range(n))
 
 
-def test_random_split_is_the_first_fifth_of_a_seeded_permutation() -> None:
-    expected = sorted(np.random.default_rng(3).permutation(50)[:10].tolist())
-    assert alg.random_split(50, 3).tolist() == expected
-
-
 def test_duplicate_groups_point_at_the_first_identical_row() -> None:
     x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [0.0, 1.0], [1.0, 0.0]])
     assert alg.duplicate_groups(x).tolist() == [0, 1, 0, 3, 1, 0]

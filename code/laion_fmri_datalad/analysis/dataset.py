@@ -79,7 +79,7 @@ batch scheduler with `--cluster slurm` (or pbs, sge, lsf), configured in Dask's
     datalad rerun <job commit>           # the same outputs, byte for byte
 
 `datalad get results/...` fetches outputs from the store; `laion-fmri-datalad verify -d .`
-checks every annexed file against its key.
+reruns every job's run record in a temporary clone and compares its outputs, byte for byte.
 """
 
 ATTRIBUTES = f"{RESULTS}/**/*.tsv annex.largefiles=nothing\n"

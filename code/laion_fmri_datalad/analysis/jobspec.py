@@ -75,18 +75,6 @@ class JobSpec:
             "--roi", self.roi, "--embedding", self.embedding,
         ]  # fmt: skip
 
-    @classmethod
-    def from_summary(cls, path: str) -> JobSpec | None:
-        """The job whose summary is at ``path`` (relative to the analysis dataset)."""
-        match = re.match(rf"^{RESULTS}/([^/]+)/([^/]+)/([^/]+)/\3_roi-([^/]+)_summary\.tsv$", path)
-        if match is None:
-            return None
-        embedding, split, subject, roi = match.groups()
-        try:
-            return cls(embedding, split, subject, roi)
-        except UsageError:
-            return None
-
 
 def expand(
     subjects: list[str], splits: list[str], rois: list[str], embeddings: list[str]

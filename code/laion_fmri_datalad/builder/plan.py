@@ -25,9 +25,6 @@ class Listing:
     unrouted: list[str] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
 
-    def refused_in(self, dataset: str) -> list[Refusal]:
-        return [r for r in self.refused if r.dataset == dataset]
-
 
 @dataclass
 class DatasetPlan:

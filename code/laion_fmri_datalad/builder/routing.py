@@ -27,10 +27,6 @@ class Route:
     subdataset: str  # relative to the superdataset; "" is the superdataset itself
     path: str  # relative to the subdataset
 
-    @property
-    def superdataset_path(self) -> str:
-        return f"{self.subdataset}/{self.path}" if self.subdataset else self.path
-
 
 _LABEL = re.compile(r"(?<=_label-)([A-Za-z0-9-]+?)(?=_)")
 

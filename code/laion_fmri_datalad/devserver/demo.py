@@ -4,8 +4,11 @@ Serve the synthetic bucket as first released, build the superdataset, make the s
 release 1.0.0; change the bucket as the real one changed (DESIGN §2.8), rebuild, release
 1.1.0; publish to a RIA store, clone it as a user would, ``datalad get`` a session of raw
 data and of betas and the gated images, verify what arrived, check that the clone gets each
-release's embedding bytes at its tag, and load FFA betas and noise ceilings from the clone
-into a figure. Leaves ``.demo/superdataset``, ``.demo/clone`` and the figure.
+release's embedding bytes at its tag, load FFA betas and noise ceilings from the clone into
+a figure and cite the clone's version; then create an analysis dataset and run the CLIP
+encoding analysis of the face ROIs for every subject on four splits, fanned out on Dask and
+merged, into a second figure (step 13). Leaves ``.demo/superdataset``, ``.demo/clone``,
+``.demo/analysis`` and the figures; the steps are listed in ``docs/building.md``.
 """
 
 from __future__ import annotations

@@ -100,6 +100,8 @@ def wait_serving(server: LocalS3Server, manifest: Manifest) -> None:
                 answer.read()
                 return
         except OSError as exc:  # HTTPError included
+            if isinstance(exc, urllib.error.HTTPError):
+                exc.close()  # its body holds the connection
             if time.monotonic() > deadline:
                 raise ServerError(
                     f"SeaweedFS on {server.endpoint_url} did not serve {key} within "

@@ -217,7 +217,8 @@ class LocalS3Server:
             try:
                 with urllib.request.urlopen(self.endpoint_url + "/", timeout=2):
                     return
-            except urllib.error.HTTPError:
+            except urllib.error.HTTPError as answer:
+                answer.close()  # its body holds the connection
                 return  # the S3 gateway answers: it is up
             except OSError:
                 time.sleep(0.25)

@@ -35,10 +35,11 @@ def _call(base: str, path: str, body: dict[str, Any] | None = None) -> tuple[int
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
-        try:
-            answer = json.loads(exc.read() or b"{}")
-        except ValueError:
-            answer = {}
+        with exc:  # its body holds the connection
+            try:
+                answer = json.loads(exc.read() or b"{}")
+            except ValueError:
+                answer = {}
         return exc.code, answer
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)

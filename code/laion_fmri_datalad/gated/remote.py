@@ -86,6 +86,7 @@ class GatedRemote(SpecialRemote):  # type: ignore[misc]
         try:
             response = urllib.request.urlopen(request, timeout=60)
         except urllib.error.HTTPError as exc:
+            exc.close()  # its body holds the connection
             if exc.code in (401, 403):
                 raise _ExpiredURLError() from None
             raise RemoteError(f"download failed: HTTP {exc.code}") from None

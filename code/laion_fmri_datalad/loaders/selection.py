@@ -9,7 +9,7 @@ names the values that do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,15 +158,3 @@ def describe_file(path: Path, subdataset: str) -> Selected:
             path, subdataset, path.stat().st_size if path.exists() else 0, False, path.exists()
         )
     return Selected(path, subdataset, size, True, is_present(path))
-
-
-def describe_selection(selected: Iterable[Selected]) -> tuple[int, int, int, int]:
-    """Files, bytes, files present, bytes present."""
-    files = nbytes = have = have_bytes = 0
-    for s in selected:
-        files += 1
-        nbytes += s.size
-        if s.present:
-            have += 1
-            have_bytes += s.size
-    return files, nbytes, have, have_bytes

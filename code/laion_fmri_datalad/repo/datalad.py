@@ -16,11 +16,13 @@ stderr, which is shown only when the call fails.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +97,29 @@ def iter_results(
         "result_xfm": None,  # result records, never Dataset objects (create and clone's)
     }
     if is_own(env):
-        yield from getattr(_api(), command)(**kwargs, **options)
+        function = getattr(_api(), command)  # imported first: DataLad sets its log level then
+        with _quiet_datalad():
+            yield from function(**kwargs, **options)
         return
     yield from _in_child(command, {**kwargs, **options}, env)
+
+
+@contextmanager
+def _quiet_datalad() -> Iterator[None]:
+    """DataLad's own INFO lines ("Completed clone attempts", "Configure additional
+    publication dependency") stay out of a user's notebook while the call runs: this
+    package reports what it does itself. A level the user chose (``DATALAD_LOG_LEVEL``, or
+    set on the ``datalad`` logger) is kept."""
+    logger = logging.getLogger("datalad")
+    if "DATALAD_LOG_LEVEL" in os.environ or logger.getEffectiveLevel() > logging.INFO:
+        yield
+        return
+    before = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 def _in_child(command: str, kwargs: dict[str, Any], env: Mapping[str, str]) -> Iterator[Result]:

@@ -36,12 +36,6 @@ def kfold_partition(n: int, k: int, seed: int) -> list[Ints]:
     return [np.asarray(fold, dtype=np.intp) for fold in np.array_split(order, k)]
 
 
-def random_split(n: int, seed: int) -> Ints:
-    """Indices of a seeded 20 % test set, sorted (the tau split's random baseline)."""
-    order = np.random.default_rng(seed).permutation(n)
-    return np.sort(order[: n_test_of(n)])
-
-
 def duplicate_groups(x: npt.ArrayLike) -> Ints:
     """Per row, the smallest index of the rows identical to it (itself when unique)."""
     data = np.ascontiguousarray(np.asarray(x))
