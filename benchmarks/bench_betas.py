@@ -37,7 +37,7 @@ ROI_A = (60, 70, 75)  # the first read's ROI
 ROI_B = (85, 60, 65)  # a different one, read from the cache
 
 SETUP = """
-from laion_fmri_datalad.loaders.betacache import load_betas
+from laion_fmri_datalad.loaders.betas.cache import load_betas
 BRAIN = np.load(sys.argv[2]); A = np.load(sys.argv[3]); B = np.load(sys.argv[4])
 sel = lambda roi: np.asarray(roi[BRAIN])
 """

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from laion_fmri_datalad.analysis.dataset import OUTPUT
+from laion_fmri_datalad.analysis.create import OUTPUT
 from laion_fmri_datalad.analysis.merge import _unmerged_tips, merge_job_branches
 from laion_fmri_datalad.repo.env import tool_env
 
@@ -80,7 +80,7 @@ def merge_only(analysis: Path) -> tuple[float, int]:
 
 def fan_out(demo: Path, workdir: Path) -> None:
     """Parts 1 and 2: the same jobs with 1 and 2 workers, and the bare computation."""
-    from laion_fmri_datalad.analysis.dataset import INPUTS, create_analysis
+    from laion_fmri_datalad.analysis.create import INPUTS, create_analysis
     from laion_fmri_datalad.analysis.encodejob import fit, run
     from laion_fmri_datalad.analysis.fanout import request, run_jobs
     from laion_fmri_datalad.devserver.localbucket import start_bucket

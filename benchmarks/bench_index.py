@@ -45,7 +45,7 @@ CHILD = """
 import json, sys, time
 t0 = time.perf_counter()
 from laion_fmri_datalad.loaders import load_subject
-from laion_fmri_datalad.loaders.index import layout
+from laion_fmri_datalad.loaders.clone.index import layout
 t1 = time.perf_counter()
 clone, subdataset, query, phases = sys.argv[1:5]
 sub = load_subject("sub-01", dataset=clone)
@@ -80,7 +80,7 @@ BEFORE_LISTINGS = """
 import json, sys, time
 t0 = time.perf_counter()
 from laion_fmri_datalad.loaders import load_subject
-from laion_fmri_datalad.loaders.index import layout
+from laion_fmri_datalad.loaders.clone.index import layout
 t1 = time.perf_counter()
 sub = load_subject("sub-01", dataset=sys.argv[1])
 root = sub.content.ensure_installed("derivatives/glmsingle-tedana")

@@ -39,8 +39,8 @@ from laion_fmri_datalad.devserver.fixture.bucket import MANIFEST, write_fixture
 from laion_fmri_datalad.devserver.killpoints import differences, interrupted_build, snapshot
 from laion_fmri_datalad.devserver.localbucket import start_bucket
 from laion_fmri_datalad.errors import UsageError
-from laion_fmri_datalad.loaders.discovery import plan_download
-from laion_fmri_datalad.loaders.fetching import fetch
+from laion_fmri_datalad.loaders.api.discovery import plan_get
+from laion_fmri_datalad.loaders.clone.fetching import fetch
 from laion_fmri_datalad.publish import publish
 from laion_fmri_datalad.repo.env import tool_env
 from laion_fmri_datalad.repo.git import git
@@ -112,7 +112,7 @@ def faults(location: BucketLocation, work: Path, count: int, deadline: float,
 
             clone = work / f"clone-{rounds}"
             datalad.call("clone", source=url, path=str(clone))
-            content, selected = plan_download("sub-01", dataset=clone)
+            content, selected = plan_get("sub-01", dataset=clone)
             summary = fetch(content, selected, jobs=2)
             seen["get failures named"] += len(summary.failed)
             if summary.ok:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from laion_fmri_datalad.analysis.dataset import INPUTS, STORAGE, create_analysis
+from laion_fmri_datalad.analysis.create import INPUTS, STORAGE, create_analysis
 from laion_fmri_datalad.analysis.encodejob import fit
 from laion_fmri_datalad.analysis.fanout import request, run_jobs
 from laion_fmri_datalad.analysis.jobspec import STATS, JobSpec

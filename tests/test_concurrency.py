@@ -13,7 +13,7 @@ from pathlib import Path
 
 from laion_fmri_datalad.layout.names import GLM
 from laion_fmri_datalad.loaders import load_subject
-from laion_fmri_datalad.loaders.dataset import is_working_repository
+from laion_fmri_datalad.loaders.clone.content import is_working_repository
 from laion_fmri_datalad.repo.git import git
 
 LOADER = """

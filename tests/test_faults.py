@@ -14,8 +14,8 @@ from laion_fmri_datalad.devserver.faultproxy import FaultProxy, Schedule
 from laion_fmri_datalad.devserver.killpoints import differences, snapshot
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.layout.names import GLM
-from laion_fmri_datalad.loaders.discovery import plan_download
-from laion_fmri_datalad.loaders.fetching import fetch
+from laion_fmri_datalad.loaders.api.discovery import plan_get
+from laion_fmri_datalad.loaders.clone.fetching import fetch
 from laion_fmri_datalad.publish import publish
 from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.s3client import BucketLocation
@@ -65,7 +65,7 @@ def test_get_through_faults_verifies_every_byte(
     url = publish(faulty_build, f"ria+file://{tmp_path / 'store'}").clone_url
     clone = clone_of(url, tmp_path / "clone")
     before = {k: proxy.schedule.counts[k] for k in ("503", "reset", "truncate")}
-    content, selected = plan_download("sub-01", dataset=clone)
+    content, selected = plan_get("sub-01", dataset=clone)
     summary = fetch(content, selected, jobs=2)
     assert summary.ok, summary.details()
     assert summary.fetched > 0

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from laion_fmri_datalad.layout.names import GLM
-from laion_fmri_datalad.loaders.dataset import is_working_repository
+from laion_fmri_datalad.loaders.clone.content import is_working_repository
 from laion_fmri_datalad.repo.git import git
 
 ROOM = 200_000  # bytes left free after the clone: less than the betas subdataset needs

@@ -26,7 +26,7 @@ from laion_fmri_datalad.devserver.fixture.raw import EVENT_COLUMNS, events_rows
 from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS, get_spec
 from laion_fmri_datalad.errors import MissingContentError, UsageError
 from laion_fmri_datalad.loaders import Subject, load_subject, load_subjects
-from laion_fmri_datalad.loaders.index import index_dir
+from laion_fmri_datalad.loaders.clone.index import index_dir
 from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.rois import ROI_CATEGORIES, all_rois
 

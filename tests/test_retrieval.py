@@ -19,8 +19,8 @@ import pytest
 from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS
 from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.loaders import describe, download, get_rois, get_subjects
-from laion_fmri_datalad.loaders.dataset import human
-from laion_fmri_datalad.loaders.discovery import plan_download
+from laion_fmri_datalad.loaders.api.discovery import plan_get
+from laion_fmri_datalad.loaders.clone.content import human
 from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.rois import ROI_CATEGORIES
 
@@ -77,7 +77,7 @@ def expected(
 
 
 def planned(installed_clone: Path, subject: object = "all", **filters: object) -> list[str]:
-    content, selected = plan_download(subject, dataset=installed_clone, **filters)
+    content, selected = plan_get(subject, dataset=installed_clone, **filters)
     return sorted(content.relative(s.path) for s in selected)
 
 
@@ -184,7 +184,7 @@ def annexed_sizes(dataset: Path) -> dict[str, int]:
 
 
 def test_dry_run_sizes_are_the_annexed_sizes(installed_clone: Path) -> None:
-    _, selected = plan_download("sub-01", ses="02", dataset=installed_clone)
+    _, selected = plan_get("sub-01", ses="02", dataset=installed_clone)
     glm = installed_clone / "derivatives/glmsingle-tedana"
     sizes = annexed_sizes(glm)
     annexed = [s for s in selected if s.annexed]
@@ -219,7 +219,7 @@ def test_download_is_exact_idempotent_and_parallel_equals_serial(
         summary = download(["sub-01", "sub-05"], n_jobs=jobs, dataset=fresh, **filters)
         # per subject: betas, noise ceiling, R2, fracridge and HRF index maps
         assert summary.ok and summary.fetched == 2 * 5
-        _, selected = plan_download(["sub-01", "sub-05"], dataset=fresh, **filters)
+        _, selected = plan_get(["sub-01", "sub-05"], dataset=fresh, **filters)
         assert all(s.present for s in selected)
         glm = fresh / "derivatives/glmsingle-tedana"
         # exactly the selected content arrived (compared by key: identical maps share one)
@@ -233,7 +233,7 @@ def test_download_is_exact_idempotent_and_parallel_equals_serial(
 
 def test_get_command_summary(installed_clone: Path) -> None:
     filters = {"ses": "02", "suffix": ["trials", "statmap"], "desc": "SingletrialBetas"}
-    _, before = plan_download("sub-03", dataset=installed_clone, **filters)
+    _, before = plan_get("sub-03", dataset=installed_clone, **filters)
     missing = [s for s in before if not s.present]
     here = [s for s in before if s.present]
     assert len(missing) == 1 and len(here) == 3  # the betas; the trial table and sidecars
@@ -277,7 +277,7 @@ def test_info_counts_files_and_bytes(installed_clone: Path) -> None:
     in_git = [p for p in tracked if p not in sizes]
     total = sum(sizes.values()) + sum((glm / p).stat().st_size for p in in_git)
     have = sum(sizes[p] for p in present) + sum((glm / p).stat().st_size for p in in_git)
-    from laion_fmri_datalad.loaders.info import clone_info
+    from laion_fmri_datalad.loaders.clone.info import clone_info
 
     info = clone_info(installed_clone)
     tally = info.streams["derivatives/glmsingle-tedana"]

@@ -67,6 +67,7 @@ def test_denied_keys_are_listed_but_answer_403(served: ServedBucket) -> None:
         assert key in latest
         with pytest.raises(urllib.error.HTTPError) as caught:
             get(served.location.object_url(key))
+        caught.value.close()  # the 403's body holds its connection
         assert caught.value.code == 403
 
 

@@ -15,9 +15,9 @@ from laion_fmri_datalad.layout.discovery import subjects_in
 from laion_fmri_datalad.layout.names import GLM, ROIS
 from laion_fmri_datalad.listings import listing_path, parse
 from laion_fmri_datalad.loaders import load_subject
-from laion_fmri_datalad.loaders.dataset import is_installed
-from laion_fmri_datalad.loaders.files import SubjectFiles
-from laion_fmri_datalad.loaders.shipped import listed_paths
+from laion_fmri_datalad.loaders.clone.content import is_installed
+from laion_fmri_datalad.loaders.clone.files import SubjectFiles
+from laion_fmri_datalad.loaders.clone.listings import listed_paths
 from laion_fmri_datalad.repo.git import git
 
 

@@ -24,10 +24,10 @@ from laion_fmri_datalad.devserver.fixture.spec import get_spec
 from laion_fmri_datalad.devserver.fixture.stimuli import embeddings, segmentations
 from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.loaders import Subject, load_stimuli
-from laion_fmri_datalad.loaders.dataset import Content
-from laion_fmri_datalad.loaders.downloadplan import Includes, filter_values, plan
-from laion_fmri_datalad.loaders.localizers import localizer_effect_path, localizer_statmap_path
-from laion_fmri_datalad.loaders.stimuli import Stimuli
+from laion_fmri_datalad.loaders.api.localizers import localizer_effect_path, localizer_statmap_path
+from laion_fmri_datalad.loaders.api.stimuli import Stimuli
+from laion_fmri_datalad.loaders.clone.content import Content
+from laion_fmri_datalad.loaders.clone.download import Includes, filter_values, plan
 
 CATALOGUE = build_catalogue()
 

@@ -13,9 +13,14 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
-from laion_fmri_datalad.loaders import betacache
-from laion_fmri_datalad.loaders.betacache import CacheFile, ensure_cache, load_betas, standardized
-from laion_fmri_datalad.loaders.betas import average_repeats
+from laion_fmri_datalad.loaders.betas import cache as betacache
+from laion_fmri_datalad.loaders.betas.cache import (
+    CacheFile,
+    ensure_cache,
+    load_betas,
+    standardized,
+)
+from laion_fmri_datalad.loaders.betas.reader import average_repeats
 
 SHAPE = (6, 7, 5)
 N = 23

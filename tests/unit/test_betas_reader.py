@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from laion_fmri_datalad.errors import UsageError
-from laion_fmri_datalad.loaders.betas import read_masked_betas, read_masked_betas_proxy
+from laion_fmri_datalad.loaders.betas.reader import read_masked_betas, read_masked_betas_proxy
 
 BETAS = (
     "derivatives/glmsingle-tedana/sub-01/ses-01/func/"

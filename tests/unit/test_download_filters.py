@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from laion_fmri_datalad.loaders.downloadfilter import bare, matches
+from laion_fmri_datalad.loaders.clone.filters import bare, matches
 
 GLM = "derivatives/glmsingle-tedana/sub-01"
 BETAS = f"{GLM}/ses-01/func/sub-01_ses-01_task-images_space-T1w_stat-effect_desc-SingletrialBetas_statmap.nii.gz"

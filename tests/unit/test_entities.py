@@ -13,15 +13,15 @@ from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.layout.discovery import as_list
 from laion_fmri_datalad.layout.ids import session_id, subject_id
 from laion_fmri_datalad.layout.names import DEFAULT_STREAMS, STREAMS
-from laion_fmri_datalad.loaders.roiselect import resolve_rois
-from laion_fmri_datalad.loaders.selection import (
+from laion_fmri_datalad.loaders.api.roiselect import resolve_rois
+from laion_fmri_datalad.loaders.api.trials import trial_rows
+from laion_fmri_datalad.loaders.clone.selection import (
     AVERAGES,
     ENTITIES,
     Filters,
     _bare,
     _session_queries,
 )
-from laion_fmri_datalad.loaders.subject import _trial_rows
 from laion_fmri_datalad.rois import (
     BUCKET_LABELS,
     ROI_CATEGORIES,
@@ -319,9 +319,9 @@ TRIALS = pd.DataFrame(
 def test_trial_rows_picks_shared_unique_or_named_images(
     stimuli: str | list[str] | tuple[str, ...] | None, rows: list[int]
 ) -> None:
-    assert _trial_rows(TRIALS, stimuli) == rows
+    assert trial_rows(TRIALS, stimuli) == rows
 
 
 def test_trial_rows_rejects_another_string() -> None:
     with pytest.raises(UsageError, match="stimuli 'shared_a' is not allowed"):
-        _trial_rows(TRIALS, "shared_a")
+        trial_rows(TRIALS, "shared_a")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from laion_fmri_datalad.errors import LaionFmriError
-from laion_fmri_datalad.loaders import index
+from laion_fmri_datalad.loaders.clone import index
 
 
 def dataset(root: Path) -> Path:

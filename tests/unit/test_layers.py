@@ -127,3 +127,19 @@ def test_the_environment_rule_sees_each_kind_of_write() -> None:
         "os.environ.setdefault('B', '2')\nos.putenv('C', '3')\nx = os.environ.get('D')\n"
     )
     assert _writes_environ(ast.parse(source)) == [2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_is_over_500_lines(path: Path) -> None:
+    assert len(path.read_text().splitlines()) <= 500, "split it along its concepts"
+
+
+MIXINS = ("anatomy", "roidata", "trialstimuli", "trials", "torchdata", "types", "nifti")
+
+
+@pytest.mark.parametrize("name", MIXINS)
+def test_the_subjects_helpers_never_import_it_back(name: str) -> None:
+    """Subject's mixins and the namespaces it hands out type against ``types.TrialSource``;
+    a helper that imports the class it helps is a circle waiting for a lazy import."""
+    names = imported(PACKAGE / "loaders" / "api" / f"{name}.py")
+    assert "laion_fmri_datalad.loaders.api.subject" not in names

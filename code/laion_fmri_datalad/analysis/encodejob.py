@@ -28,11 +28,11 @@ import pandas as pd
 from ..choices import unknown
 from ..errors import UsageError
 from ..layout.discovery import find_superdataset
-from ..loaders.betas import average_repeats
-from ..loaders.dataset import Content
-from ..loaders.roiselect import resolve_rois
-from ..loaders.stimuli import STIMULI, load_stimuli
-from ..loaders.subject import Subject, load_subject
+from ..loaders.api.roiselect import resolve_rois
+from ..loaders.api.stimuli import STIMULI, load_stimuli
+from ..loaders.api.subject import Subject, load_subject
+from ..loaders.betas.reader import average_repeats
+from ..loaders.clone.content import Content
 from ..splits.api import SplitSet, get_train_test_ids
 from .encoding import EncodingResult, fit_and_test
 from .jobspec import EMBEDDINGS, JobSpec

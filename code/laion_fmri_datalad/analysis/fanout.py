@@ -23,7 +23,7 @@ from ..layout.endpoint import serves_from_loopback
 from ..locks import file_lock, holder
 from ..repo.git import tracked_files
 from .cluster import cluster_kind, dashboard_link, dask_client
-from .dataset import INPUTS, output_url, require_analysis_dataset
+from .create import INPUTS, output_url, require_analysis_dataset
 from .encodejob import input_paths
 from .jobspec import JobSpec, expand
 from .merge import MergeReport, merge_job_branches

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..repo.annex import annex
 from ..repo.git import git, rev_parse
-from .dataset import OUTPUT, STORAGE
+from .create import OUTPUT, STORAGE
 from .jobspec import RESULTS
 from .worker import BRANCH_PREFIX
 

@@ -17,7 +17,7 @@ from ..repo import datalad
 from ..repo.annex import annex, trust_special_remote
 from ..repo.dataset import remove_dataset
 from ..repo.git import git
-from .dataset import OUTPUT, STORAGE
+from .create import OUTPUT, STORAGE
 from .jobspec import SCRIPT, JobSpec
 
 LOGS = ".git/laion-fmri/logs"

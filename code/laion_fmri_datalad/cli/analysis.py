@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_create(args: argparse.Namespace) -> Report:
-    from ..analysis.dataset import create_analysis
+    from ..analysis.create import create_analysis
     from ..layout.discovery import find_superdataset
 
     require_git_annex()

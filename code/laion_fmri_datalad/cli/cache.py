@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run_cache_betas(args: argparse.Namespace) -> Report:
     from ..layout.discovery import find_superdataset
-    from ..loaders.cacheadmin import build_caches
+    from ..loaders.betas.cacheadmin import build_caches
     from ..progress import progress_bar
     from ..repo.annex import require_git_annex
 
@@ -45,13 +45,13 @@ def run_cache_betas(args: argparse.Namespace) -> Report:
 
 def run_cache_info(args: argparse.Namespace) -> Report:
     from ..layout.discovery import find_superdataset
-    from ..loaders.cacheadmin import cache_info
+    from ..loaders.betas.cacheadmin import cache_info
 
     return cache_info(find_superdataset(args.dataset), args.subject, args.ses)
 
 
 def run_cache_clear(args: argparse.Namespace) -> Report:
     from ..layout.discovery import find_superdataset
-    from ..loaders.cacheadmin import clear_caches
+    from ..loaders.betas.cacheadmin import clear_caches
 
     return clear_caches(find_superdataset(args.dataset), args.subject, args.ses)

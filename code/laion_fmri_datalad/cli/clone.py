@@ -57,11 +57,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_get(args: argparse.Namespace) -> Report:
-    from ..loaders.discovery import plan_download
-    from ..loaders.fetching import DownloadPlan, fetch
+    from ..loaders.api.discovery import plan_get
+    from ..loaders.clone.fetching import DownloadPlan, fetch
 
     filters = {flag: getattr(args, flag) for flag in ENTITY_FLAGS}
-    content, selected = plan_download(
+    content, selected = plan_get(
         args.subject or "all", stream=args.stream, dataset=args.dataset, **filters
     )
     if args.dry_run:
@@ -71,7 +71,7 @@ def run_get(args: argparse.Namespace) -> Report:
 
 
 def run_download(args: argparse.Namespace) -> Report:
-    from ..loaders.discovery import download
+    from ..loaders.api.discovery import download
 
     require_git_annex()
     filters = {flag: getattr(args, flag) for flag in (*ENTITY_FLAGS, *RAW_FLAGS)}
@@ -83,7 +83,7 @@ def run_download(args: argparse.Namespace) -> Report:
 
 def run_info(args: argparse.Namespace) -> Report:
     from ..layout.discovery import find_superdataset, resolve_subjects
-    from ..loaders.info import clone_info
+    from ..loaders.clone.info import clone_info
 
     root = find_superdataset(args.dataset)
     if args.subject is not None:

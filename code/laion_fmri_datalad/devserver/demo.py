@@ -20,10 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..analysis.dataset import create_analysis
+from ..analysis.create import create_analysis
 from ..analysis.fanout import request, run_jobs
 from ..builder.builder import build
 from ..builder.routing import route
+from ..contentcheck import VerifyReport, verify_present
 from ..gated.client import request_access
 from ..gated.register import register_gated
 from ..gated.tokens import TOKEN_ENV
@@ -38,7 +39,6 @@ from ..repo.dataset import remove_dataset
 from ..repo.git import git
 from ..reports import Done
 from ..splits.run import make_splits
-from ..verify import VerifyReport, verify_present
 from .encodingfigure import encoding_figure
 from .figure import roi_figure
 from .fixture.bucket import write_fixture

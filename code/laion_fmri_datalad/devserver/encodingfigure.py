@@ -16,11 +16,11 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
-from ..analysis.dataset import INPUTS
+from ..analysis.create import INPUTS
 from ..analysis.encodejob import NC_DESC
 from ..analysis.jobspec import JobSpec
 from ..loaders import load_subject
-from ..loaders.roiselect import resolve_rois
+from ..loaders.api.roiselect import resolve_rois
 from ..repo import datalad
 
 

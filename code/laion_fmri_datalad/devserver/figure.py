@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..loaders import load_subject
-from ..loaders.roiselect import RoiSpec
+from ..loaders.api.roiselect import RoiSpec
 
 
 @dataclass

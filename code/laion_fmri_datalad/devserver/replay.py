@@ -14,9 +14,9 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..contentcheck import verify_present
 from ..repo import datalad
 from ..repo.git import git
-from ..verify import verify_present
 from .fixture.history import CHANGED_ON, changes_since_launch, embedding_key
 from .fixture.model import FixtureObject
 from .localbucket import ServedBucket

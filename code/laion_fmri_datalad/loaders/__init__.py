@@ -14,22 +14,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names as mypy and editors see them; imported on first use
-    from .discovery import describe, download, get_rois, get_subjects
-    from .group import Group, load_subjects
-    from .stimuli import Stimuli, load_stimuli
-    from .subject import Subject, load_subject
+    from .api.discovery import describe, download, get_rois, get_subjects
+    from .api.group import Group, load_subjects
+    from .api.stimuli import Stimuli, load_stimuli
+    from .api.subject import Subject, load_subject
 
 _WHERE = {
-    "Group": "group",
-    "load_subjects": "group",
-    "Subject": "subject",
-    "load_subject": "subject",
-    "download": "discovery",
-    "describe": "discovery",
-    "get_rois": "discovery",
-    "get_subjects": "discovery",
-    "Stimuli": "stimuli",
-    "load_stimuli": "stimuli",
+    "Group": "api.group",
+    "load_subjects": "api.group",
+    "Subject": "api.subject",
+    "load_subject": "api.subject",
+    "download": "api.discovery",
+    "describe": "api.discovery",
+    "get_rois": "api.discovery",
+    "get_subjects": "api.discovery",
+    "Stimuli": "api.stimuli",
+    "load_stimuli": "api.stimuli",
 }
 
 __all__ = [

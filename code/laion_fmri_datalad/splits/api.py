@@ -30,7 +30,7 @@ from ..choices import unknown
 from ..errors import LaionFmriError, UsageError
 from ..imagenames import ood_type, owner_of
 from ..layout.discovery import find_superdataset
-from ..loaders.dataset import Content
+from ..loaders.clone.content import Content
 
 SPLITS = "derivatives/splits"
 PUBLISHED = "published"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
-from ..loaders.dataset import Content
+from ..loaders.clone.content import Content
 from .api import (
     PUBLISHED,
     REGENERATED,

@@ -27,7 +27,7 @@ import nibabel as nib
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import UsageError
+from ...errors import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd

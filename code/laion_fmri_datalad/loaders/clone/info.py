@@ -11,11 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..layout.discovery import subjects_in
-from ..layout.names import GLM, ROIS, STREAMS
-from ..repo.dataset import registered_subdatasets
-from ..repo.git import tracked_files
-from .dataset import annexed_size, human, is_installed
+from ...layout.discovery import subjects_in
+from ...layout.names import GLM, ROIS, STREAMS
+from ...repo.dataset import registered_subdatasets
+from ...repo.git import tracked_files
+from .content import annexed_size, human, is_installed
 
 ROI_PATH = re.compile(r"^(sub-[^/]+)/([a-z]+)/sub-[^_/]+_space-T1w_res-1pt8_label-([^_/]+)_mask")
 SHARED_DATASETS = ("stimuli", "archive", "derivatives/splits")

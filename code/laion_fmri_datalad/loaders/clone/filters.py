@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..layout.entities import suffix_and_extension, token
-from ..layout.ids import label
+from ...layout.entities import suffix_and_extension, token
+from ...layout.ids import label
 
 AVERAGES = "averages"
 STRICT = ("suffix", "extension")

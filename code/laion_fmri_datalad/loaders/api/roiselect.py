@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..choices import unknown
-from ..errors import UsageError
+from ...choices import unknown
+from ...errors import UsageError
 
 RoiSpec = str | Sequence[str]
 

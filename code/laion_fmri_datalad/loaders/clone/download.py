@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import validate
-from ..choices import unknown
-from ..errors import UsageError
-from ..layout.discovery import as_list, resolve_subjects
-from ..layout.entities import values_in
-from ..layout.names import ANAT, FREESURFER, GLM, LOCALIZERS, ROIS, STREAMS
-from ..repo.git import tracked_files
-from .dataset import Content
-from .downloadfilter import AVERAGES, ENTITIES, STRICT, bare, matches
+from ... import validate
+from ...choices import unknown
+from ...errors import UsageError
+from ...layout.discovery import as_list, resolve_subjects
+from ...layout.entities import values_in
+from ...layout.names import ANAT, FREESURFER, GLM, LOCALIZERS, ROIS, STREAMS
+from ...repo.git import tracked_files
+from .content import Content
+from .filters import AVERAGES, ENTITIES, STRICT, bare, matches
 from .selection import Selected, describe_file
 
 STIMULI = "stimuli"

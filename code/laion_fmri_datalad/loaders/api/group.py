@@ -9,13 +9,14 @@ from typing import Any
 import numpy.typing as npt
 import pandas as pd
 
-from ..choices import unknown
-from ..errors import UsageError
-from ..layout.discovery import find_superdataset, subjects_in
-from ..layout.ids import subject_id
+from ...choices import unknown
+from ...errors import UsageError
+from ...layout.discovery import find_superdataset, subjects_in
+from ...layout.ids import subject_id
 from .roiselect import RoiSpec
 from .stimuli import ImageFormat
-from .subject import BrainMaskSource, Floats, Session, Subject, load_subject
+from .subject import Subject, load_subject
+from .types import BrainMaskSource, Floats, Session
 
 
 def load_subjects(

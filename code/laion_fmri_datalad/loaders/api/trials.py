@@ -1,4 +1,4 @@
-"""A subject's trials joined to the stimuli (upstream's ``Subject.metadata``, ``images``,
+"""A subject's trials joined to the stimuli (upstream's ``TrialSource.metadata``, ``images``,
 ``embeddings``, ``captions`` and ``segmentations``).
 
 ``metadata`` is every session's trial table, in session order, with the stimulus metadata of
@@ -11,22 +11,22 @@ index* the namespaces take: ``sub.images.get(i)`` is the image shown on trial ``
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ..errors import UsageError
+from ...errors import UsageError
 
 if TYPE_CHECKING:
-    from .subject import Subject
+    from .types import TrialSource
 
 JOINED = ("unique_or_shared", "dataset", "n_reps")
 
 
-def trial_table(subject: Subject) -> pd.DataFrame:
+def trial_table(subject: TrialSource) -> pd.DataFrame:
     """The sessions' trial tables concatenated and joined to the stimulus metadata."""
     stimuli = subject.stimuli.metadata.set_index("image_name")
     rows = {str(n): i for i, n in enumerate(stimuli.index)}
@@ -45,7 +45,7 @@ def trial_table(subject: Subject) -> pd.DataFrame:
 
 
 class _PerTrial:
-    def __init__(self, subject: Subject) -> None:
+    def __init__(self, subject: TrialSource) -> None:
         self._subject = subject
 
     def _name(self, trial_idx: int) -> str:
@@ -132,3 +132,20 @@ class SubjectSegmentations(_PerTrial):
 
     def get(self, trial_idx: int, noun: str, instance: int = 0) -> npt.NDArray[np.uint8]:
         return self._subject.stimuli.segmentations.get(self._name(trial_idx), noun, instance)
+
+
+def trial_rows(trials: Any, stimuli: str | Sequence[str] | None) -> list[int]:
+    """The rows of a trial table showing ``stimuli``: all (None), the ``shared`` or
+    ``unique`` images, or the images named."""
+    labels = trials["label"].astype(str)
+    if stimuli is None:
+        keep = np.ones(len(labels), dtype=bool)
+    elif stimuli in ("shared", "unique"):
+        keep = labels.str.startswith(f"{stimuli}_").to_numpy()
+    elif isinstance(stimuli, str):
+        raise UsageError(
+            f"stimuli {stimuli!r} is not allowed; give 'shared', 'unique' or a list of image names"
+        )
+    else:
+        keep = labels.isin(list(stimuli)).to_numpy()
+    return [int(i) for i in np.flatnonzero(keep)]

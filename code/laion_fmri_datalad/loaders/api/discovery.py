@@ -11,13 +11,13 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from .. import validate
-from ..layout.discovery import find_superdataset, resolve_subjects, subjects_in
-from ..reports import render
-from .dataset import Content
-from .fetching import FetchSummary, fetch
-from .info import clone_info
-from .selection import Filters, Selected, select
+from ... import validate
+from ...layout.discovery import find_superdataset, resolve_subjects, subjects_in
+from ...reports import render
+from ..clone.content import Content
+from ..clone.fetching import FetchSummary, fetch
+from ..clone.info import clone_info
+from ..clone.selection import Filters, Selected, select
 
 Dataset = str | os.PathLike[str] | None
 
@@ -45,7 +45,7 @@ def describe(dataset: Dataset = None, subject: str | None = None) -> None:
     print(render(clone_info(root, chosen)))
 
 
-def plan_download(
+def plan_get(
     subject: Any = "all",
     ses: Any = None,
     task: Any = None,
@@ -57,7 +57,8 @@ def plan_download(
     stream: Any = None,
     dataset: Dataset = None,
 ) -> tuple[Content, list[Selected]]:
-    """The files ``download`` would get (installing the subdatasets involved, no content)."""
+    """The files ``laion-fmri-datalad get`` fetches for these filters (the subdatasets
+    involved installed, no content got): its plan and its ``--dry-run``."""
     content = Content(find_superdataset(dataset))
     filters = Filters.of(
         subject, stream, ses=ses, task=task, space=space, desc=desc, stat=stat,
@@ -100,7 +101,7 @@ def download(
     other entities are permissive, as upstream's: a file without the entity passes.
     ``stream`` (this package's) names subdatasets instead of the ``include_*`` flags.
     For DataLad's strict form, with every filter required, use ``get``."""
-    from .downloadplan import Includes, filter_values, plan
+    from ..clone.download import Includes, filter_values, plan
 
     validate.jobs(n_jobs)
     filters = filter_values(
@@ -123,4 +124,4 @@ def as_subjects(value: Any) -> str | list[str]:
     return [str(v) for v in value]
 
 
-__all__ = ["describe", "download", "get_rois", "get_subjects", "plan_download"]
+__all__ = ["describe", "download", "get_rois", "get_subjects", "plan_get"]

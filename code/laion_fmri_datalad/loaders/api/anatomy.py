@@ -16,11 +16,11 @@ import nibabel as nib
 import numpy as np
 import numpy.typing as npt
 
-from ..choices import unknown
-from ..layout.names import ANAT, FREESURFER
-from ..repo.dataset import registered_subdatasets
-from .dataset import Content, is_installed
-from .files import ANAT_RES, SubjectFiles
+from ...choices import unknown
+from ...layout.names import ANAT, FREESURFER
+from ...repo.dataset import registered_subdatasets
+from ..clone.content import Content, is_installed
+from ..clone.files import ANAT_RES, SubjectFiles
 
 
 def anat_res(res: str | None) -> str | None:

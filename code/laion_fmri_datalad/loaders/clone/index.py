@@ -30,9 +30,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import LaionFmriError
-from ..locks import file_lock
-from ..repo.git import git
+from ...errors import LaionFmriError
+from ...locks import file_lock
+from ...repo.git import git
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
 

@@ -15,8 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..listings import listing_path, parse
-from ..repo.git import gitlinks, rev_parse
+from ...listings import listing_path, parse
+from ...repo.git import gitlinks, rev_parse
 from .index import CONFIG
 
 # pybids' default ignores at a layout's top level (dot-paths are never listed)

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import UsageError
+from ...errors import UsageError
 
 if TYPE_CHECKING:
-    from .subject import Subject
+    from .types import TrialSource
 
 
 def rep_indices(labels: list[str]) -> npt.NDArray[np.int64]:
@@ -39,7 +39,7 @@ class TrialDataset:
 
     def __init__(
         self,
-        subject: Subject,
+        subject: TrialSource,
         session: str,
         betas: npt.NDArray[np.float32],
         image_transform: Callable[[Any], Any] | None = None,

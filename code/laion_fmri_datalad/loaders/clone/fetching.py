@@ -6,9 +6,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..progress import progress_bar
-from ..repo.datalad import result_message
-from .dataset import Content, human, is_present
+from ...progress import progress_bar
+from ...repo.datalad import result_message
+from .content import Content, human, is_present
 from .selection import Selected
 
 log = logging.getLogger("laion_fmri_datalad.loaders")

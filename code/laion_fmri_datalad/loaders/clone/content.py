@@ -20,13 +20,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import LaionFmriError, MissingContentError
-from ..layout.endpoint import serves_from_loopback
-from ..locks import file_lock
-from ..repo import datalad
-from ..repo.annex import key_size
-from ..repo.dataset import registered_subdatasets
-from ..repo.git import git_or_none, missing_files, restore_missing
+from ...errors import LaionFmriError, MissingContentError
+from ...layout.endpoint import serves_from_loopback
+from ...locks import file_lock
+from ...repo import datalad
+from ...repo.annex import key_size
+from ...repo.dataset import registered_subdatasets
+from ...repo.git import git_or_none, missing_files, restore_missing
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
 

@@ -3,19 +3,17 @@ and FreeSurfer ``.label`` files (upstream's ``get_roi_masks`` and ``get_roi_data
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import nibabel as nib
 import numpy as np
 import numpy.typing as npt
 
-from ..choices import unknown
-from .dataset import Content
-from .files import HEMIS, SubjectFiles
+from ...choices import unknown
+from ..clone.content import Content
+from ..clone.files import HEMIS, SubjectFiles
 from .roiselect import RoiSpec, resolve_rois
-
-if TYPE_CHECKING:
-    from .subject import BrainMaskSource
+from .types import BrainMaskSource
 
 FORMATS = ("all", "volume", "nii.gz", "gii", "func.gii", "label")
 HEMI_CHOICES = ("all", "L", "R")

@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..choices import unknown
-from ..errors import UsageError
-from ..layout.discovery import find_superdataset, resolve_subjects
-from ..layout.ids import run_number
-from ..layout.names import LOCALIZERS
-from .dataset import Content
+from ...choices import unknown
+from ...errors import UsageError
+from ...layout.discovery import find_superdataset, resolve_subjects
+from ...layout.ids import run_number
+from ...layout.names import LOCALIZERS
+from ..clone.content import Content
 
 LOCALIZER_TASKS = ("floc", "oloc", "MotionLeft", "MotionRight", "MotionLoc")
 VOLUME_RESOLUTIONS = ("1pt8", "1pt5")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..choices import unknown
-from ..errors import UsageError
+from ...choices import unknown
+from ...errors import UsageError
 
 
 class UnknownKeyError(UsageError, KeyError):

@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import LaionFmriError
-from ..layout.entities import name_entities
-from ..locks import file_lock
-from .betas import BetasHeader, Floats, open_volumes, read_masked_betas, volume_rows, voxel_index
+from ...errors import LaionFmriError
+from ...layout.entities import name_entities
+from ...locks import file_lock
+from .reader import BetasHeader, Floats, open_volumes, read_masked_betas, volume_rows, voxel_index
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
 

@@ -16,12 +16,12 @@ from typing import Any
 
 from bids.layout import Query
 
-from ..choices import unknown
-from ..errors import UsageError
-from ..layout.discovery import as_list, resolve_subjects
-from ..layout.ids import label
-from ..layout.names import DEFAULT_STREAMS, STREAMS
-from .dataset import Content, annexed_size, is_present
+from ...choices import unknown
+from ...errors import UsageError
+from ...layout.discovery import as_list, resolve_subjects
+from ...layout.ids import label
+from ...layout.names import DEFAULT_STREAMS, STREAMS
+from .content import Content, annexed_size, is_present
 from .index import layout
 
 AVERAGES = "averages"

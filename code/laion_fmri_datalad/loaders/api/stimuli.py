@@ -22,13 +22,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ..choices import unknown
-from ..errors import UsageError
-from ..layout.discovery import find_superdataset
+from ...choices import unknown
+from ...errors import UsageError
+from ...layout.discovery import find_superdataset
+from ..clone.content import Content
 from .captions import Captions
-from .dataset import Content
-from .keys import unknown_key
 from .segmentations import Segmentations
+from .unknownkey import unknown_key
 
 STIMULI = "stimuli"
 METADATA = "task-images_metadata.csv"

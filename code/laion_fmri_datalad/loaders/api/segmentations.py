@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from .keys import unknown_key
+from .unknownkey import unknown_key
 
 TRUE = ("1", "true", "True")
 

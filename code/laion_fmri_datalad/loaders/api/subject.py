@@ -6,8 +6,8 @@ float32 ``(n_trials, n_voxels)``, a list of sessions gives a dict keyed by sessi
 noise ceilings are in percent. The brain mask is chosen per call (``mask_source=``,
 ``"anatomical"`` or ``"rsquare"``) or for the subject (``load_subject(brain_mask=...)``).
 What is new: ROI categories and ``"all"``, raw events, and content fetched on demand
-through DataLad. Anatomy, multi-format ROIs and the per-trial stimulus namespaces are in
-``anatomy``, ``roidata`` and ``trials``.
+through DataLad. Anatomy, multi-format ROIs and the per-trial stimulus accessors are the
+mixins of ``anatomy``, ``roidata`` and ``trialstimuli`` (none imports ``Subject`` back).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import Any, Literal, overload
 
 import nibabel as nib
 import numpy as np
@@ -26,32 +26,23 @@ import numpy.typing as npt
 import pandas as pd
 from nibabel.affines import apply_affine
 
-from .. import validate
-from ..choices import unknown
-from ..errors import UsageError
-from ..layout.discovery import find_superdataset, subjects_in
-from ..layout.entities import name_entities
-from ..layout.ids import subject_id
+from ...choices import unknown
+from ...errors import UsageError
+from ...layout.discovery import find_superdataset, subjects_in
+from ...layout.entities import name_entities
+from ...layout.ids import subject_id
+from ..betas.cache import load_betas, standardized
+from ..betas.reader import average_repeats as average_by_image
+from ..betas.reader import read_masked_betas_proxy
+from ..clone.content import Content
+from ..clone.files import ROI_RES, SubjectFiles
 from .anatomy import AnatomyMixin
-from .betacache import load_betas, standardized
-from .betas import average_repeats as average_by_image
-from .betas import read_masked_betas_proxy
-from .dataset import Content
-from .files import ROI_RES, SubjectFiles
+from .nifti import write_nifti
 from .roidata import RoiDataMixin
 from .roiselect import RoiSpec, resolve_rois
-
-BrainMaskSource = Literal["anatomical", "rsquare"]
-BRAIN_MASK_SOURCES = ("anatomical", "rsquare")
-Mask = npt.NDArray[np.bool_]
-Floats = npt.NDArray[np.float32]
-Session = str | int  # "ses-01", "01" or 1
-Sessions = list[str] | list[int] | tuple[Session, ...]  # several: the answer is a dict
-
-if TYPE_CHECKING:
-    from .stimuli import ImageFormat, Stimuli
-    from .torchdata import TrialDataset
-    from .trials import SubjectCaptions, SubjectEmbeddings, SubjectImages, SubjectSegmentations
+from .trials import trial_rows
+from .trialstimuli import TrialStimuliMixin
+from .types import BRAIN_MASK_SOURCES, BrainMaskSource, Floats, Mask, Session, Sessions
 
 
 def load_subject(
@@ -83,7 +74,7 @@ def load_subject(
     return Subject(name, Content(root, fetch=fetch), brain_mask)
 
 
-class Subject(AnatomyMixin, RoiDataMixin):
+class Subject(AnatomyMixin, RoiDataMixin, TrialStimuliMixin):
     """A participant in a clone of the superdataset."""
 
     def __init__(self, subject: str, content: Content, brain_mask: BrainMaskSource) -> None:
@@ -428,7 +419,7 @@ class Subject(AnatomyMixin, RoiDataMixin):
             if nc_threshold is not None:
                 selection = selection & self._above(name, nc_threshold, mask_source)
             trials = self.get_trial_info(name)
-            rows = _trial_rows(trials, stimuli)
+            rows = trial_rows(trials, stimuli)
             path = self.files.betas(name)
             self.content.ensure_present([path])
             volumes = [int(v) for v in trials["beta_index"].to_numpy()[rows]]
@@ -473,116 +464,6 @@ class Subject(AnatomyMixin, RoiDataMixin):
         nc = self.get_noise_ceiling(session=session, mask_source=mask_source)
         return np.asarray(np.nan_to_num(nc, nan=-1.0) >= threshold)
 
-    # -- the stimuli of the trials ------------------------------------------------------
-    @cached_property
-    def stimuli(self) -> Stimuli:
-        from .stimuli import Stimuli
-
-        return Stimuli(self.content)
-
-    @cached_property
-    def metadata(self) -> pd.DataFrame:
-        """Every session's trial table, concatenated, with each trial's stimulus metadata
-        (``session_trial``, ``image_name``, ``stim_idx``, ``unique_or_shared``, ``dataset``,
-        ``n_reps``); the index is the global trial index of ``images``, ``embeddings``,
-        ``captions`` and ``segmentations``."""
-        from .trials import trial_table
-
-        return trial_table(self)
-
-    @cached_property
-    def images(self) -> SubjectImages:
-        """The image of each trial: ``sub.images[i]`` bytes, ``.get(i)`` PIL (gated)."""
-        from .trials import SubjectImages
-
-        return SubjectImages(self)
-
-    @cached_property
-    def embeddings(self) -> SubjectEmbeddings:
-        """``sub.embeddings.all("CLIP", session)``: ``(n_trials, D)`` in trial order."""
-        from .trials import SubjectEmbeddings
-
-        return SubjectEmbeddings(self)
-
-    @cached_property
-    def captions(self) -> SubjectCaptions:
-        """The captions of each trial's image: ``.human(i)``, ``.ai(i)``, ``.get(i)``."""
-        from .trials import SubjectCaptions
-
-        return SubjectCaptions(self)
-
-    @cached_property
-    def segmentations(self) -> SubjectSegmentations:
-        """Masks of each trial's image (shared images): ``.nouns(i)``, ``.get(i, noun)``."""
-        from .trials import SubjectSegmentations
-
-        return SubjectSegmentations(self)
-
-    def to_torch_dataset(
-        self,
-        session: Session,
-        roi: RoiSpec | None = None,
-        mask: npt.ArrayLike | None = None,
-        nc_threshold: float | None = None,
-        image_transform: Any = None,
-        mask_source: BrainMaskSource | None = None,
-        *,
-        images: bool = True,
-    ) -> TrialDataset:
-        """One session as a map-style dataset (``len``, ``[i]``) that
-        ``torch.utils.data.DataLoader`` accepts: ``{"betas", "image", "image_name",
-        "session", "rep_index"}`` per trial; tensors with PyTorch installed, numpy arrays
-        without. ``images=False`` leaves the (gated) images out."""
-        from .torchdata import TrialDataset
-
-        name = self.files.session(session)
-        betas = self.get_betas(
-            name, roi=roi, mask=mask, nc_threshold=nc_threshold, mask_source=mask_source
-        )
-        return TrialDataset(self, name, betas, image_transform, images)
-
-    def _labels(self, session: Session) -> list[str]:
-        return [str(v) for v in self.get_trial_info(session)["label"]]
-
-    @overload
-    def get_trial_images(
-        self, session: Session, format: ImageFormat = "pil", composite: bool = True
-    ) -> list[Any]: ...
-    @overload
-    def get_trial_images(
-        self, session: Sessions, format: ImageFormat = "pil", composite: bool = True
-    ) -> dict[str, list[Any]]: ...
-    def get_trial_images(
-        self, session: Session | Sessions, format: ImageFormat = "pil", composite: bool = True
-    ) -> list[Any] | dict[str, list[Any]]:
-        """The images of a session's trials, in trial order (gated: needs access): PIL
-        images, arrays or encoded bytes, as ``format`` says."""
-        if isinstance(session, list | tuple):
-            return {s: self.get_trial_images(s, format, composite) for s in self._sessions(session)}
-        return self.stimuli.get_images(self._labels(session), format, composite)
-
-    @overload
-    def get_trial_embeddings(self, session: Session, model: str = "CLIP") -> Floats: ...
-    @overload
-    def get_trial_embeddings(self, session: Sessions, model: str = "CLIP") -> dict[str, Floats]: ...
-    def get_trial_embeddings(
-        self, session: Session | Sessions, model: str = "CLIP"
-    ) -> Floats | dict[str, Floats]:
-        """``(n_trials, D)`` embeddings of a session's trial images, in trial order."""
-        if isinstance(session, list | tuple):
-            return {s: self.get_trial_embeddings(s, model) for s in self._sessions(session)}
-        return self.stimuli.get_embeddings(model, self._labels(session))
-
-    @overload
-    def get_trial_captions(self, session: Session) -> list[str]: ...
-    @overload
-    def get_trial_captions(self, session: Sessions) -> dict[str, list[str]]: ...
-    def get_trial_captions(self, session: Session | Sessions) -> list[str] | dict[str, list[str]]:
-        """The caption of each trial's image, in trial order."""
-        if isinstance(session, list | tuple):
-            return {s: self.get_trial_captions(s) for s in self._sessions(session)}
-        return self.stimuli.get_captions(self._labels(session))
-
     # -- writing -------------------------------------------------------------------------
     def to_nifti(
         self,
@@ -595,53 +476,9 @@ class Subject(AnatomyMixin, RoiDataMixin):
         """Write values over the selected voxels as a NIfTI on the betas' grid (zero
         elsewhere): 1-D ``(n_selected,)`` gives a volume, 2-D ``(n_maps, n_selected)`` a 4D
         image. Written to a temporary name and moved into place."""
-        target = validate.file_to_write(Path(path), "path", (".nii", ".nii.gz"))
-        try:
-            data = np.asarray(values, dtype=np.float32)
-        except (TypeError, ValueError):
-            kind = type(values).__name__
-            raise UsageError(f"values ({kind}) are not numbers; give an array of floats") from None
         selection = self._selection(roi, mask, mask_source)
-        brain = self._brain_of(mask_source)
-        n = int(selection.sum())
-        if data.ndim not in (1, 2) or data.shape[-1] != n:
-            raise UsageError(
-                f"values have shape {data.shape}; expected ({n},) or (n_maps, {n}) for the "
-                "selected voxels"
-            )
-        voxels = np.zeros(int(brain.sum()), dtype=bool)
-        voxels[selection] = True
-        grid = np.zeros(self.shape, dtype=bool)
-        grid[brain] = voxels
-        maps = data[np.newaxis] if data.ndim == 1 else data
-        volume = np.zeros((*self.shape, maps.shape[0]), dtype=np.float32)
-        volume[grid] = maps.T
-        image = nib.Nifti1Image(volume[..., 0] if data.ndim == 1 else volume, self.affine)
-        image.header.set_xyzt_units("mm")
-        partial = target.with_name(f".{target.name}.partial{''.join(target.suffixes[-2:])}")
-        try:
-            nib.save(image, partial)
-            partial.replace(target)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        return target
+        return write_nifti(values, path, selection, self._brain_of(mask_source), self.affine)
 
     def _sessions(self, sessions: Session | Sessions) -> list[str]:
         assert isinstance(sessions, list | tuple)
         return [self.files.session(s) for s in sessions]
-
-
-def _trial_rows(trials: Any, stimuli: str | Sequence[str] | None) -> list[int]:
-    labels = trials["label"].astype(str)
-    if stimuli is None:
-        keep = np.ones(len(labels), dtype=bool)
-    elif stimuli in ("shared", "unique"):
-        keep = labels.str.startswith(f"{stimuli}_").to_numpy()
-    elif isinstance(stimuli, str):
-        raise UsageError(
-            f"stimuli {stimuli!r} is not allowed; give 'shared', 'unique' or a list of image names"
-        )
-    else:
-        keep = labels.isin(list(stimuli)).to_numpy()
-    return [int(i) for i in np.flatnonzero(keep)]

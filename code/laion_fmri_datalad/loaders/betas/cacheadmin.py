@@ -14,14 +14,14 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import LaionFmriError
-from ..layout.discovery import resolve_subjects
-from ..layout.entities import name_entities
-from ..layout.ids import session_id
-from ..layout.names import GLM
-from ..repo.git import git
-from . import betacache
-from .dataset import human, is_installed
+from ...errors import LaionFmriError
+from ...layout.discovery import resolve_subjects
+from ...layout.entities import name_entities
+from ...layout.ids import session_id
+from ...layout.names import GLM
+from ...repo.git import git
+from ..clone.content import human, is_installed
+from . import cache as betacache
 
 ProgressBar = Callable[..., AbstractContextManager[Callable[[int], None]]]
 
@@ -160,7 +160,7 @@ def build_caches(
 ) -> CacheBuilt:
     """Build the cache of each chosen session (default: every public session of every
     subject), ``jobs`` sessions at once; their betas are got through DataLad first."""
-    from .subject import Subject, load_subject
+    from ..api.subject import Subject, load_subject
 
     report = CacheBuilt()
     work: list[tuple[str, Path, Subject, int]] = []
