@@ -11,7 +11,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # make test runs independent test modules on this many pytest-xdist workers (each with its own
-# session server and build); 3 keeps both cores busy while tests wait on git-annex and servers
+# session server and build), in collection order (the slowest modules first, see
+# tests/laion_fmri_fixtures.py); 3 keeps both cores busy while tests wait on git-annex and servers
 TEST_WORKERS ?= 3
 
 .PHONY: demo test test-fast lint docs serve clean
@@ -31,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: lint
 	$(BIN)/pytest -q -m unit tests/unit

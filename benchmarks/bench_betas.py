@@ -125,10 +125,12 @@ def run(name: str, path: Path, masks: list[Path], env: dict[str, str]) -> dict[s
     code = METHODS[name]
     setup = SETUP if "load_betas" in code else ""
     done = subprocess.run(
-        [sys.executable, "-c", RUNNER.format(setup=setup, code=code), str(path),
-         *map(str, masks)],
-        capture_output=True, text=True, check=True, env=env,
-    )  # fmt: skip
+        [sys.executable, "-c", RUNNER.format(setup=setup, code=code), str(path), *map(str, masks)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 
@@ -155,17 +157,22 @@ def main() -> None:
     subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)  # page cache
     n_brain = int(brain_mask.sum())
     masked_mb = n_brain * args.trials * 4 / 1e6
-    print(f"file: {path} ({path.stat().st_size / 1e9:.2f} GB gz, "
-          f"{np.prod(SHAPE) * args.trials * 4 / 1e9:.1f} GB raw); brain mask {n_brain} voxels "
-          f"({masked_mb:.0f} MB float32); ROIs {int(ball(ROI_A).sum())} and "
-          f"{int(ball(ROI_B).sum())} voxels")  # fmt: skip
+    print(
+        f"file: {path} ({path.stat().st_size / 1e9:.2f} GB gz, "
+        f"{np.prod(SHAPE) * args.trials * 4 / 1e9:.1f} GB raw); brain mask {n_brain} voxels "
+        f"({masked_mb:.0f} MB float32); ROIs {int(ball(ROI_A).sum())} and "
+        f"{int(ball(ROI_B).sum())} voxels"
+    )
     figures = {}
     for name in METHODS:
         if args.skip_nibabel and name.startswith("nibabel"):
             continue
         figures[name] = f = run(name, path, masks, env)
-        print(f"| {name} | {f['seconds']:.2f} s | {f['rss_mb']:.0f} MB | {f['result_mb']:.0f} MB "
-              f"| {f['rss_mb'] - f['result_mb']:.0f} MB |", flush=True)  # fmt: skip
+        print(
+            f"| {name} | {f['seconds']:.2f} s | {f['rss_mb']:.0f} MB | {f['result_mb']:.0f} MB "
+            f"| {f['rss_mb'] - f['result_mb']:.0f} MB |",
+            flush=True,
+        )
     cache_mb = sum(p.stat().st_size for p in cache_dir.glob("**/*.h5")) / 1e6
     bare = figures["bare stdlib gzip pass"]["seconds"]
     first = figures["first read, ROI A, no cache"]["seconds"]
@@ -173,10 +180,13 @@ def main() -> None:
     print(f"first read / stdlib pass: {first / bare:.2f} (target <= 0.65)")
     print(f"first read writing the cache / stdlib pass: {writing / bare:.2f} (target <= 1.0)")
     print(f"cached ROI read: {figures['cached read, ROI B']['seconds']:.2f} s (target <= 0.5)")
-    print(f"cached whole brain: {figures['cached read, whole brain']['seconds']:.2f} s "
-          "(target <= 5)")  # fmt: skip
-    print(f"cache size: {cache_mb:.0f} MB, {cache_mb / masked_mb:.3f}x the masked float32 data "
-          "(target <= 1.1)")  # fmt: skip
+    print(
+        f"cached whole brain: {figures['cached read, whole brain']['seconds']:.2f} s (target <= 5)"
+    )
+    print(
+        f"cache size: {cache_mb:.0f} MB, {cache_mb / masked_mb:.3f}x the masked float32 data "
+        "(target <= 1.1)"
+    )
     worst = max(f["rss_mb"] - f["result_mb"] for k, f in figures.items() if "read" in k)
     print(f"largest peak RSS - result of the reader paths: {worst:.0f} MB (target <= 150)")
 

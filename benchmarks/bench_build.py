@@ -55,9 +55,17 @@ def run_addurls(workdir: Path, table: Path, extra: list[str]) -> float:
     target = workdir / ("addurls" + ("-noautometa" if extra else ""))
     dl.create(path=str(target), result_renderer="disabled")
     cmd = [
-        "datalad", "addurls", "-d", str(target), "--key", "et:MD5-s{size}--{md5}",
-        *extra, str(table), "{url}", "{filename}",
-    ]  # fmt: skip
+        "datalad",
+        "addurls",
+        "-d",
+        str(target),
+        "--key",
+        "et:MD5-s{size}--{md5}",
+        *extra,
+        str(table),
+        "{url}",
+        "{filename}",
+    ]
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
@@ -106,13 +114,19 @@ def main() -> None:
         noop = time.perf_counter() - start
         assert not again.committed
         print(json.dumps({k: round(v, 2) for k, v in report.timings.items()}))
-        print(f"objects listed/routed: {files + report.total().withheld} "
-              f"({files} registered, {report.total().withheld} withheld)")  # fmt: skip
+        print(
+            f"objects listed/routed: {files + report.total().withheld} "
+            f"({files} registered, {report.total().withheld} withheld)"
+        )
         print(f"full build:        {full:7.1f} s")
-        print(f"  hashing:         {hashing:7.1f} s ({report.hashed_objects} multipart objects, "
-              f"{report.hashed_bytes / 1e6:.1f} MB)")  # fmt: skip
-        print(f"  registration:    {registration:7.1f} s  {files / registration:8.0f} files/s "
-              f"(target <= {TARGETS['registration_s']:.0f} s)")  # fmt: skip
+        print(
+            f"  hashing:         {hashing:7.1f} s ({report.hashed_objects} multipart objects, "
+            f"{report.hashed_bytes / 1e6:.1f} MB)"
+        )
+        print(
+            f"  registration:    {registration:7.1f} s  {files / registration:8.0f} files/s "
+            f"(target <= {TARGETS['registration_s']:.0f} s)"
+        )
         print(f"no-op rebuild:     {noop:7.1f} s  (target <= {TARGETS['noop_s']:.0f} s)")
         if args.skip_addurls:
             return
@@ -128,8 +142,10 @@ def main() -> None:
             seconds = run_addurls(scratch, table, extra)
             rate = count / seconds
             best_rate = max(best_rate, rate)
-            print(f"{label:32s} {seconds:7.1f} s  {rate:8.0f} files/s ({count} files); "
-                  f"builder is {1 / ours_per_file / rate:.1f}x faster per file")  # fmt: skip
+            print(
+                f"{label:32s} {seconds:7.1f} s  {rate:8.0f} files/s ({count} files); "
+                f"builder is {1 / ours_per_file / rate:.1f}x faster per file"
+            )
         verdict("registration", registration <= TARGETS["registration_s"])
         verdict("no-op rebuild", noop <= TARGETS["noop_s"])
         verdict("2x the faster addurls", 1 / ours_per_file / best_rate >= TARGETS["addurls_ratio"])

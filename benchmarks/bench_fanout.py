@@ -32,8 +32,13 @@ from laion_fmri_datalad.repo.env import tool_env
 
 
 def git(repo: Path, *args: str, input: bytes | None = None) -> str:
-    done = subprocess.run(["git", "-C", str(repo), *args], input=input, capture_output=True,
-                          check=True, env=tool_env(loopback=True))  # fmt: skip
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args],
+        input=input,
+        capture_output=True,
+        check=True,
+        env=tool_env(loopback=True),
+    )
     return done.stdout.decode()
 
 
@@ -59,10 +64,26 @@ def setup(root: Path, n: int) -> Path:
         env = {**tool_env(loopback=True), "GIT_INDEX_FILE": str(index)}
         path = f"results/CLIP/random_0/{job}/{job}_roi-face_summary.tsv"
         subprocess.run(["git", "-C", str(analysis), "read-tree", base_tree], env=env, check=True)
-        subprocess.run(["git", "-C", str(analysis), "update-index", "--add", "--cacheinfo",
-                        f"100644,{blob},{path}"], env=env, check=True)  # fmt: skip
-        tree = subprocess.run(["git", "-C", str(analysis), "write-tree"], env=env, check=True,
-                              capture_output=True).stdout.decode().strip()  # fmt: skip
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(analysis),
+                "update-index",
+                "--add",
+                "--cacheinfo",
+                f"100644,{blob},{path}",
+            ],
+            env=env,
+            check=True,
+        )
+        tree = (
+            subprocess.run(
+                ["git", "-C", str(analysis), "write-tree"], env=env, check=True, capture_output=True
+            )
+            .stdout.decode()
+            .strip()
+        )
         commit = git(analysis, "commit-tree", tree, "-p", base, "-m", f"job {job}").strip()
         refs.append(f"{commit}:refs/heads/job/CLIP_random_0_{job}_roi-face")
     for start in range(0, len(refs), 500):
@@ -101,8 +122,10 @@ def fan_out(demo: Path, workdir: Path) -> None:
             seconds[workers] = time.perf_counter() - started
             assert report.ok, report.details()
             per_job[workers] = [o.seconds for o in report.outcomes]
-            print(f"{len(jobs)} jobs, {workers} worker(s): {seconds[workers]:.1f} s in all, "
-                  f"{np.mean(per_job[workers]):.1f} s per job (wrapper included)")  # fmt: skip
+            print(
+                f"{len(jobs)} jobs, {workers} worker(s): {seconds[workers]:.1f} s in all, "
+                f"{np.mean(per_job[workers]):.1f} s per job (wrapper included)"
+            )
         print(f"speed-up with 2 workers: x{seconds[1] / seconds[2]:.2f} (target >= 1.6)")
         superdataset = workdir / "analysis-1" / INPUTS
         bare = []
@@ -112,8 +135,10 @@ def fan_out(demo: Path, workdir: Path) -> None:
             run(superdataset, job, workdir / "bare")
             bare.append(time.perf_counter() - started)
         wrapper = float(np.mean(per_job[1]) - np.mean(bare))
-        print(f"bare computation {np.mean(bare):.2f} s per job; wrapper (clone, get, run, "
-              f"push, removal) {wrapper:.2f} s per job (target <= 3 s)")  # fmt: skip
+        print(
+            f"bare computation {np.mean(bare):.2f} s per job; wrapper (clone, get, run, "
+            f"push, removal) {wrapper:.2f} s per job (target <= 3 s)"
+        )
     finally:
         bucket.server.stop()
 
@@ -121,8 +146,12 @@ def fan_out(demo: Path, workdir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench-fanout"))
-    parser.add_argument("--demo", type=Path, default=Path(".demo"),
-                        help="a `make demo` directory (fixture, s3, ria)")  # fmt: skip
+    parser.add_argument(
+        "--demo",
+        type=Path,
+        default=Path(".demo"),
+        help="a `make demo` directory (fixture, s3, ria)",
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--merge-only", action="store_true", help="part 3 alone")
     args = parser.parse_args()
@@ -142,14 +171,18 @@ def main() -> None:
         files = git(analysis, "ls-files", "results").splitlines()
         assert len(parents) == n + 1 and len(files) == n
         times[n] = seconds
-        print(f"merge {n:5d} job branches: {seconds:6.2f} s ({1000 * seconds / n:.1f} ms each), "
-              f"one commit of {len(parents)} parents, {len(files)} results")  # fmt: skip
+        print(
+            f"merge {n:5d} job branches: {seconds:6.2f} s ({1000 * seconds / n:.1f} ms each), "
+            f"one commit of {len(parents)} parents, {len(files)} results"
+        )
     small, large = min(times), max(times)
     if small != large:
         growth = times[large] / times[small]
-        print(f"growth {small} -> {large} branches: x{growth:.2f} for x{large / small:.0f} "
-              f"branches (linear: x{large / small:.0f}); {large} in {times[large]:.1f} s "
-              f"(target <= 60 s)")  # fmt: skip
+        print(
+            f"growth {small} -> {large} branches: x{growth:.2f} for x{large / small:.0f} "
+            f"branches (linear: x{large / small:.0f}); {large} in {times[large]:.1f} s "
+            f"(target <= 60 s)"
+        )
 
 
 if __name__ == "__main__":

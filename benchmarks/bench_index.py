@@ -98,8 +98,10 @@ def before_listings(clone: Path) -> dict[str, float]:
     """The same first query as the loaders answered it before listings were shipped."""
     done = subprocess.run(
         [sys.executable, "-c", BEFORE_LISTINGS, str(clone)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -121,8 +123,7 @@ def fresh_clone(store: Path, clone: Path) -> float:
         subprocess.run(["chmod", "-R", "u+w", str(clone)], check=True)
         shutil.rmtree(clone)
     started = time.perf_counter()
-    dl.clone(source=f"ria+file://{store}#~laion-fmri", path=str(clone),
-             result_renderer="disabled")  # fmt: skip
+    dl.clone(source=f"ria+file://{store}#~laion-fmri", path=str(clone), result_renderer="disabled")
     return time.perf_counter() - started
 
 

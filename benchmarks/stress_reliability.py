@@ -50,16 +50,18 @@ STEPS = ("annex init", "fast-import", "update-ref -m", "read-tree", "config -f",
 SIGNALS = (signal.SIGKILL, signal.SIGTERM, signal.SIGINT)
 
 
-def kill_points(location: BucketLocation, work: Path, count: int, deadline: float,
-                rng: random.Random) -> Counter[str]:  # fmt: skip
+def kill_points(
+    location: BucketLocation, work: Path, count: int, deadline: float, rng: random.Random
+) -> Counter[str]:
     reference_dir = work / "reference"
     assert build(reference_dir, location).ok
     reference = snapshot(reference_dir)
     totals: dict[str, int] = {}
     for step in STEPS:  # how often a clean build runs each step
         tmp = Path(tempfile.mkdtemp(dir=work))
-        code, totals[step] = interrupted_build(tmp / "sd", location, tmp, step, 10**6,
-                                               signal.SIGKILL)  # fmt: skip
+        code, totals[step] = interrupted_build(
+            tmp / "sd", location, tmp, step, 10**6, signal.SIGKILL
+        )
     seen: Counter[str] = Counter()
     while seen["tried"] < count and time.monotonic() < deadline:
         step = rng.choice([s for s in STEPS if totals[s] > 0])
@@ -83,8 +85,9 @@ def kill_points(location: BucketLocation, work: Path, count: int, deadline: floa
     return seen
 
 
-def faults(location: BucketLocation, work: Path, count: int, deadline: float,
-           seed: int) -> Counter[str]:  # fmt: skip
+def faults(
+    location: BucketLocation, work: Path, count: int, deadline: float, seed: int
+) -> Counter[str]:
     seen: Counter[str] = Counter()
     schedule = Schedule(rate=0.5, per_url=2, seed=seed)
     with FaultProxy(str(location.endpoint_url), schedule) as proxy:
@@ -131,12 +134,21 @@ def _random_text(rng: random.Random) -> str:
 
 
 def _random_value(rng: random.Random) -> object:
-    return rng.choice([
-        rng.randint(-10, 100), rng.randint(-(10**12), 10**12), _random_text(rng), None,
-        rng.random() * 100, True, str(rng.randint(-5, 80)), f"{rng.randint(0, 3)}.{rng.randint(0, 3)}",
-        f"v{rng.randint(0, 3)}.{rng.randint(0, 30)}.{rng.randint(0, 9)}",
-        f"ria+file://{_random_text(rng)}", f"http://127.0.0.1:{rng.randint(-5, 70000)}/x",
-    ])  # fmt: skip
+    return rng.choice(
+        [
+            rng.randint(-10, 100),
+            rng.randint(-(10**12), 10**12),
+            _random_text(rng),
+            None,
+            rng.random() * 100,
+            True,
+            str(rng.randint(-5, 80)),
+            f"{rng.randint(0, 3)}.{rng.randint(0, 3)}",
+            f"v{rng.randint(0, 3)}.{rng.randint(0, 30)}.{rng.randint(0, 9)}",
+            f"ria+file://{_random_text(rng)}",
+            f"http://127.0.0.1:{rng.randint(-5, 70000)}/x",
+        ]
+    )
 
 
 ORACLES: dict[str, tuple[Callable[[object], object], Callable[[object], bool]]] = {

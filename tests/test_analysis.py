@@ -46,8 +46,11 @@ def superdataset(
     """A clone of the built superdataset with this repository's code and regenerated splits,
     its subdatasets the analysis reads installed (where the analysis's clones find them)."""
     root = clone_of(str(built[0]), tmp_path_factory.mktemp("analysis-input") / "laion-fmri")
-    shutil.copytree(REPOSITORY / "code", root / "code",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
+    shutil.copytree(
+        REPOSITORY / "code",
+        root / "code",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+    )
     datalad.call("save", dataset=str(root), path=[str(root / "code")], message="add code")
     assert make_splits(root).commit is not None
     datalad.call("get", dataset=str(root), path=[str(root / p) for p in NEEDED], get_data=False)
@@ -136,8 +139,27 @@ def test_fan_out_failure_and_rerun_of_only_the_missing_job(
     assert (second.already, len(second.outcomes)) == (1, 1)
     assert len(summaries(analysis)) == 2
 
-    assert main(["analysis", "run", "encoding", "-d", str(analysis), "--subject", "sub-01",
-                 FAILING, "--split", "random_0", "--roi", "face", "-J", "1"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "analysis",
+                "run",
+                "encoding",
+                "-d",
+                str(analysis),
+                "--subject",
+                "sub-01",
+                FAILING,
+                "--split",
+                "random_0",
+                "--roi",
+                "face",
+                "-J",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert git(analysis, "rev-parse", "HEAD").strip() != good
 
     # results removed (and committed) are missing again: the job runs again and its branch
@@ -182,8 +204,9 @@ def test_planted_signal_is_recovered(superdataset: Path) -> None:
     measured), and the tenth of voxels with the highest ceilings reach at least half of it
     (median R²/ceiling 0.96 measured)."""
     design = SubjectDesign(0, "sub-01", get_spec("tiny"), build_catalogue())
-    sub, rois, result, _, fitted = fit(superdataset, JobSpec("CLIP", "random_0", "sub-01", "all"),
-                                       fetch=True)  # fmt: skip
+    sub, rois, result, _, fitted = fit(
+        superdataset, JobSpec("CLIP", "random_0", "sub-01", "all"), fetch=True
+    )
     snr = design.model.snr[sub.get_roi_mask(rois)][fitted]
     ceiling = snr**2 / (snr**2 + 1 / 4)
     assert len(ceiling) > 100
@@ -205,13 +228,15 @@ def test_fan_out_on_a_single_node_slurm(analysis: Path, tmp_path: Path) -> None:
     jobs = request(analysis, ["sub-05", "sub-06"], ["tau"], ["face"], ["CLIP"])
     logs = tmp_path / "dask-logs"
     settings = {
-        "jobqueue.slurm.cores": 1, "jobqueue.slurm.processes": 1,
-        "jobqueue.slurm.memory": "1GB", "jobqueue.slurm.walltime": "00:20:00",
+        "jobqueue.slurm.cores": 1,
+        "jobqueue.slurm.processes": 1,
+        "jobqueue.slurm.memory": "1GB",
+        "jobqueue.slurm.walltime": "00:20:00",
         "jobqueue.slurm.python": sys.executable,
         "jobqueue.slurm.scheduler-options": {"host": "127.0.0.1"},
         "jobqueue.slurm.log-directory": str(logs),
         "jobqueue.slurm.local-directory": str(tmp_path / "dask-tmp"),
-    }  # fmt: skip
+    }
     with local_slurm(tmp_path / "slurm") as env, dask.config.set(settings):
         saved = os.environ.get("SLURM_CONF")
         os.environ["SLURM_CONF"] = env["SLURM_CONF"]

@@ -77,10 +77,16 @@ def world(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         yield {
-            "base": base, "clone": clone, "built": built[0], "file": base / "a-file",
-            "empty": base / "empty", "nocff": nocff, "other": other,
-            "port": Path(str(taken.getsockname()[1])), "fixture": fixture_dir,
-        }  # fmt: skip
+            "base": base,
+            "clone": clone,
+            "built": built[0],
+            "file": base / "a-file",
+            "empty": base / "empty",
+            "nocff": nocff,
+            "other": other,
+            "port": Path(str(taken.getsockname()[1])),
+            "fixture": fixture_dir,
+        }
 
 
 def cases(w: dict[str, Path]) -> dict[str, Case]:

@@ -65,9 +65,14 @@ def test_zscore_and_average_repeats_across_sessions(
     sub: Subject, design: SubjectDesign, cache: bool
 ) -> None:
     got = sub.get_betas(
-        ["ses-01", "ses-02"], roi="EVC", stimuli="shared", zscore=True, average_repeats=True,
-        return_trials=True, cache=cache,
-    )  # fmt: skip
+        ["ses-01", "ses-02"],
+        roi="EVC",
+        stimuli="shared",
+        zscore=True,
+        average_repeats=True,
+        return_trials=True,
+        cache=cache,
+    )
     evc = sub.get_roi_mask("EVC")
     for session, (values, table) in got.items():
         trials = sub.get_trial_info(session)

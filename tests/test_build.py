@@ -158,9 +158,12 @@ def test_pybids_indexes_a_fresh_clone_without_content(
     )
     layout = BIDSLayout(clone, derivatives=[clone / "derivatives/glmsingle-tedana"], validate=False)
     betas = layout.get(
-        subject="01", session="01", desc="SingletrialBetas", suffix="statmap",
+        subject="01",
+        session="01",
+        desc="SingletrialBetas",
+        suffix="statmap",
         extension=".nii.gz",
-    )  # fmt: skip
+    )
     trials = layout.get(subject="01", session="01", suffix="trials", extension=".tsv")
     assert len(betas) == 1 and len(trials) == 1
     assert not Path(betas[0].path).exists()  # no content was needed to find it
@@ -205,8 +208,14 @@ def test_build_bad_bucket_or_endpoint_is_one_line(
 
 
 def test_build_unknown_bucket_is_one_line(served: ServedBucket, tmp_path: Path) -> None:
-    done = cli("build", str(tmp_path / "ds"), "--bucket", "no-such-bucket",
-               "--endpoint-url", served.server.endpoint_url)  # fmt: skip
+    done = cli(
+        "build",
+        str(tmp_path / "ds"),
+        "--bucket",
+        "no-such-bucket",
+        "--endpoint-url",
+        served.server.endpoint_url,
+    )
     assert done.returncode == 1
     assert done.stderr.strip() == (
         "laion-fmri-datalad: error: bucket 'no-such-bucket' does not exist at "

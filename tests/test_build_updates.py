@@ -152,8 +152,9 @@ def test_corrupted_object_fails_verification_and_leaves_no_content(
         root / "sub-01", "annex", "whereis", key.removeprefix("sub-01/")
     )
     clone = clone_of(str(root), tmp_path / "clone")
-    dl.get(path=str(clone / "sub-01"), dataset=str(clone), get_data=False,
-           result_renderer="disabled")  # fmt: skip
+    dl.get(
+        path=str(clone / "sub-01"), dataset=str(clone), get_data=False, result_renderer="disabled"
+    )
     client.put_object(Bucket="unversioned-bucket", Key=key, Body=b"B" * 4096)  # same size
     results = dl.get(
         path=str(clone / key), dataset=str(clone), result_renderer="disabled", on_failure="ignore"

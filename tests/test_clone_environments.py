@@ -72,8 +72,20 @@ def test_identityless_home_clones_gets_and_loads(store: str, tmp_path: Path) -> 
     design = SubjectDesign(0, "sub-05", get_spec("tiny"), build_catalogue())
     assert int(loaded.stdout.strip()) == int(design.roi_mask("MT")[design.brain_mask].sum())
     # the project's own command, in the raw subdataset of another subject
-    cli = [sys.executable, "-m", "laion_fmri_datalad.cli", "get", "--subject", "01",
-           "--stream", "raw", "--ses", "01", "--suffix", "events"]  # fmt: skip
+    cli = [
+        sys.executable,
+        "-m",
+        "laion_fmri_datalad.cli",
+        "get",
+        "--subject",
+        "01",
+        "--stream",
+        "raw",
+        "--ses",
+        "01",
+        "--suffix",
+        "events",
+    ]
     got = run(cli, clone, env)
     assert got.returncode == 0, got.stderr
     assert all(p.exists() for p in (clone / "sub-01/ses-01/func").glob("*_events.tsv"))

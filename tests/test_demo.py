@@ -55,8 +55,9 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
     assert (workdir / "superdataset/.gitmodules").is_file()
     # steps 4-5: the user's clone has the splits, their run record, and the release tag
     assert "splits made under datalad run" in out and "released 1.0.0" in out
-    log = subprocess.run(["git", "-C", str(clone), "log", "--format=%B"], capture_output=True,
-                         text=True, check=True).stdout  # fmt: skip
+    log = subprocess.run(
+        ["git", "-C", str(clone), "log", "--format=%B"], capture_output=True, text=True, check=True
+    ).stdout
     assert "[DATALAD RUNCMD] [laion-fmri] Make the train/test splits" in log
     assert '"cmd": "python code/make_splits.py' in log
     tags = subprocess.run(["git", "-C", str(clone), "tag"], capture_output=True, text=True).stdout
@@ -97,15 +98,21 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
         assert figure.format == "PNG" and figure.size == (1200, 400)
     # step 13: the analysis dataset, 20 encoding jobs merged, every split's bar in the figure
     assert "20 jobs: 0 already done, 20 run, 20 succeeded, 0 failed; merged 20 job branches" in out
-    bars = re.search(r"R²/noise ceiling by split: random_0 (\S+), tau (\S+), cluster_k5_0 "
-                     r"(\S+), ood (\S+);", out)  # fmt: skip
+    bars = re.search(
+        r"R²/noise ceiling by split: random_0 (\S+), tau (\S+), cluster_k5_0 "
+        r"(\S+), ood (\S+);",
+        out,
+    )
     assert bars is not None, out[-2000:]
     assert all(0 < float(v.rstrip(",")) < 1.5 for v in bars.groups())
     analysis = workdir / "analysis"
     summaries = sorted(analysis.glob("results/CLIP/*/*/*_roi-face_summary.tsv"))
     assert len(summaries) == 20
-    commits = subprocess.run(["git", "-C", str(analysis), "log", "--format=%s", "--grep",
-                              "Encoding job"], capture_output=True, text=True).stdout  # fmt: skip
+    commits = subprocess.run(
+        ["git", "-C", str(analysis), "log", "--format=%s", "--grep", "Encoding job"],
+        capture_output=True,
+        text=True,
+    ).stdout
     assert len(commits.splitlines()) == 20
     with Image.open(workdir / "encoding_face_CLIP.png") as figure:
         assert figure.format == "PNG"

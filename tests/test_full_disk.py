@@ -25,8 +25,9 @@ def mount_tmpfs(where: Path, size: str) -> str | None:
     where.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     return None if done.returncode == 0 else f"cannot mount a tmpfs: {done.stderr.strip()}"
 
 
@@ -52,10 +53,22 @@ def used(where: Path) -> int:
 
 def get(clone: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "laion_fmri_datalad.cli", "get", "-d", str(clone),
-         "--subject", "sub-01", "--stream", "glmsingle-tedana"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "laion_fmri_datalad.cli",
+            "get",
+            "-d",
+            str(clone),
+            "--subject",
+            "sub-01",
+            "--stream",
+            "glmsingle-tedana",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_full_disk_during_install_is_repaired_by_running_again(

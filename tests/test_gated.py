@@ -80,8 +80,11 @@ def datalad_get(
 
 
 def drop(gated_clone: Path) -> None:
-    subprocess.run(["git", "-C", str(gated_clone / "stimuli"), "annex", "drop", "--force", GATED],
-                   capture_output=True, check=True)  # fmt: skip
+    subprocess.run(
+        ["git", "-C", str(gated_clone / "stimuli"), "annex", "drop", "--force", GATED],
+        capture_output=True,
+        check=True,
+    )
 
 
 def test_key_comes_from_the_public_manifest(superdataset: Path, own_server: ServedBucket) -> None:
@@ -109,11 +112,26 @@ def test_request_access_stores_a_private_token_and_get_works(
     gated_clone: Path, own_server: ServedBucket, no_token: None
 ) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "laion_fmri_datalad.cli", "request-access", "--name", "A",
-         "--email", "a@example.org", "--institution", "Lab", "--purpose", "tests",
-         "--accept-terms", "--dataset", str(gated_clone)],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "laion_fmri_datalad.cli",
+            "request-access",
+            "--name",
+            "A",
+            "--email",
+            "a@example.org",
+            "--institution",
+            "Lab",
+            "--purpose",
+            "tests",
+            "--accept-terms",
+            "--dataset",
+            str(gated_clone),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     path = cache_file()
     assert f"token stored in {path} (mode 0600)" in done.stdout
@@ -128,9 +146,20 @@ def test_request_access_stores_a_private_token_and_get_works(
     fsck = json.loads(git(gated_clone / "stimuli", "annex", "fsck", "--json", GATED))
     assert fsck["success"] is True
     missing = subprocess.run(
-        [sys.executable, "-m", "laion_fmri_datalad.cli", "request-access", "--name", "A",
-         "--dataset", str(gated_clone)], capture_output=True, text=True, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "laion_fmri_datalad.cli",
+            "request-access",
+            "--name",
+            "A",
+            "--dataset",
+            str(gated_clone),
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
     assert "--email is required" in missing.stderr
 
@@ -203,9 +232,14 @@ def test_expired_url_is_refreshed(
 
 
 def test_interrupted_download_resumes_and_verifies(
-    superdataset: Path, gated_clone: Path, own_server: ServedBucket, fixture_dir: Path, tmp_path: Path,
-    no_token: None, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    superdataset: Path,
+    gated_clone: Path,
+    own_server: ServedBucket,
+    fixture_dir: Path,
+    tmp_path: Path,
+    no_token: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     token = request_access(own_server.access.url, FORM)
     content = (fixture_dir / "objects/stimuli" / GATED).read_bytes()
     key = (superdataset / "stimuli" / GATED).readlink().name
@@ -253,8 +287,9 @@ def test_no_secret_anywhere(
                 assert needle not in path.read_bytes(), f"token found in {path}"
         for dataset in [root, *(p.parent for p in root.glob("**/.datalad") if p.parent != root)]:
             if (dataset / ".git").exists():
-                history = subprocess.run(["git", "-C", str(dataset), "log", "-p", "--all"],
-                                         capture_output=True).stdout  # fmt: skip
+                history = subprocess.run(
+                    ["git", "-C", str(dataset), "log", "-p", "--all"], capture_output=True
+                ).stdout
                 assert needle not in history, f"token in the history of {dataset}"
 
 

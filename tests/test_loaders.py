@@ -92,8 +92,9 @@ def test_betas_equal_the_generated_volumes(sub: Subject, design: SubjectDesign) 
     ffa = union(design, ["FFA1", "FFA2"])
     roi = sub.get_betas("ses-01", roi=["FFA1", "FFA2"])
     np.testing.assert_array_equal(roi, expected[:, ffa])
-    np.testing.assert_array_equal(sub.get_betas("ses-01", roi="FFA1", streaming=False),
-                                  expected[:, union(design, ["FFA1"])])  # fmt: skip
+    np.testing.assert_array_equal(
+        sub.get_betas("ses-01", roi="FFA1", streaming=False), expected[:, union(design, ["FFA1"])]
+    )
 
 
 def test_betas_trial_and_voxel_filters(sub: Subject, design: SubjectDesign) -> None:
@@ -284,10 +285,18 @@ def test_fetch_false_names_the_command(
     )
     import datalad.api as dl
 
-    dl.get(path=str(fresh / "derivatives/glmsingle-tedana"), dataset=str(fresh), get_data=False,
-           result_renderer="disabled")  # fmt: skip
-    dl.get(path=str(fresh / "derivatives/anatomical"), dataset=str(fresh), get_data=False,
-           result_renderer="disabled")  # fmt: skip
+    dl.get(
+        path=str(fresh / "derivatives/glmsingle-tedana"),
+        dataset=str(fresh),
+        get_data=False,
+        result_renderer="disabled",
+    )
+    dl.get(
+        path=str(fresh / "derivatives/anatomical"),
+        dataset=str(fresh),
+        get_data=False,
+        result_renderer="disabled",
+    )
     trials = get_spec("tiny").runs * get_spec("tiny").trials_per_run
     assert offline.get_trial_info("ses-01").shape[0] == trials  # tables are in git: no fetch
     with pytest.raises(MissingContentError) as caught:

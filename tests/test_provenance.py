@@ -57,11 +57,18 @@ def superdataset(own_server: ServedBucket, tmp_path_factory: pytest.TempPathFact
 
     root = tmp_path_factory.mktemp("provenance") / "superdataset"
     assert build(root, own_server.location).ok
-    shutil.copytree(REPOSITORY / "code", root / "code",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
+    shutil.copytree(
+        REPOSITORY / "code",
+        root / "code",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+    )
     shutil.copy(REPOSITORY / "CITATION.cff", root / "CITATION.cff")
-    dl.save(dataset=str(root), path=[str(root / "code"), str(root / "CITATION.cff")], message="add code",
-            result_renderer="disabled")  # fmt: skip
+    dl.save(
+        dataset=str(root),
+        path=[str(root / "code"), str(root / "CITATION.cff")],
+        message="add code",
+        result_renderer="disabled",
+    )
     assert make_splits(root).commit is not None
     return root
 
@@ -91,8 +98,15 @@ def test_split_counts_and_disjointness(superdataset: Path) -> None:
         folds = np.array_split(np.random.default_rng(42).permutation(len(ids)), 5)
         for name in SPLIT_NAMES:
             split = split_file(superdataset, pool, name)
-            assert set(split) == {"name", "pool", "splitter", "params", "n_train", "n_test",
-                                  "variants"}  # fmt: skip
+            assert set(split) == {
+                "name",
+                "pool",
+                "splitter",
+                "params",
+                "n_train",
+                "n_test",
+                "variants",
+            }
             (variant,) = split["variants"]
             train, test = variant["train_ids"], variant["test_ids"]
             assert (split["n_train"], split["n_test"]) == (len(train), len(test))
@@ -153,15 +167,31 @@ def test_tau_split_keeps_its_distance(superdataset: Path) -> None:
 
 
 def test_split_script_is_deterministic(superdataset: Path, tmp_path: Path) -> None:
-    args = ["--metadata", str(superdataset / "stimuli/task-images_metadata.csv"),
-            "--embeddings", str(superdataset / "stimuli/task-images_desc-CLIP_embeddings.h5")]  # fmt: skip
-    subprocess.run([sys.executable, str(superdataset / "code/make_splits.py"), *args,
-                    "--out", str(tmp_path / "again")], check=True, capture_output=True)  # fmt: skip
+    args = [
+        "--metadata",
+        str(superdataset / "stimuli/task-images_metadata.csv"),
+        "--embeddings",
+        str(superdataset / "stimuli/task-images_desc-CLIP_embeddings.h5"),
+    ]
+    subprocess.run(
+        [
+            sys.executable,
+            str(superdataset / "code/make_splits.py"),
+            *args,
+            "--out",
+            str(tmp_path / "again"),
+        ],
+        check=True,
+        capture_output=True,
+    )
 
     def digests(root: Path) -> dict[str, str]:
         """The split files (``<pool>/<name>.json``) and their SHA-256."""
-        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in sorted(root.glob("*/*.json")) if not p.parent.name.startswith(".")}  # fmt: skip
+        return {
+            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.glob("*/*.json"))
+            if not p.parent.name.startswith(".")
+        }
 
     again = digests(tmp_path / "again")
     assert len(again) == 6 * 12 + 6
@@ -191,14 +221,23 @@ def test_verify_passes_and_fails_when_tampered(
     assert report.ok, render(report)
     assert len(report.checks[0].identical) == 78
     tampered = Path(clone_of(str(superdataset), tmp_path / "tampered"))
-    dl.get(path=str(tampered / "derivatives/splits"), dataset=str(tampered), get_data=False,
-           result_renderer="disabled")  # fmt: skip
+    dl.get(
+        path=str(tampered / "derivatives/splits"),
+        dataset=str(tampered),
+        get_data=False,
+        result_renderer="disabled",
+    )
     target = tampered / "derivatives/splits/regenerated/sub-03/random_2.json"
     data = json.loads(target.read_text())
     data["variants"][0]["test_ids"].reverse()
     target.write_text(json.dumps(data, indent=1) + "\n")
-    dl.save(dataset=str(tampered), path=[str(target)], recursive=True, message="tamper",
-            result_renderer="disabled")  # fmt: skip
+    dl.save(
+        dataset=str(tampered),
+        path=[str(target)],
+        recursive=True,
+        message="tamper",
+        result_renderer="disabled",
+    )
     report = verify_runs(tampered, workdir=tmp_path)
     assert not report.ok, render(report)
     tampered_path = "derivatives/splits/regenerated/sub-03/random_2.json"

@@ -88,8 +88,12 @@ def installed_clone(
     import datalad.api as dl
 
     path = Path(clone_of(store, tmp_path_factory.mktemp("retrieval") / "laion-fmri"))
-    dl.get(path=[str(path / d) for d in (*DEFAULT, "sub-01")], dataset=str(path),
-           get_data=False, result_renderer="disabled")  # fmt: skip
+    dl.get(
+        path=[str(path / d) for d in (*DEFAULT, "sub-01")],
+        dataset=str(path),
+        get_data=False,
+        result_renderer="disabled",
+    )
     return path
 
 
@@ -136,17 +140,27 @@ def test_filters_combined(installed_clone: Path, store: str, tmp_path: Path) -> 
     import datalad.api as dl
 
     subjects = ["sub-01", "sub-03"]
-    dl.get(path=str(installed_clone / "derivatives/glmsingle-tedana"), dataset=str(installed_clone), get_data=False,
-           result_renderer="disabled")  # fmt: skip
+    dl.get(
+        path=str(installed_clone / "derivatives/glmsingle-tedana"),
+        dataset=str(installed_clone),
+        get_data=False,
+        result_renderer="disabled",
+    )
     both = registered(installed_clone, DEFAULT)
     got = planned(
-        installed_clone, ["01", "sub-03"], ses=["01", "averages"], desc=["SingletrialBetas", "Noiseceiling4rep"],
+        installed_clone,
+        ["01", "sub-03"],
+        ses=["01", "averages"],
+        desc=["SingletrialBetas", "Noiseceiling4rep"],
         extension="nii.gz",
-    )  # fmt: skip
+    )
     want = expected(
-        both, subjects, ses=["01", "averages"], desc=["SingletrialBetas", "Noiseceiling4rep"],
+        both,
+        subjects,
+        ses=["01", "averages"],
+        desc=["SingletrialBetas", "Noiseceiling4rep"],
         extension=[".nii.gz"],
-    )  # fmt: skip
+    )
     assert got == want
     assert len(got) == 4  # betas of ses-01 and the subject-level 4rep ceiling, per subject
     got = planned(installed_clone, "sub-03", space="T1w", stat="rsquare", suffix="statmap")
@@ -192,10 +206,25 @@ def test_dry_run_sizes_are_the_annexed_sizes(installed_clone: Path) -> None:
     for item in annexed:
         assert item.size == sizes[str(item.path.relative_to(glm))]
     done = subprocess.run(
-        [sys.executable, "-m", "laion_fmri_datalad.cli", "get", "--subject", "01", "--ses", "02",
-         "--desc", "SingletrialBetas", "--dry-run", "--dataset", str(installed_clone)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "laion_fmri_datalad.cli",
+            "get",
+            "--subject",
+            "01",
+            "--ses",
+            "02",
+            "--desc",
+            "SingletrialBetas",
+            "--dry-run",
+            "--dataset",
+            str(installed_clone),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     lines = done.stdout.splitlines()
     assert len(lines) == 1 + len(
         planned(installed_clone, "sub-01", ses="02", desc="SingletrialBetas")
@@ -214,8 +243,10 @@ def test_download_is_exact_idempotent_and_parallel_equals_serial(
     for jobs in (1, 4):
         fresh = Path(clone_of(store, tmp_path / f"j{jobs}"))
         filters: dict[str, Any] = {
-            "ses": "01", "extension": ".nii.gz", "stream": "glmsingle-tedana"
-        }  # fmt: skip
+            "ses": "01",
+            "extension": ".nii.gz",
+            "stream": "glmsingle-tedana",
+        }
         summary = download(["sub-01", "sub-05"], n_jobs=jobs, dataset=fresh, **filters)
         # per subject: betas, noise ceiling, R2, fracridge and HRF index maps
         assert summary.ok and summary.fetched == 2 * 5
@@ -237,9 +268,25 @@ def test_get_command_summary(installed_clone: Path) -> None:
     missing = [s for s in before if not s.present]
     here = [s for s in before if s.present]
     assert len(missing) == 1 and len(here) == 3  # the betas; the trial table and sidecars
-    run = [sys.executable, "-m", "laion_fmri_datalad.cli", "get", "--subject", "sub-03", "--ses",
-           "02", "--suffix", "trials", "statmap", "--desc", "SingletrialBetas", "-J", "2",
-           "--dataset", str(installed_clone)]  # fmt: skip
+    run = [
+        sys.executable,
+        "-m",
+        "laion_fmri_datalad.cli",
+        "get",
+        "--subject",
+        "sub-03",
+        "--ses",
+        "02",
+        "--suffix",
+        "trials",
+        "statmap",
+        "--desc",
+        "SingletrialBetas",
+        "-J",
+        "2",
+        "--dataset",
+        str(installed_clone),
+    ]
     first = subprocess.run(run, capture_output=True, text=True, check=True).stdout
     total = human(sum(s.size for s in before))
     assert first.strip() == (
@@ -251,8 +298,11 @@ def test_get_command_summary(installed_clone: Path) -> None:
         second.strip()
         == f"4 files, {total}: 0 fetched (0 B), 4 already present ({total}), 0 failed"
     )
-    bad = subprocess.run([*run[:6], "--desc", "singletrial", "--dataset", str(installed_clone)],
-                         capture_output=True, text=True)  # fmt: skip
+    bad = subprocess.run(
+        [*run[:6], "--desc", "singletrial", "--dataset", str(installed_clone)],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2
     assert bad.stderr.startswith("laion-fmri-datalad: error: no desc 'singletrial'; known: ")
     assert bad.stderr.count("\n") == 1
@@ -285,8 +335,19 @@ def test_info_counts_files_and_bytes(installed_clone: Path) -> None:
     assert (tally.present, tally.present_bytes) == (len(present) + len(in_git), have)
     assert "derivatives/freesurfer" in info.not_installed
     done = subprocess.run(
-        [sys.executable, "-m", "laion_fmri_datalad.cli", "info", "--subject", "sub-01",
-         "--dataset", str(installed_clone)], capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "laion_fmri_datalad.cli",
+            "info",
+            "--subject",
+            "sub-01",
+            "--dataset",
+            str(installed_clone),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert f"ROIs of sub-01 ({sum(map(len, ROI_CATEGORIES.values()))}):" in done.stdout
     assert "derivatives/freesurfer" in done.stdout and "not installed" in done.stdout

@@ -99,8 +99,10 @@ def test_rebuild_adds_listings_to_a_dataset_built_without_them(
 ) -> None:
     target = tmp_path / "superdataset"
     build(target, served.location)
-    names = [p.removeprefix(".laion-fmri/listings/").removesuffix(".txt") for p in
-             git(target, "ls-files", ".laion-fmri/listings").split()]  # fmt: skip
+    names = [
+        p.removeprefix(".laion-fmri/listings/").removesuffix(".txt")
+        for p in git(target, "ls-files", ".laion-fmri/listings").split()
+    ]
     assert GLM in names and "sub-01" in names
     git(target, "rm", "-q", "-r", ".laion-fmri/listings")
     git(target, "commit", "-q", "-m", "as built before listings were shipped")

@@ -43,10 +43,14 @@ def dataset(
     import datalad.api as dl
 
     root = clone_of(str(built[0]), tmp_path_factory.mktemp("published") / "clone")
-    shutil.copytree(REPOSITORY / "code", root / "code",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
-    dl.save(dataset=str(root), path=[str(root / "code")], message="add code",
-            result_renderer="disabled")  # fmt: skip
+    shutil.copytree(
+        REPOSITORY / "code",
+        root / "code",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+    )
+    dl.save(
+        dataset=str(root), path=[str(root / "code")], message="add code", result_renderer="disabled"
+    )
     assert make_splits(root).commit is not None
     return root
 
@@ -92,8 +96,9 @@ def test_published_files_are_compact_or_indented_with_descriptive_labels(
     assert '"pool": "sub-04 full pool (unique + LAION non-OOD shared)"' in compact  # p04
 
 
-def test_import_from_urls_records_each_url_and_checksum(dataset: Path, http_root: str,
-                                                        published_dir: Path) -> None:  # fmt: skip
+def test_import_from_urls_records_each_url_and_checksum(
+    dataset: Path, http_root: str, published_dir: Path
+) -> None:
     urls = [f"{http_root}/pooled/tau.json", f"{http_root}/pooled/cluster_k5_1.json"]
     assert main(["splits", "import", *urls, "-d", str(dataset)]) == 0
     for name in ("tau", "cluster_k5_1"):
@@ -143,8 +148,9 @@ def test_published_splits_load_and_mask_every_subjects_trials(dataset: Path) -> 
 
     catalogue = build_catalogue()
     shared = [im.name for im in catalogue if im.participant == "shared" and im.dataset != "OOD"]
-    dl.get(path=str(dataset / GLM), dataset=str(dataset), get_data=False,
-           result_renderer="disabled")  # fmt: skip
+    dl.get(
+        path=str(dataset / GLM), dataset=str(dataset), get_data=False, result_renderer="disabled"
+    )
     for subject in SUBJECTS:
         # the pool from the catalogue's participant column, recomputed with numpy
         ids = sorted(shared + [im.name for im in catalogue if im.participant == subject])
@@ -155,8 +161,13 @@ def test_published_splits_load_and_mask_every_subjects_trials(dataset: Path) -> 
         assert (
             split.label == f"sub-{code_of(subject)[1:]} full pool (unique + LAION non-OOD shared)"
         )
-        assert split.params == {"method": "shuffled_5fold_cv", "k": 5, "seed": 42, "fold": 2,
-                                "revision": 2}  # fmt: skip
+        assert split.params == {
+            "method": "shuffled_5fold_cv",
+            "k": 5,
+            "seed": 42,
+            "fold": 2,
+            "revision": 2,
+        }
         assert set(split.variants[0].test_ids) == expected
         assert sorted(split.variants[0].all_ids()) == ids
         trials = trials_of(dataset, subject)
@@ -165,8 +176,9 @@ def test_published_splits_load_and_mask_every_subjects_trials(dataset: Path) -> 
         assert test.tolist() == [label in expected for label in labels]
         pool = set(ids)
         assert train.tolist() == [label in pool - expected for label in labels]
-        _, ood = api.get_train_test_ids("ood", subject, ood_types=["gabor", "relations"],
-                                        dataset=dataset)  # fmt: skip
+        _, ood = api.get_train_test_ids(
+            "ood", subject, ood_types=["gabor", "relations"], dataset=dataset
+        )
         assert len(ood) == OOD_TYPES["gabor"] + OOD_TYPES["relations"]
     assert api.list_ood_types(dataset) == sorted(OOD_TYPES)
     regenerated = api.load_split("random_0", "sub-01", dataset, source="regenerated")
@@ -181,8 +193,9 @@ def test_published_splits_load_and_mask_every_subjects_trials(dataset: Path) -> 
         api.load_split("tau", "shared", dataset, source="upstream")
 
 
-def test_compare_reports_identical_and_moved_splits(dataset: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_compare_reports_identical_and_moved_splits(
+    dataset: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     report = compare(dataset)
     status = {(c.pool, c.name): c for c in report.items}
     assert len(status) == 78
@@ -197,8 +210,11 @@ def test_compare_reports_identical_and_moved_splits(dataset: Path,
             n = found.n_test[0]
             assert found.jaccard == pytest.approx((n - 3) / (n + 3))
     assert status[("shared", "random_0")].status == "identical"  # no revision for shared
-    assert all(status[(p, f"cluster_k5_{i}")].status == "differs"
-               for p in ["shared", "pooled", *SUBJECTS] for i in range(5))  # fmt: skip
+    assert all(
+        status[(p, f"cluster_k5_{i}")].status == "differs"
+        for p in ["shared", "pooled", *SUBJECTS]
+        for i in range(5)
+    )
     assert main(["splits", "compare", "-d", str(dataset)]) == 0
     out = capsys.readouterr().out
     assert "sub-01:\n  random_0      differs: test-set Jaccard 0.995" in out

@@ -188,31 +188,36 @@ def test_anatomy_and_freesurfer(sub: Subject, fixture_dir: Path) -> None:
 
 
 def test_localizer_maps(clone: Path, fixture_dir: Path) -> None:
-    path = localizer_statmap_path("sub-01", "floc", "faceVsOthers", "4BarScreenfLoc", hemi="L",
-                                  dataset=clone)  # fmt: skip
+    path = localizer_statmap_path(
+        "sub-01", "floc", "faceVsOthers", "4BarScreenfLoc", hemi="L", dataset=clone
+    )
     key = (
         "derivatives/localizers/sub-01/ses-4BarScreenfLoc/func/sub-01_ses-4BarScreenfLoc_task-floc"
     )
     assert path.read_bytes() == generated(
         fixture_dir, f"{key}_hemi-L_space-fsnative_contrast-faceVsOthers_stat-z_statmap.func.gii"
     )
-    volume = localizer_statmap_path("01", "oloc", "objectVsScrambled", "ses-31", space="T1w",
-                                    res="1pt8", dataset=clone)  # fmt: skip
+    volume = localizer_statmap_path(
+        "01", "oloc", "objectVsScrambled", "ses-31", space="T1w", res="1pt8", dataset=clone
+    )
     assert volume.name.endswith(
         "_space-T1w_res-1pt8_contrast-objectVsScrambled_stat-z_statmap.nii.gz"
     )
-    effect = localizer_effect_path("sub-01", "floc", "faceVsBaseline", "4BarScreenfLoc", 1,
-                                   space="T1w", dataset=clone)  # fmt: skip
+    effect = localizer_effect_path(
+        "sub-01", "floc", "faceVsBaseline", "4BarScreenfLoc", 1, space="T1w", dataset=clone
+    )
     assert effect.read_bytes() == generated(
         fixture_dir,
         f"{key}_run-01_space-T1w_res-1pt5_contrast-faceVsBaseline_stat-effect_statmap.nii.gz",
     )
     with pytest.raises(UsageError, match=r"no contrast 'faceVsOther'.*did you mean 'faceVsOthers'"):
-        localizer_statmap_path("sub-01", "floc", "faceVsOther", "4BarScreenfLoc", hemi="R",
-                               dataset=clone)  # fmt: skip
+        localizer_statmap_path(
+            "sub-01", "floc", "faceVsOther", "4BarScreenfLoc", hemi="R", dataset=clone
+        )
     with pytest.raises(UsageError, match="MotionLoc' is the pooled map"):
-        localizer_effect_path("sub-01", "MotionLoc", "movingVsBaseline", "MotionLocBarsSML", 1,
-                              dataset=clone)  # fmt: skip
+        localizer_effect_path(
+            "sub-01", "MotionLoc", "movingVsBaseline", "MotionLocBarsSML", 1, dataset=clone
+        )
     with pytest.raises(UsageError, match="needs hemi 'L' or 'R'"):
         localizer_statmap_path("sub-01", "floc", "faceVsOthers", "4BarScreenfLoc", dataset=clone)
 
@@ -310,9 +315,25 @@ def test_download_filters_as_upstream(clone: Path) -> None:
 
 
 def test_download_command_gets_the_localizers(clone: Path) -> None:
-    run = [sys.executable, "-m", "laion_fmri_datalad.cli", "download", "--subject", "05",
-           "--ses", "MotionLocBarsSML", "--stat", "z", "--extension", "func.gii",
-           "--include-localizers", "--n-jobs", "2", "--dataset", str(clone)]  # fmt: skip
+    run = [
+        sys.executable,
+        "-m",
+        "laion_fmri_datalad.cli",
+        "download",
+        "--subject",
+        "05",
+        "--ses",
+        "MotionLocBarsSML",
+        "--stat",
+        "z",
+        "--extension",
+        "func.gii",
+        "--include-localizers",
+        "--n-jobs",
+        "2",
+        "--dataset",
+        str(clone),
+    ]
     done = subprocess.run(run, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     folder = clone / "derivatives/localizers/sub-05/ses-MotionLocBarsSML/func"
@@ -323,6 +344,9 @@ def test_download_command_gets_the_localizers(clone: Path) -> None:
     assert not any(p.exists() for p in folder.glob("*_stat-effect_*"))
     again = subprocess.run(run, capture_output=True, text=True)
     assert ": 0 fetched (0 B), 19 already present" in again.stdout
-    bad = subprocess.run([*run[:4], "--subject", "05", "--include-raw", "--echo", "4",
-                          "--dataset", str(clone)], capture_output=True, text=True)  # fmt: skip
+    bad = subprocess.run(
+        [*run[:4], "--subject", "05", "--include-raw", "--echo", "4", "--dataset", str(clone)],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "no echo '4'" in bad.stderr and bad.stderr.count("\n") == 1

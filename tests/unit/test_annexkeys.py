@@ -59,11 +59,20 @@ def test_md5e_and_sha256e_keys_match_git_annex_calckey(annex_repo: Path, name: s
 def test_hash_directories_match_git_annex_examinekey(annex_repo: Path) -> None:
     keys = [md5e_key(hashlib.md5(str(i).encode()).hexdigest(), i, "x.nii.gz") for i in range(200)]
     out = subprocess.run(
-        ["git", "-C", str(annex_repo), "annex", "examinekey", "--batch",
-         "--format=${hashdirmixed} ${hashdirlower}\n"],
+        [
+            "git",
+            "-C",
+            str(annex_repo),
+            "annex",
+            "examinekey",
+            "--batch",
+            "--format=${hashdirmixed} ${hashdirlower}\n",
+        ],
         input="".join(k + "\n" for k in keys),
-        capture_output=True, text=True, check=True,
-    ).stdout.splitlines()  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     assert out == [f"{hashdir_mixed(k)} {hashdir_lower(k)}" for k in keys]
 
 

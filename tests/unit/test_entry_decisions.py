@@ -202,10 +202,17 @@ def test_no_answer_is_a_failure_saying_so() -> None:
 
 def old_entry(path: str, obj: S3Object, storage: str, **changes: Any) -> InventoryEntry:
     base = InventoryEntry(
-        path, obj.key, obj.version_id or "", obj.etag, obj.size, storage,
+        path,
+        obj.key,
+        obj.version_id or "",
+        obj.etag,
+        obj.size,
+        storage,
         f"MD5E-s{obj.size}--{obj.etag}.nii.gz" if storage == ANNEX else "",
-        403 if storage == WITHHELD_STORAGE else 200, url(obj), obj.last_modified,
-    )  # fmt: skip
+        403 if storage == WITHHELD_STORAGE else 200,
+        url(obj),
+        obj.last_modified,
+    )
     return dataclasses.replace(base, **changes)
 
 

@@ -126,19 +126,23 @@ def test_localizer_keys_cover_every_session_task_contrast_and_kind(design: Subje
         parsed.append(found.groupdict())
     sessions = {(p["ses"], p["task"]) for p in parsed}
     assert sessions == {
-        ("4BarScreenfLoc", "floc"), ("31", "oloc"), ("MotionLocBarsSML", "MotionLoc"),
-        ("MotionLocBarsSML", "MotionLeft"), ("MotionLocBarsSML", "MotionRight"),
-    }  # fmt: skip
+        ("4BarScreenfLoc", "floc"),
+        ("31", "oloc"),
+        ("MotionLocBarsSML", "MotionLoc"),
+        ("MotionLocBarsSML", "MotionLeft"),
+        ("MotionLocBarsSML", "MotionRight"),
+    }
     cats = ("face", "body", "place", "object", "character")
     z = {
-        "floc": {f"{c}VsOthers" for c in cats} | {f"{c}VsBaseline" for c in cats}
+        "floc": {f"{c}VsOthers" for c in cats}
+        | {f"{c}VsBaseline" for c in cats}
         | {"faceVsObject", "bodyVsObject", "placeVsObject", "characterVsFace"},
         "oloc": {"objectVsScrambled", "objectVsBaseline", "scrambledVsBaseline"},
         **{
             task: {"movingVsStatic", "movingVsBaseline", "staticVsBaseline"}
             for task in ("MotionLoc", "MotionLeft", "MotionRight")
         },
-    }  # fmt: skip
+    }
     for task, contrasts in z.items():
         got = {p["contrast"] for p in parsed if p["task"] == task and p["stat"] == "z"}
         assert got == contrasts, task
@@ -154,16 +158,22 @@ def test_localizer_keys_cover_every_session_task_contrast_and_kind(design: Subje
             == (p["task"], p["run"], p["contrast"], p["stat"])
         }
         assert spaces == {
-            ("L", None, "func.gii"), ("R", None, "func.gii"),
-            (None, "1pt5", "nii.gz"), (None, "1pt8", "nii.gz"),
-        }  # fmt: skip
+            ("L", None, "func.gii"),
+            ("R", None, "func.gii"),
+            (None, "1pt5", "nii.gz"),
+            (None, "1pt8", "nii.gz"),
+        }
 
 
 def test_localizer_runs_at_real_scale() -> None:
     real = get_spec("real")
     assert {t.task: len(run_ids(t, real)) for t in TASKS} == {
-        "floc": 8, "oloc": 4, "MotionLoc": 4, "MotionLeft": 4, "MotionRight": 4,
-    }  # fmt: skip
+        "floc": 8,
+        "oloc": 4,
+        "MotionLoc": 4,
+        "MotionLeft": 4,
+        "MotionRight": 4,
+    }
     assert all(len(run_ids(t, get_spec("tiny"))) >= 1 for t in TASKS)
 
 

@@ -76,8 +76,9 @@ def test_ood_types_counts_and_awkward_names(catalogue: list[Image]) -> None:
     assert {n.rsplit(".", 1)[1] for n in ood} == {"png", "jpg"}
     assert any(" " in n for n in ood)
     assert any(n.count(".") > 1 for n in ood)
-    assert any(re.match(r"^shared_4rep_OOD_unusual_Screenshot .+ at \d+\.\d+\.\d+\.jpg$", n)
-               for n in ood)  # fmt: skip
+    assert any(
+        re.match(r"^shared_4rep_OOD_unusual_Screenshot .+ at \d+\.\d+\.\d+\.jpg$", n) for n in ood
+    )
     for im in catalogue:
         if im.dataset == "OOD":
             assert im.ood_type == ood_type_of(im.name)
@@ -125,8 +126,12 @@ def test_shared_names_have_no_owner(catalogue: list[Image]) -> None:
 def test_metadata_table_reads_back_with_the_awkward_names(catalogue: list[Image]) -> None:
     table = pd.read_csv(io.BytesIO(metadata_csv(catalogue)))
     assert list(table.columns) == [
-        "image_name", "dataset", "participant", "unique_or_shared", "n_reps",
-    ]  # fmt: skip
+        "image_name",
+        "dataset",
+        "participant",
+        "unique_or_shared",
+        "n_reps",
+    ]
     assert table["image_name"].tolist() == [im.name for im in catalogue]
     assert set(table["dataset"]) == {"LAION", "THINGSplus", "THINGS", "NSD", "OOD"}
     assert (table["n_reps"] == 12).sum() == 881 and (table["n_reps"] == 4).sum() == 24_171

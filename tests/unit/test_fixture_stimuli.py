@@ -84,9 +84,14 @@ def test_changes_since_launch_are_the_archive_and_the_recomputed_files(
 def test_captions_are_long_form_with_ranks(catalogue: list[Image]) -> None:
     table = pd.read_csv(io.BytesIO(captions_csv(catalogue)), keep_default_na=False)
     assert list(table.columns) == [
-        "image_name", "caption_idx", "source", "caption", "origin_collection",
-        "participant_id", "ai_model",
-    ]  # fmt: skip
+        "image_name",
+        "caption_idx",
+        "source",
+        "caption",
+        "origin_collection",
+        "participant_id",
+        "ai_model",
+    ]
     assert table["caption"].str.contains(",").any()  # quoted cells survive
     shared = {im.name for im in catalogue if im.participant == "shared"}
     assert set(table["image_name"]) == {im.name for im in catalogue}

@@ -115,8 +115,10 @@ def test_the_access_services_file_names_get_the_same_refusal(
     from laion_fmri_datalad.gated import register
 
     (tmp_path / "stimuli" / ".git").mkdir(parents=True)
-    files = [{"name": "task-images_stimuli.h5", "sha256": "0" * 64, "size": 1},
-             {"name": name, "sha256": "1" * 64, "size": 2}]  # fmt: skip
+    files = [
+        {"name": "task-images_stimuli.h5", "sha256": "0" * 64, "size": 1},
+        {"name": name, "sha256": "1" * 64, "size": 2},
+    ]
     monkeypatch.setattr(register, "manifest", lambda url: {"files": files})
     with pytest.raises(BuildError, match=rf"manifest names {re.escape(repr(name))}, which "):
         register.register_gated(tmp_path, "http://127.0.0.1:1")

@@ -37,8 +37,13 @@ def test_a_run_that_is_no_number_is_refused() -> None:
 
 def test_entities_of_a_name_and_of_a_whole_path() -> None:
     assert name_entities(BOLD) == {
-        "sub": "01", "ses": "01", "task": "images", "run": "02", "echo": "1", "part": "mag",
-    }  # fmt: skip
+        "sub": "01",
+        "ses": "01",
+        "task": "images",
+        "run": "02",
+        "echo": "1",
+        "part": "mag",
+    }
     assert values_in(BOLD, "ses") == {"01"} and values_in(BOLD, "desc") == set()
     assert values_in("sub-01/ses-02/anat/x_T1w.nii.gz", "ses") == {"02"}  # from the folder
     assert suffix_and_extension(BOLD) == ("bold", "nii.gz")

@@ -408,9 +408,12 @@ def metadata() -> pd.DataFrame:
 
 def test_pools_take_owners_from_the_code_table_and_sort_names() -> None:
     shared = sorted(
-        ["shared_12rep_LAION_cluster_3_i0.jpg", "shared_12rep_THINGS+_kmeans_1_bat2.jpg",
-         "shared_4rep_NSD_special100_7.jpg"]
-    )  # fmt: skip
+        [
+            "shared_12rep_LAION_cluster_3_i0.jpg",
+            "shared_12rep_THINGS+_kmeans_1_bat2.jpg",
+            "shared_4rep_NSD_special100_7.jpg",
+        ]
+    )
     sub01 = ["unique_LAION_new_cluster_9_i2_p01.jpg", "unique_THINGS_toy_kettle_p01.jpg"]
     assert pools(metadata()) == {
         "shared": shared,
@@ -469,8 +472,12 @@ def test_pool_splits_follow_the_published_algorithms_and_params() -> None:
     for i, split in enumerate(splits[:K_FOLDS]):
         assert split["splitter"] == "random_kfold"
         assert {k: split["params"][k] for k in ("method", "k", "seed", "fold", "revision")} == {
-            "method": "shuffled_5fold_cv", "k": 5, "seed": 42, "fold": i, "revision": 2
-        }  # fmt: skip
+            "method": "shuffled_5fold_cv",
+            "k": 5,
+            "seed": 42,
+            "fold": i,
+            "revision": 2,
+        }
         test = split["variants"][0]["test_ids"]
         assert (ids[3] in test) == (ids[7] in test)  # the duplicates share a fold
         if not together:
@@ -484,9 +491,13 @@ def test_pool_splits_follow_the_published_algorithms_and_params() -> None:
     assert sum(s["n_test"] for s in clusters) == 60
     assert {s["splitter"] for s in clusters} == {"kmeans_cluster_holdout"}
     assert clusters[2]["params"] == {
-        "method": "kmeans_clip_k5_holdout", "feature_space": "CLIP", "n_clusters": 5,
-        "seed": 2026, "n_init": 10, "held_out_cluster": 2,
-    }  # fmt: skip
+        "method": "kmeans_clip_k5_holdout",
+        "feature_space": "CLIP",
+        "n_clusters": 5,
+        "seed": 2026,
+        "n_init": 10,
+        "held_out_cluster": 2,
+    }
     tau = splits[-2]
     assert tau["splitter"] == "min_nn_stochastic" and tau["n_test"] == 12
     assert {"tau", "percentile", "mmd2"} <= set(tau["params"]["adaptive_selection"])

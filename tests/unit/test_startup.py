@@ -30,8 +30,10 @@ def loaded_by(*argv: str) -> tuple[int, list[str], str]:
     after building the parser and running ``argv`` (if any)."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE.format(heavy=HEAVY), *argv],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     code, modules, printed = json.loads(done.stdout.splitlines()[-1])
     return int(code), list(modules), str(printed)
 
@@ -72,6 +74,7 @@ def test_the_suites_plugin_loads_no_development_server() -> None:
         "('laion_fmri_datalad.devserver', 'matplotlib', 'boto3')))))"
     )
     tests = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          cwd=tests, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=tests, check=True
+    )
     assert json.loads(done.stdout) == []

@@ -95,11 +95,19 @@ def test_largefiles_rule_names_every_file_goes_to_git_keeps_in_git() -> None:
 AGREEMENT = [
     (path, size)
     for path in (
-        "a.json", "sub-01/ses-01/func/x_events.tsv", "stimuli/m.csv", "README", "x/README",
-        "CHANGES", "derivatives/rois/LICENSE", "b.nii.gz", "README.md", "x/READMEs",
+        "a.json",
+        "sub-01/ses-01/func/x_events.tsv",
+        "stimuli/m.csv",
+        "README",
+        "x/README",
+        "CHANGES",
+        "derivatives/rois/LICENSE",
+        "b.nii.gz",
+        "README.md",
+        "x/READMEs",
     )
     for size in (0, MIB - 1, MIB, MIB + 1)
-]  # fmt: skip
+]
 
 
 def test_git_annex_decides_as_the_builder_does(tmp_path: Path) -> None:
@@ -109,9 +117,14 @@ def test_git_annex_decides_as_the_builder_does(tmp_path: Path) -> None:
     annex(tmp_path, "init", "-q")
     for path, size in AGREEMENT:
         done = run(
-            tmp_path, "annex", "matchexpression", "--largefiles", LARGEFILES_RULE,
-            f"--file={path}", f"--size={size}",
-        )  # fmt: skip
+            tmp_path,
+            "annex",
+            "matchexpression",
+            "--largefiles",
+            LARGEFILES_RULE,
+            f"--file={path}",
+            f"--size={size}",
+        )
         assert done.returncode in (0, 1), done.stderr
         annexed = done.returncode == 0
         assert annexed is not goes_to_git(path, size), (path, size)

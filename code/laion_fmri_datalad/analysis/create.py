@@ -152,10 +152,19 @@ def create_analysis(target: Path, source: str, store: str | None = None) -> Crea
         with (work / ".gitattributes").open("a") as attributes:
             attributes.write(ATTRIBUTES)
         (work / ".datalad" / MARKER).write_text(f"laion-fmri-datalad {__version__}\n")
-        datalad.call("save", dataset=str(work), message="[laion-fmri] Analysis dataset: "
-                     "inputs, reference encoding analysis, README")  # fmt: skip
-        datalad.call("create_sibling_ria", dataset=str(work), url=store, name=OUTPUT,
-                     new_store_ok=True, storage_sibling=True)  # fmt: skip
+        datalad.call(
+            "save",
+            dataset=str(work),
+            message="[laion-fmri] Analysis dataset: inputs, reference encoding analysis, README",
+        )
+        datalad.call(
+            "create_sibling_ria",
+            dataset=str(work),
+            url=store,
+            name=OUTPUT,
+            new_store_ok=True,
+            storage_sibling=True,
+        )
         datalad.call("push", dataset=str(work), to=OUTPUT)
         if target.exists():
             target.rmdir()

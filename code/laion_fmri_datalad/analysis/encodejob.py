@@ -182,8 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", required=True)
     parser.add_argument("--roi", required=True)
     parser.add_argument("--embedding", required=True, choices=EMBEDDINGS)
-    parser.add_argument("--list-inputs", action="store_true",
-                        help="print the files the job reads (relative to the cwd), no fitting")  # fmt: skip
+    parser.add_argument(
+        "--list-inputs",
+        action="store_true",
+        help="print the files the job reads (relative to the cwd), no fitting",
+    )
     args = parser.parse_args(argv)
     spec = JobSpec(args.embedding, args.split, args.subject, args.roi)
     superdataset = Path(args.dataset).absolute()

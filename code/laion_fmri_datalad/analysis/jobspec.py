@@ -71,9 +71,15 @@ class JobSpec:
 
     def arguments(self) -> list[str]:
         return [
-            "--subject", self.subject, "--split", self.split,
-            "--roi", self.roi, "--embedding", self.embedding,
-        ]  # fmt: skip
+            "--subject",
+            self.subject,
+            "--split",
+            self.split,
+            "--roi",
+            self.roi,
+            "--embedding",
+            self.embedding,
+        ]
 
 
 def expand(
@@ -81,8 +87,11 @@ def expand(
 ) -> list[JobSpec]:
     """Every combination, one job each, in a stable order (duplicates once)."""
     for name, values in (
-        ("subject", subjects), ("split", splits), ("roi", rois), ("embedding", embeddings),
-    ):  # fmt: skip
+        ("subject", subjects),
+        ("split", splits),
+        ("roi", rois),
+        ("embedding", embeddings),
+    ):
         if not values:
             raise UsageError(f"no {name} given; give at least one")
     jobs = {JobSpec(e, sp, su, r) for e, sp, su, r in product(embeddings, splits, subjects, rois)}

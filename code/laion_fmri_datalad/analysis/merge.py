@@ -55,10 +55,15 @@ class MergeReport:
 
 def _unmerged_tips(analysis: Path) -> dict[str, str]:
     """``{job id: commit}`` of the store's job branches HEAD does not contain."""
-    git(analysis, "fetch", "-q", "--prune", OUTPUT,
-        f"+refs/heads/{BRANCH_PREFIX}*:{TRACKING}*")  # fmt: skip
-    listed = git(analysis, "for-each-ref", "--no-merged", "HEAD",
-                 "--format=%(objectname) %(refname)", TRACKING)  # fmt: skip
+    git(analysis, "fetch", "-q", "--prune", OUTPUT, f"+refs/heads/{BRANCH_PREFIX}*:{TRACKING}*")
+    listed = git(
+        analysis,
+        "for-each-ref",
+        "--no-merged",
+        "HEAD",
+        "--format=%(objectname) %(refname)",
+        TRACKING,
+    )
     tips: dict[str, str] = {}
     for line in listed.splitlines():
         commit, ref = line.split(" ", 1)
@@ -68,8 +73,14 @@ def _unmerged_tips(analysis: Path) -> dict[str, str]:
 
 def _changes(analysis: Path, tips: dict[str, str]) -> dict[str, list[tuple[str, str, str, str]]]:
     """Per job commit, its changes against its first parent: (mode, object, status, path)."""
-    listing = git(analysis, "diff-tree", "--stdin", "-r", "--no-renames",
-                  input="".join(f"{c}\n" for c in tips.values()).encode())  # fmt: skip
+    listing = git(
+        analysis,
+        "diff-tree",
+        "--stdin",
+        "-r",
+        "--no-renames",
+        input="".join(f"{c}\n" for c in tips.values()).encode(),
+    )
     changes: dict[str, list[tuple[str, str, str, str]]] = {c: [] for c in tips.values()}
     current = ""
     for line in listing.splitlines():
@@ -121,8 +132,16 @@ def merge_job_branches(analysis: Path, message: str) -> MergeReport:
     git(analysis, "merge", "-q", "--ff-only", commit)
     report.commit = commit
     for start in range(0, len(annexed), FSCK_CHUNK):
-        annex(analysis, "fsck", "--fast", "--quiet", "--from", STORAGE, "--",
-              *annexed[start : start + FSCK_CHUNK])  # fmt: skip
+        annex(
+            analysis,
+            "fsck",
+            "--fast",
+            "--quiet",
+            "--from",
+            STORAGE,
+            "--",
+            *annexed[start : start + FSCK_CHUNK],
+        )
     report.annexed = len(annexed)
     return report
 

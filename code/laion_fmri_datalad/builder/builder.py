@@ -264,9 +264,17 @@ def entry_for(
     def entry(storage: str, key: str, status: int) -> InventoryEntry:
         version = obj.version_id or ""
         return InventoryEntry(
-            path, obj.key, version, obj.etag, obj.size, storage, key, status, url,
+            path,
+            obj.key,
+            version,
+            obj.etag,
+            obj.size,
+            storage,
+            key,
+            status,
+            url,
             obj.last_modified,
-        )  # fmt: skip
+        )
 
     if goes_to_git(path, obj.size):
         fetched = reads.texts[obj.key]

@@ -23,22 +23,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from ..analysis.jobspec import EMBEDDINGS
 
     analysis = sub.add_parser(
-        "analysis", help="make an analysis dataset and run the encoding analysis in it",
+        "analysis",
+        help="make an analysis dataset and run the encoding analysis in it",
         description=__doc__.split("\n\n")[1].replace("``", "`"),
-    )  # fmt: skip
-    commands = analysis.add_subparsers(dest="analysis_command", required=True,
-                                       parser_class=OneLineParser)  # fmt: skip
+    )
+    commands = analysis.add_subparsers(
+        dest="analysis_command", required=True, parser_class=OneLineParser
+    )
     create = commands.add_parser("create", help="make an analysis dataset (YODA layout)")
     create.add_argument("path", type=Path, metavar="DIR", help="where (absent or empty)")
     create.add_argument(
-        "--source", default=None,
+        "--source",
+        default=None,
         help="the superdataset to install as inputs/laion-fmri: a clone's path, a URL or a "
         "ria+ URL (default: the superdataset here)",
-    )  # fmt: skip
+    )
     create.add_argument(
-        "--store", default=None,
+        "--store",
+        default=None,
         help="RIA store for the jobs' outputs (default: ria+file://DIR-outputs beside DIR)",
-    )  # fmt: skip
+    )
     create.set_defaults(func=run_create)
 
     run = commands.add_parser("run", help="run an analysis's jobs on Dask and merge them")
@@ -46,15 +50,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_dataset(run, "the analysis dataset")
     run.add_argument("--subject", nargs="+", default=["all"], help="subjects, or all")
     run.add_argument("--split", nargs="+", required=True, help="split names, e.g. random_0")
-    run.add_argument("--roi", nargs="+", required=True,
-                     help="ROI sets: an ROI, a category, or several joined by '+'")  # fmt: skip
+    run.add_argument(
+        "--roi",
+        nargs="+",
+        required=True,
+        help="ROI sets: an ROI, a category, or several joined by '+'",
+    )
     run.add_argument("--embedding", nargs="+", default=["CLIP"], choices=EMBEDDINGS)
     add_jobs(run, 2, "Dask workers")
-    run.add_argument("--cluster", choices=CLUSTERS, default="local",
-                     help="local worker processes, or a batch scheduler through "
-                     "dask-jobqueue (configured in Dask's jobqueue.yaml)")  # fmt: skip
-    run.add_argument("--scratch", type=Path, default=None,
-                     help="where jobs make their temporary clones (default: $TMPDIR)")  # fmt: skip
+    run.add_argument(
+        "--cluster",
+        choices=CLUSTERS,
+        default="local",
+        help="local worker processes, or a batch scheduler through "
+        "dask-jobqueue (configured in Dask's jobqueue.yaml)",
+    )
+    run.add_argument(
+        "--scratch",
+        type=Path,
+        default=None,
+        help="where jobs make their temporary clones (default: $TMPDIR)",
+    )
     run.set_defaults(func=run_run)
 
 
@@ -76,6 +92,11 @@ def run_run(args: argparse.Namespace) -> Report:
     jobs = request(analysis, args.subject, args.split, args.roi, args.embedding)
     with progress_bar("jobs", total=len(jobs), unit="job") as advance:
         return run_jobs(
-            analysis, jobs, workers=args.jobs, cluster=args.cluster, scratch=args.scratch,
-            progress=advance, announce=print,
-        )  # fmt: skip
+            analysis,
+            jobs,
+            workers=args.jobs,
+            cluster=args.cluster,
+            scratch=args.scratch,
+            progress=advance,
+            announce=print,
+        )

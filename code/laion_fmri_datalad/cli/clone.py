@@ -44,9 +44,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name in INCLUDES:
         down.add_argument(f"--include-{name}", action="store_true", help=f"also the {name}")
     down.add_argument(
-        "--n-jobs", "-J", "--jobs", dest="n_jobs", type=jobs, default=1,
+        "--n-jobs",
+        "-J",
+        "--jobs",
+        dest="n_jobs",
+        type=jobs,
+        default=1,
         help="parallel transfers (default: 1)",
-    )  # fmt: skip
+    )
     add_dataset(down, "the clone")
     down.set_defaults(func=run_download)
 

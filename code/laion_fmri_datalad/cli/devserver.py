@@ -129,9 +129,13 @@ def run_serve(args: argparse.Namespace) -> Report:
         check_data_dir(fixture, args.data, args.replace_data)
         with progress_bar("uploading objects") as advance:
             served = start_bucket(
-                fixture, args.data, port, progress=advance, jobs=args.jobs,
+                fixture,
+                args.data,
+                port,
+                progress=advance,
+                jobs=args.jobs,
                 replace_data=args.replace_data,
-            )  # fmt: skip
+            )
         try:
             print(f"endpoint: {served.server.endpoint_url}", flush=True)
             print(f"access service: {served.access.url}", flush=True)

@@ -44,8 +44,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         )
     finally:
         sub._parser_class = sibling_class
-    commands = splits.add_subparsers(dest="splits_command", required=True,
-                                     parser_class=OneLineParser)  # fmt: skip
+    commands = splits.add_subparsers(
+        dest="splits_command", required=True, parser_class=OneLineParser
+    )
 
     make = commands.add_parser("make", help="make the regenerated splits under datalad run")
     add_dataset(make, "the superdataset", positional=True)
@@ -55,9 +56,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "import", help="import a published split set into derivatives/splits/published"
     )
     imported.add_argument(
-        "source", nargs="+", metavar="SOURCE",
+        "source",
+        nargs="+",
+        metavar="SOURCE",
         help="a directory of <pool>/<split>.json files, or the http(s) URLs of such files",
-    )  # fmt: skip
+    )
     add_dataset(imported, "the superdataset")
     imported.set_defaults(func=run_import)
 

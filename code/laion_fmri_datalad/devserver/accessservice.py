@@ -42,8 +42,14 @@ class ServiceState:
 class AccessService:
     """The service on 127.0.0.1; ``url`` is its base URL."""
 
-    def __init__(self, server: LocalS3Server, manifest: Manifest, fixture_dir: Path,
-                 state_dir: Path, port: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        server: LocalS3Server,
+        manifest: Manifest,
+        fixture_dir: Path,
+        state_dir: Path,
+        port: int = 0,
+    ) -> None:
         self.s3 = server
         self.bucket = manifest.bucket
         self.state_path = state_dir / "access-service.json"
@@ -52,8 +58,14 @@ class AccessService:
             if entry.key in GATED_KEYS:
                 data = (fixture_dir / "objects" / entry.key).read_bytes()
                 name = entry.key.rsplit("/", 1)[-1]
-                self.files.append({"name": name, "key": entry.key, "size": len(data),
-                                   "sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
+                self.files.append(
+                    {
+                        "name": name,
+                        "key": entry.key,
+                        "size": len(data),
+                        "sha256": hashlib.sha256(data).hexdigest(),
+                    }
+                )
         self.state = self._load()
         self._lock = threading.Lock()
         self._http = ThreadingHTTPServer((LOOPBACK, port), _handler(self))
@@ -109,8 +121,12 @@ class AccessService:
     # -- endpoints -----------------------------------------------------------------------
     def manifest(self) -> tuple[int, dict[str, Any]]:
         files = [{k: f[k] for k in ("name", "size", "sha256")} for f in self.files]
-        return 200, {"dataset_version": DATASET_VERSION, "terms_version": self.state.terms_version,
-                     "terms_url": self.terms_url, "files": files}  # fmt: skip
+        return 200, {
+            "dataset_version": DATASET_VERSION,
+            "terms_version": self.state.terms_version,
+            "terms_url": self.terms_url,
+            "files": files,
+        }
 
     def request(self, form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         missing = [f for f in FORM_FIELDS if not str(form.get(f, "")).strip()]
@@ -139,12 +155,18 @@ class AccessService:
         ttl = self.state.url_ttl
         client = _presigner(self.s3)
         files = [
-            {"name": f["name"], "size": f["size"], "sha256": f["sha256"],
-             "url": client.generate_presigned_url(
-                 "get_object", Params={"Bucket": gated_bucket(self.bucket), "Key": f["key"]},
-                 ExpiresIn=ttl)}
+            {
+                "name": f["name"],
+                "size": f["size"],
+                "sha256": f["sha256"],
+                "url": client.generate_presigned_url(
+                    "get_object",
+                    Params={"Bucket": gated_bucket(self.bucket), "Key": f["key"]},
+                    ExpiresIn=ttl,
+                ),
+            }
             for f in self.files
-        ]  # fmt: skip
+        ]
         return 200, {"expires_at": int(time.time()) + ttl, "files": files}
 
 
@@ -153,11 +175,13 @@ def _presigner(server: LocalS3Server) -> Any:
     from botocore.config import Config
 
     return boto3.session.Session().client(
-        "s3", endpoint_url=server.endpoint_url, region_name="us-west-2",
+        "s3",
+        endpoint_url=server.endpoint_url,
+        region_name="us-west-2",
         aws_access_key_id=server.credentials.access_key,
         aws_secret_access_key=server.credentials.secret_key,
         config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-    )  # fmt: skip
+    )
 
 
 def _handler(service: AccessService) -> type[BaseHTTPRequestHandler]:

@@ -104,8 +104,13 @@ def _loader_log_shown() -> Iterator[None]:
 def _get_gated(clone: Path, access_url: str) -> VerifyReport:
     """Request access at the local service (the token goes to the environment of that one
     get, never to the user's cache file) and get the gated image file."""
-    form = {"name": "Demo User", "email": "demo@example.org", "institution": "Demo",
-            "purpose": "the README's demo", "accept_terms": True}  # fmt: skip
+    form = {
+        "name": "Demo User",
+        "email": "demo@example.org",
+        "institution": "Demo",
+        "purpose": "the README's demo",
+        "accept_terms": True,
+    }
     return _get(clone, (GATED,), {TOKEN_ENV: request_access(access_url, form)})
 
 
@@ -186,8 +191,11 @@ def _clone_and_get(demo: Demo) -> VerifyReport:
 
 
 def _releases_in_the_clone(demo: Demo) -> list[TagCheck]:
-    _step(11, f"the clone at each release: {MODEL} embeddings at {FIRST_RELEASE}, then at "
-              f"{SECOND_RELEASE}")  # fmt: skip
+    _step(
+        11,
+        f"the clone at each release: {MODEL} embeddings at {FIRST_RELEASE}, then at "
+        f"{SECOND_RELEASE}",
+    )
     branch = git(demo.clone, "symbolic-ref", "--short", "HEAD").strip()
     checks = [
         check_at_tag(demo.clone, FIRST_RELEASE, demo.launch_bytes),
@@ -207,8 +215,10 @@ def _load(demo: Demo) -> None:
     sub = load_subject("sub-01", demo.clone)
     images = sub.get_trial_images("ses-01")
     clip = sub.get_trial_embeddings("ses-01", "CLIP")
-    print(f"  trial-aligned stimuli of sub-01 ses-01: {len(images)} images "
-          f"({images[0].mode} {images[0].size[0]}x{images[0].size[1]}), CLIP {clip.shape}")  # fmt: skip
+    print(
+        f"  trial-aligned stimuli of sub-01 ses-01: {len(images)} images "
+        f"({images[0].mode} {images[0].size[0]}x{images[0].size[1]}), CLIP {clip.shape}"
+    )
     print(f"  cite this version: {render(demo.clone, 'text')}")
 
 
@@ -218,8 +228,11 @@ ENCODING_FIGURE = "encoding_face_CLIP.png"
 
 def _analysis(demo: Demo, source: str) -> bool:
     analysis = demo.workdir / "analysis"
-    _step(13, f"an analysis dataset at {analysis}: CLIP encoding of the face ROIs, 5 subjects, "
-          f"splits {', '.join(ANALYSIS_SPLITS)}, on 2 Dask workers")  # fmt: skip
+    _step(
+        13,
+        f"an analysis dataset at {analysis}: CLIP encoding of the face ROIs, 5 subjects, "
+        f"splits {', '.join(ANALYSIS_SPLITS)}, on 2 Dask workers",
+    )
     print(f"  {create_analysis(analysis, source).summary()}")
     jobs = request(analysis, ["all"], ANALYSIS_SPLITS, ["face"], ["CLIP"])
     with progress_bar("jobs", total=len(jobs), unit="job") as advance:

@@ -60,16 +60,22 @@ def listed(superdataset: Path, path: str) -> str:
 def snapshot(superdataset: Path) -> dict[str, object]:
     """What must be identical to an uninterrupted build, dataset by dataset."""
     result: dict[str, object] = {}
-    for gitdir in [superdataset / ".git", *sorted(superdataset.glob("*/.git")),
-                   *sorted(superdataset.glob("*/*/.git"))]:  # fmt: skip
+    for gitdir in [
+        superdataset / ".git",
+        *sorted(superdataset.glob("*/.git")),
+        *sorted(superdataset.glob("*/*/.git")),
+    ]:
         repo = gitdir.parent
         name = repo.relative_to(superdataset).as_posix()
         tree = [
-            line.split("\t", 1)[1] if line.endswith(IDENTITY_FILES) else
-            listed(repo, line.split("\t", 1)[1]) if "\t" + LISTINGS in line else line
+            line.split("\t", 1)[1]
+            if line.endswith(IDENTITY_FILES)
+            else listed(repo, line.split("\t", 1)[1])
+            if "\t" + LISTINGS in line
+            else line
             for line in git(repo, "ls-tree", "-r", "HEAD").splitlines()
             if not line.startswith("160000")  # subdataset commits carry their own dates
-        ]  # fmt: skip
+        ]
         if (repo / ".gitmodules").is_file():  # paths and URLs; the ids are new each build
             modules = git(repo, "config", "-f", ".gitmodules", "--list").splitlines()
             tree += sorted(m for m in modules if ".datalad-id=" not in m)
@@ -121,12 +127,18 @@ def interrupted_build(
     scripts = str(Path(sys.executable).parent)  # git-annex must stay reachable
     env.update(
         PATH=os.pathsep.join([str(bin_dir), scripts, env["PATH"]]),
-        REAL_GIT=real, KILL_MATCH=match, KILL_NTH=str(nth), KILL_SIGNAL=sig.name[3:],
+        REAL_GIT=real,
+        KILL_MATCH=match,
+        KILL_NTH=str(nth),
+        KILL_SIGNAL=sig.name[3:],
         KILL_COUNTER=str(tmp / "counter"),
-    )  # fmt: skip
+    )
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(target), location.bucket, str(location.endpoint_url)],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     reached = int((tmp / "counter").read_text()) if (tmp / "counter").exists() else 0
     return done.returncode, reached

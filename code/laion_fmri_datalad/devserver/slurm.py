@@ -54,8 +54,10 @@ def unavailable() -> str | None:
     """Why a local SLURM cannot run here, or None."""
     missing = [d for d in DAEMONS if shutil.which(d, path=_sbin_path()) is None]
     if missing:
-        return (f"SLURM is not installed ({', '.join(missing)} missing; Debian: apt-get "
-                "install slurm-wlm munge)")  # fmt: skip
+        return (
+            f"SLURM is not installed ({', '.join(missing)} missing; Debian: apt-get "
+            "install slurm-wlm munge)"
+        )
     if os.geteuid() != 0:
         return "a local SLURM needs root (slurmd runs jobs as their users)"
     if not Path("/etc/munge/munge.key").is_file():
@@ -93,13 +95,30 @@ def local_slurm(root: Path, cpus: int = 2, memory_mb: int = 4000) -> Iterator[di
         (root / sub).mkdir(parents=True, exist_ok=True)
     host = socket.gethostname().split(".")[0]
     conf = root / "slurm.conf"
-    conf.write_text(CONF.format(host=host, root=root, cpus=cpus, memory=memory_mb,
-                                ctld_port=_free_port(), d_port=_free_port()))  # fmt: skip
+    conf.write_text(
+        CONF.format(
+            host=host,
+            root=root,
+            cpus=cpus,
+            memory=memory_mb,
+            ctld_port=_free_port(),
+            d_port=_free_port(),
+        )
+    )
     env = {**os.environ, "SLURM_CONF": str(conf), "PATH": _sbin_path()}
     munge = root / "munge"
-    subprocess.run(["munged", "--force", f"--socket={munge}/munge.socket.2",
-                    f"--pid-file={munge}/munged.pid", f"--log-file={munge}/munged.log",
-                    f"--seed-file={munge}/seed"], env=env, check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "munged",
+            "--force",
+            f"--socket={munge}/munge.socket.2",
+            f"--pid-file={munge}/munged.pid",
+            f"--log-file={munge}/munged.log",
+            f"--seed-file={munge}/seed",
+        ],
+        env=env,
+        check=True,
+    )
     try:
         subprocess.run(["slurmctld", "-f", str(conf)], env=env, check=True)
         subprocess.run(["slurmd", "-f", str(conf)], env=env, check=True)

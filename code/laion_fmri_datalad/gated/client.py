@@ -28,9 +28,11 @@ def how_to_get_access(base: str) -> str:
 def _call(base: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
-        base + API + path, data=data, method="GET" if body is None else "POST",
+        base + API + path,
+        data=data,
+        method="GET" if body is None else "POST",
         headers={"Content-Type": "application/json"},
-    )  # fmt: skip
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read() or b"{}")
@@ -66,8 +68,9 @@ def request_access(base: str, form: dict[str, Any]) -> str:
 
 def refresh(base: str, token: str, dataset_version: str) -> dict[str, Any]:
     """Presigned URLs for the gated files, or an AccessError saying why not."""
-    status, answer = _call(base, "/refresh", {"request_id": token,
-                                               "dataset_version": dataset_version})  # fmt: skip
+    status, answer = _call(
+        base, "/refresh", {"request_id": token, "dataset_version": dataset_version}
+    )
     if status == 200:
         return answer
     error = answer.get("error")

@@ -41,8 +41,16 @@ class GatedReport:
 
 def _ensure_remote(stimuli: Path, url: str) -> str:
     if not config_get(stimuli, f"remote.{REMOTE}.annex-uuid"):
-        annex(stimuli, "initremote", REMOTE, "type=external", "externaltype=laionfmri",
-              "encryption=none", "autoenable=true", f"url={url}")  # fmt: skip
+        annex(
+            stimuli,
+            "initremote",
+            REMOTE,
+            "type=external",
+            "externaltype=laionfmri",
+            "encryption=none",
+            "autoenable=true",
+            f"url={url}",
+        )
     else:
         annex(stimuli, "enableremote", REMOTE, f"url={url}")
     return git_oneline(stimuli, "config", f"remote.{REMOTE}.annex-uuid")
@@ -80,6 +88,5 @@ def register_gated(dataset: Path, access_url: str) -> GatedReport:
     status = git(stimuli, "status", "--porcelain", "--untracked-files=no")
     if status:
         git(stimuli, "commit", "-q", "-m", COMMIT)
-    report.committed = commit_superdataset(superdataset, [STIMULI], TreeChanges(),
-                                           COMMIT)  # fmt: skip
+    report.committed = commit_superdataset(superdataset, [STIMULI], TreeChanges(), COMMIT)
     return report

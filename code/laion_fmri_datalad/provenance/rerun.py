@@ -40,8 +40,11 @@ class RunCheck:
         if self.error:
             return head + f"rerun failed: {self.error}"
         text = head + f"{len(self.identical)} outputs identical"
-        for label, paths in (("differ", self.differing), ("not remade", self.missing),
-                             ("new", self.extra)):  # fmt: skip
+        for label, paths in (
+            ("differ", self.differing),
+            ("not remade", self.missing),
+            ("new", self.extra),
+        ):
             if paths:
                 text += f"; {len(paths)} {label}: " + ", ".join(paths[:5])
                 text += " ..." if len(paths) > 5 else ""
@@ -92,12 +95,22 @@ def _inherit_source_candidates(root: Path, clone: Path) -> None:
     for key, value in candidates.items():
         git_oneline(clone, "config", "--local", key, value)
     # the original's installed subdatasets, then where the original came from
-    git_oneline(clone, "config", "--local", "datalad.get.subdataset-source-candidate-050original",
-        f"{root}/{{path}}")  # fmt: skip
+    git_oneline(
+        clone,
+        "config",
+        "--local",
+        "datalad.get.subdataset-source-candidate-050original",
+        f"{root}/{{path}}",
+    )
     origin = git_or_none(root, "remote", "get-url", "origin")
     if origin and "://" not in origin:  # a local path: its subdatasets sit beside it
-        git_oneline(clone, "config", "--local", "datalad.get.subdataset-source-candidate-060upstream",
-            f"{origin}/{{path}}")  # fmt: skip
+        git_oneline(
+            clone,
+            "config",
+            "--local",
+            "datalad.get.subdataset-source-candidate-060upstream",
+            f"{origin}/{{path}}",
+        )
 
 
 def _subdatasets_of(root: Path, paths: list[str]) -> list[str]:
@@ -151,9 +164,14 @@ def verify_runs(
             touched = _subdatasets_of(clone, outputs + inputs)
             if touched:
                 failed = datalad.failures(
-                    datalad.call("get", path=[str(clone / p) for p in touched],
-                                 dataset=str(clone), get_data=False, check=False)
-                )  # fmt: skip
+                    datalad.call(
+                        "get",
+                        path=[str(clone / p) for p in touched],
+                        dataset=str(clone),
+                        get_data=False,
+                        check=False,
+                    )
+                )
                 if failed:
                     check.error = "installing subdatasets: " + _first_line(failed[0])
                     continue

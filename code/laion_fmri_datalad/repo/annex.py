@@ -77,8 +77,9 @@ def trust_special_remote(repo: Path, name: str) -> None:
     if done.returncode != 0:
         if b"verifyremote" in done.stderr and b"Invalid argument" in done.stderr:
             return  # a git-annex from before the check
-        raise command_failed(["git", "annex", "verifyremote", name], repo, done.stderr,
-                             done.returncode)  # fmt: skip
+        raise command_failed(
+            ["git", "annex", "verifyremote", name], repo, done.stderr, done.returncode
+        )
     found = re.search(r"--safe (\S+)", done.stdout.decode() + done.stderr.decode())
     if found:
         annex(repo, "verifyremote", name, "--safe", found.group(1))

@@ -143,7 +143,13 @@ def restore_missing(repo: Path, paths: list[str]) -> None:
     if not paths:
         return
     listed = "".join(f"{p}\0" for p in paths).encode()
-    git(repo, "reset", "-q", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul",
-        input=listed)  # fmt: skip
-    git(repo, "checkout", "-q", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul",
-        input=listed)  # fmt: skip
+    git(repo, "reset", "-q", "HEAD", "--pathspec-from-file=-", "--pathspec-file-nul", input=listed)
+    git(
+        repo,
+        "checkout",
+        "-q",
+        "HEAD",
+        "--pathspec-from-file=-",
+        "--pathspec-file-nul",
+        input=listed,
+    )

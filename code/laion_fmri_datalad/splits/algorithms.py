@@ -132,8 +132,9 @@ def components(x: Floats, tau: float, block: int = BLOCK) -> Ints:
 # ---------------------------------------------------------------------------- k-means
 
 
-def _kmeans_once(x: Floats, k: int, rng: np.random.Generator,
-                 iterations: int) -> tuple[Ints, float]:  # fmt: skip
+def _kmeans_once(
+    x: Floats, k: int, rng: np.random.Generator, iterations: int
+) -> tuple[Ints, float]:
     n = len(x)
     squared = (x**2).sum(1)
     centres = [int(rng.integers(n))]
@@ -195,8 +196,9 @@ def rbf_features(x: Floats, seed: int, n_features: int = 256) -> tuple[Floats, f
     return np.sqrt(2.0 / n_features) * np.cos(x @ w + b), bandwidth
 
 
-def mmd2(x: Floats, splits: list[tuple[Ints, Ints]], bandwidth: float,
-         block: int = BLOCK) -> list[float]:  # fmt: skip
+def mmd2(
+    x: Floats, splits: list[tuple[Ints, Ints]], bandwidth: float, block: int = BLOCK
+) -> list[float]:
     """Squared maximum mean discrepancy (RBF kernel, biased) between train and test of each
     split, from one blockwise pass over the kernel matrix."""
     n = len(x)
@@ -281,8 +283,9 @@ def tau_split(
     raise ValueError("no tau split exists for this pool (every quantile failed)")
 
 
-def _greedy(features: Floats, comp: Ints, strata: npt.NDArray[np.str_],
-            quota: dict[str, int]) -> Ints | None:  # fmt: skip
+def _greedy(
+    features: Floats, comp: Ints, strata: npt.NDArray[np.str_], quota: dict[str, int]
+) -> Ints | None:
     """Components added one at a time, each the one that brings the test set's mean
     feature closest to the training set's (``|a(T + f) - b(A - T - f)|^2`` expanded, so a
     step is one product of the candidates' features with two vectors)."""

@@ -57,8 +57,7 @@ class SplitComparison:
 def compare_split(published: Split, regenerated: Split) -> SplitComparison:
     """The first variants of two splits of one pool, compared."""
     a, b = published.variants[0], regenerated.variants[0]
-    a_train, a_test, b_train, b_test = map(set, (a.train_ids, a.test_ids, b.train_ids,
-                                                 b.test_ids))  # fmt: skip
+    a_train, a_test, b_train, b_test = map(set, (a.train_ids, a.test_ids, b.train_ids, b.test_ids))
     union = a_test | b_test
     jaccard = len(a_test & b_test) / len(union) if union else 1.0
     identical = a_train == b_train and a_test == b_test
@@ -117,8 +116,9 @@ def _files(directory: Path) -> dict[tuple[str, str], Path]:
     }
 
 
-def compare_sets(published_dir: Path, regenerated_dir: Path, strict: bool = False,
-                 content: Content | None = None) -> CompareReport:  # fmt: skip
+def compare_sets(
+    published_dir: Path, regenerated_dir: Path, strict: bool = False, content: Content | None = None
+) -> CompareReport:
     """Compare two split set directories (``<dir>/<pool>/<split>.json``)."""
     published, regenerated = _files(published_dir), _files(regenerated_dir)
     if content is not None:

@@ -115,8 +115,9 @@ def _round(value: float) -> float:
     return float(f"{value:.6g}")
 
 
-def _split(name: str, label: str, splitter: str, params: dict[str, Any], ids: list[str],
-           test: set[str]) -> dict[str, Any]:  # fmt: skip
+def _split(
+    name: str, label: str, splitter: str, params: dict[str, Any], ids: list[str], test: set[str]
+) -> dict[str, Any]:
     train_ids = [i for i in ids if i not in test]
     test_ids = [i for i in ids if i in test]
     return {
@@ -130,8 +131,9 @@ def _split(name: str, label: str, splitter: str, params: dict[str, Any], ids: li
     }
 
 
-def random_splits(pool: str, ids: list[str], vectors: dict[str, np.ndarray],
-                  label: str) -> list[dict[str, Any]]:  # fmt: skip
+def random_splits(
+    pool: str, ids: list[str], vectors: dict[str, np.ndarray], label: str
+) -> list[dict[str, Any]]:
     folds = alg.kfold_partition(len(ids), K_FOLDS, RANDOM_SEED)
     extra: dict[str, Any] = {}
     if pool in SUBJECT_POOLS:
@@ -157,16 +159,21 @@ def _duplicate_groups(ids: list[str], vectors: dict[str, np.ndarray]) -> alg.Int
     return group
 
 
-def cluster_splits(pool: str, ids: list[str], embedded: list[str], x: alg.Floats,
-                   label: str) -> list[dict[str, Any]]:  # fmt: skip
+def cluster_splits(
+    pool: str, ids: list[str], embedded: list[str], x: alg.Floats, label: str
+) -> list[dict[str, Any]]:
     n_init = KMEANS_N_INIT_BY_POOL.get(pool, KMEANS_N_INIT)
     labels = alg.kmeans(x, K, seed=KMEANS_SEED, n_init=n_init)
     out = []
     for c in range(K):
         params: dict[str, Any] = {
-            "method": "kmeans_clip_k5_holdout", "feature_space": "CLIP", "n_clusters": K,
-            "seed": KMEANS_SEED, "n_init": n_init, "held_out_cluster": c,
-        }  # fmt: skip
+            "method": "kmeans_clip_k5_holdout",
+            "feature_space": "CLIP",
+            "n_clusters": K,
+            "seed": KMEANS_SEED,
+            "n_init": n_init,
+            "held_out_cluster": c,
+        }
         if len(ids) > len(embedded):
             params["no_embedding_in_train"] = len(ids) - len(embedded)
         test = {embedded[j] for j in np.flatnonzero(labels == c).tolist()}
@@ -174,24 +181,33 @@ def cluster_splits(pool: str, ids: list[str], embedded: list[str], x: alg.Floats
     return out
 
 
-def tau_split(ids: list[str], embedded: list[str], x: alg.Floats, dataset_of: dict[str, str],
-              label: str) -> dict[str, Any]:  # fmt: skip
+def tau_split(
+    ids: list[str], embedded: list[str], x: alg.Floats, dataset_of: dict[str, str], label: str
+) -> dict[str, Any]:
     strata = [dataset_of[i] for i in embedded]
     found = alg.tau_split(x, strata, seed=TAU_SEED, n_test=alg.n_test_of(len(ids)))
     params: dict[str, Any] = {
         "method": TAU_METHOD,
         "criterion": "MMD-matched greedily, balanced by dataset",
         "adaptive_selection": {
-            "criterion": "largest_feasible_percentile", "tier": "balanced",
-            "tau": _round(found.tau), "percentile": found.percentile,
-            "mmd2": _round(found.mmd2), "mmd2_random": _round(found.mmd2_random_split),
+            "criterion": "largest_feasible_percentile",
+            "tier": "balanced",
+            "tau": _round(found.tau),
+            "percentile": found.percentile,
+            "mmd2": _round(found.mmd2),
+            "mmd2_random": _round(found.mmd2_random_split),
             "ratio_to_random": _round(found.mmd2 / found.mmd2_random_split)
-            if found.mmd2_random_split > 0 else None,
+            if found.mmd2_random_split > 0
+            else None,
         },
-        "metric": "cosine", "feature_space": "CLIP", "kernel": "rbf",
-        "bandwidth": _round(found.bandwidth), "n_components": found.n_components,
-        "seed": TAU_SEED, "test_fraction": alg.TEST_FRACTION,
-    }  # fmt: skip
+        "metric": "cosine",
+        "feature_space": "CLIP",
+        "kernel": "rbf",
+        "bandwidth": _round(found.bandwidth),
+        "n_components": found.n_components,
+        "seed": TAU_SEED,
+        "test_fraction": alg.TEST_FRACTION,
+    }
     if len(ids) > len(embedded):
         params["no_embedding_in_train"] = len(ids) - len(embedded)
     test = {embedded[j] for j in found.test.tolist()}
@@ -204,14 +220,20 @@ def ood_split(ids: list[str], ood: list[str], label: str) -> dict[str, Any]:
     return _split("ood", label, "ood_holdout", params, sorted(ids + ood), set(ood))
 
 
-def pool_splits(pool: str, ids: list[str], vectors: dict[str, np.ndarray], metadata: pd.DataFrame,
-                ood: list[str]) -> list[dict[str, Any]]:  # fmt: skip
+def pool_splits(
+    pool: str,
+    ids: list[str],
+    vectors: dict[str, np.ndarray],
+    metadata: pd.DataFrame,
+    ood: list[str],
+) -> list[dict[str, Any]]:
     """The splits of one pool, in :func:`splits_of` order."""
     label = pool_label(pool, len(ids))
     embedded = [i for i in ids if i in vectors]
     x = alg.unit_rows(np.array([vectors[i] for i in embedded]))
-    dataset_of = {str(n): str(d) for n, d in zip(metadata["image_name"], metadata["dataset"],
-                                                 strict=True)}  # fmt: skip
+    dataset_of = {
+        str(n): str(d) for n, d in zip(metadata["image_name"], metadata["dataset"], strict=True)
+    }
     out = [] if pool == POOLED else random_splits(pool, ids, vectors, label)
     out += cluster_splits(pool, ids, embedded, x, label)
     out.append(tau_split(ids, embedded, x, dataset_of, label))

@@ -107,8 +107,9 @@ def url_target(url: str) -> tuple[str, str]:
     """``(pool, file name)`` from the last two parts of a URL's path."""
     parts = [unquote(p) for p in urlparse(url).path.split("/") if p]
     if len(parts) < 2 or not POOL.match(parts[-2]) or not NAME.match(parts[-1]):
-        raise UsageError(f"URL {url!r} does not end in <pool>/<split>.json (pool: shared, "
-                         "pooled or sub-NN)")  # fmt: skip
+        raise UsageError(
+            f"URL {url!r} does not end in <pool>/<split>.json (pool: shared, pooled or sub-NN)"
+        )
     return parts[-2], parts[-1]
 
 
@@ -146,8 +147,13 @@ def prepare(superdataset: Path) -> None:
         return
     attributes.parent.mkdir(parents=True, exist_ok=True)
     attributes.write_text(ATTRIBUTES)
-    datalad.call("save", dataset=str(superdataset), path=[str(attributes)], recursive=True,
-                 message="[laion-fmri] Annex published split files with SHA256 keys")  # fmt: skip
+    datalad.call(
+        "save",
+        dataset=str(superdataset),
+        path=[str(attributes)],
+        recursive=True,
+        message="[laion-fmri] Annex published split files with SHA256 keys",
+    )
 
 
 def copy_command(directory: Path, pools: Sequence[str]) -> str:
@@ -159,8 +165,9 @@ def copy_command(directory: Path, pools: Sequence[str]) -> str:
     return " && ".join(parts)
 
 
-def _import_directory(superdataset: Path, directory: Path,
-                      found: dict[str, list[Path]]) -> ImportReport:  # fmt: skip
+def _import_directory(
+    superdataset: Path, directory: Path, found: dict[str, list[Path]]
+) -> ImportReport:
     before = rev_parse(superdataset, "HEAD")
     with contextlib.chdir(superdataset):  # the command runs (and is recorded) at the root
         datalad.call(
@@ -197,9 +204,15 @@ def _import_urls(superdataset: Path, by_pool: dict[str, list[str]]) -> ImportRep
     before = rev_parse(superdataset, "HEAD")
     for pool, urls in sorted(by_pool.items()):
         message = f"{MESSAGE} of pool {pool}\n\nURLs:\n  " + "\n  ".join(urls)
-        datalad.call("download_url", urls=urls, dataset=str(splits), overwrite=True,
-                     path=str(splits / PUBLISHED / pool) + os.sep, message=message,
-                     loopback=any(is_loopback_url(u) for u in urls))  # fmt: skip
+        datalad.call(
+            "download_url",
+            urls=urls,
+            dataset=str(splits),
+            overwrite=True,
+            path=str(splits / PUBLISHED / pool) + os.sep,
+            message=message,
+            loopback=any(is_loopback_url(u) for u in urls),
+        )
     files = [f"{PUBLISHED}/{pool}/{url_target(u)[1]}" for pool, us in by_pool.items() for u in us]
     with_url = set(annex(splits, "find", "--in=web", *files).split())
     missing = [f for f in files if f not in with_url]
@@ -208,8 +221,12 @@ def _import_urls(superdataset: Path, by_pool: dict[str, list[str]]) -> ImportRep
             f"git-annex did not record the URL of {len(missing)} imported file(s), e.g. "
             f"{missing[0]}; see `git -C {splits} annex whereis {missing[0]}`"
         )
-    datalad.call("save", dataset=str(superdataset), path=[str(splits)],
-                 message=f"{MESSAGE} ({len(files)} files from URLs)")  # fmt: skip
+    datalad.call(
+        "save",
+        dataset=str(superdataset),
+        path=[str(splits)],
+        message=f"{MESSAGE} ({len(files)} files from URLs)",
+    )
     after = rev_parse(superdataset, "HEAD")
     pools = {pool: [Path(url_target(u)[1]).stem for u in us] for pool, us in by_pool.items()}
     source = urls_source(by_pool)

@@ -65,8 +65,13 @@ def ensure_splits_dataset(superdataset: Path) -> None:
     }
     (target / "dataset_description.json").write_text(json.dumps(description, indent=2) + "\n")
     (target / "README.md").write_text(README)
-    datalad.call("save", dataset=str(superdataset), path=[str(target)], recursive=True,
-                 message="[laion-fmri] Add the splits subdataset")  # fmt: skip
+    datalad.call(
+        "save",
+        dataset=str(superdataset),
+        path=[str(target)],
+        recursive=True,
+        message="[laion-fmri] Add the splits subdataset",
+    )
 
 
 def make_splits(dataset: Path) -> SplitRun:

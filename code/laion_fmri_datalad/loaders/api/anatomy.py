@@ -79,8 +79,12 @@ class AnatomyMixin:
         with its content got (a few hundred MB for a real subject)."""
         root = self.content.ensure_installed(FREESURFER) / self.subject_id
         if not root.is_dir():
-            raise unknown("subject", self.subject_id, sorted(
-                p.name for p in root.parent.glob("sub-*")), "in derivatives/freesurfer")  # fmt: skip
+            raise unknown(
+                "subject",
+                self.subject_id,
+                sorted(p.name for p in root.parent.glob("sub-*")),
+                "in derivatives/freesurfer",
+            )
         files = sorted(p for p in root.rglob("*") if p.is_symlink() or p.is_file())
         self.content.ensure_present(files)
         return root

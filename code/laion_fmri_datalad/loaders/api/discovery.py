@@ -61,9 +61,16 @@ def plan_get(
     involved installed, no content got): its plan and its ``--dry-run``."""
     content = Content(find_superdataset(dataset))
     filters = Filters.of(
-        subject, stream, ses=ses, task=task, space=space, desc=desc, stat=stat,
-        suffix=suffix, extension=extension,
-    )  # fmt: skip
+        subject,
+        stream,
+        ses=ses,
+        task=task,
+        space=space,
+        desc=desc,
+        stat=stat,
+        suffix=suffix,
+        extension=extension,
+    )
     return content, select(content, filters)
 
 
@@ -105,13 +112,25 @@ def download(
 
     validate.jobs(n_jobs)
     filters = filter_values(
-        ses=ses, task=task, space=space, desc=desc, stat=stat, suffix=suffix,
-        extension=extension, run=run, echo=echo, part=part,
-    )  # fmt: skip
+        ses=ses,
+        task=task,
+        space=space,
+        desc=desc,
+        stat=stat,
+        suffix=suffix,
+        extension=extension,
+        run=run,
+        echo=echo,
+        part=part,
+    )
     include = Includes(
-        include_stimuli, include_embeddings, include_freesurfer, include_anatomical,
-        include_raw, include_localizers,
-    )  # fmt: skip
+        include_stimuli,
+        include_embeddings,
+        include_freesurfer,
+        include_anatomical,
+        include_raw,
+        include_localizers,
+    )
     content = Content(find_superdataset(dataset))
     wanted = [subject] if isinstance(subject, int) and not isinstance(subject, bool) else subject
     selected = plan(content, as_subjects(wanted), filters, include, stream)

@@ -79,10 +79,11 @@ class Group:
         trial order (``get_trial_info`` with ``label.str.startswith('shared_')`` gives the
         labels to align them)."""
         return {
-            sub: s.get_betas(session, roi=roi, mask=mask, nc_threshold=nc_threshold,
-                             stimuli="shared")
+            sub: s.get_betas(
+                session, roi=roi, mask=mask, nc_threshold=nc_threshold, stimuli="shared"
+            )
             for sub, s in self
-        }  # fmt: skip
+        }
 
     def get_shared_stimulus_metadata(self) -> pd.DataFrame:
         """The rows of the stimulus metadata of the shared images, re-indexed from 0."""

@@ -26,9 +26,16 @@ SPACES = ("fsnative", "T1w")
 
 
 def map_name(
-    subject: str, task: str, session: str, run: int | str | None, contrast: str, stat: str,
-    space: str, hemi: str | None, res: str,
-) -> str:  # fmt: skip
+    subject: str,
+    task: str,
+    session: str,
+    run: int | str | None,
+    contrast: str,
+    stat: str,
+    space: str,
+    hemi: str | None,
+    res: str,
+) -> str:
     """The file name of one localizer map (pure; values checked by the caller)."""
     parts = [subject, session, f"task-{task}"]
     if run is not None:
@@ -43,10 +50,18 @@ def map_name(
 
 
 def _path(
-    dataset: str | os.PathLike[str] | None, subject: str, task: str, session: str,
-    run: int | str | None, contrast: str, stat: str, space: str, hemi: str | None, res: str,
+    dataset: str | os.PathLike[str] | None,
+    subject: str,
+    task: str,
+    session: str,
+    run: int | str | None,
+    contrast: str,
+    stat: str,
+    space: str,
+    hemi: str | None,
+    res: str,
     fetch: bool,
-) -> Path:  # fmt: skip
+) -> Path:
     if task not in LOCALIZER_TASKS:
         raise unknown("localizer task", task, LOCALIZER_TASKS)
     if space not in SPACES:
@@ -76,10 +91,17 @@ def _path(
 
 
 def localizer_statmap_path(
-    subject: str, task: str, contrast: str, session: str, space: str = "fsnative",
-    hemi: str | None = None, res: str = "1pt5", dataset: str | os.PathLike[str] | None = None,
-    *, fetch: bool = True,
-) -> Path:  # fmt: skip
+    subject: str,
+    task: str,
+    contrast: str,
+    session: str,
+    space: str = "fsnative",
+    hemi: str | None = None,
+    res: str = "1pt5",
+    dataset: str | os.PathLike[str] | None = None,
+    *,
+    fetch: bool = True,
+) -> Path:
     """The run-combined z map of ``contrast`` (e.g. ``faceVsOthers``) of ``task`` in
     ``session`` (``4BarScreenfLoc`` or ``ses-4BarScreenfLoc``): per hemisphere on the
     fsnative surface (``hemi``), or in T1w space at ``res`` ``1pt5`` or ``1pt8``."""
@@ -87,10 +109,18 @@ def localizer_statmap_path(
 
 
 def localizer_effect_path(
-    subject: str, task: str, condition: str, session: str, run: int | str,
-    space: str = "fsnative", hemi: str | None = None, res: str = "1pt5",
-    dataset: str | os.PathLike[str] | None = None, *, fetch: bool = True,
-) -> Path:  # fmt: skip
+    subject: str,
+    task: str,
+    condition: str,
+    session: str,
+    run: int | str,
+    space: str = "fsnative",
+    hemi: str | None = None,
+    res: str = "1pt5",
+    dataset: str | os.PathLike[str] | None = None,
+    *,
+    fetch: bool = True,
+) -> Path:
     """A per-run condition estimate (``stat-effect``) of ``task``; ``MotionLoc`` (the pooled
     map) has none."""
     if task == "MotionLoc":

@@ -13,25 +13,30 @@ import numpy.typing as npt
 
 from ... import validate
 from ...errors import UsageError
-from .types import Mask
+from .types import Floats, Mask
 
 
-def write_nifti(
-    values: npt.ArrayLike,
-    path: str | os.PathLike[str],
-    selection: Mask,
-    brain: Mask,
-    affine: npt.NDArray[np.float64],
-) -> Path:
-    """Write ``values`` over the ``selection`` of the ``brain`` mask's voxels (zero
-    elsewhere): 1-D ``(n_selected,)`` gives a volume, 2-D ``(n_maps, n_selected)`` a 4D
-    image, on ``brain``'s grid with ``affine``."""
-    target = validate.file_to_write(Path(path), "path", (".nii", ".nii.gz"))
+def nifti_target(path: str | os.PathLike[str]) -> Path:
+    """``path`` checked as a NIfTI file to write (its folder exists, its name ends in
+    ``.nii`` or ``.nii.gz``), before anything is read or written."""
+    return validate.file_to_write(Path(path), "path", (".nii", ".nii.gz"))
+
+
+def float_values(values: npt.ArrayLike) -> Floats:
+    """``values`` as float32, or a ``UsageError`` naming what they are."""
     try:
-        data = np.asarray(values, dtype=np.float32)
+        return np.asarray(values, dtype=np.float32)
     except (TypeError, ValueError):
         kind = type(values).__name__
         raise UsageError(f"values ({kind}) are not numbers; give an array of floats") from None
+
+
+def write_nifti(
+    data: Floats, target: Path, selection: Mask, brain: Mask, affine: npt.NDArray[np.float64]
+) -> Path:
+    """Write ``data`` over the ``selection`` of the ``brain`` mask's voxels (zero
+    elsewhere) to ``target`` (from ``nifti_target``): 1-D ``(n_selected,)`` gives a volume,
+    2-D ``(n_maps, n_selected)`` a 4D image, on ``brain``'s grid with ``affine``."""
     n = int(selection.sum())
     if data.ndim not in (1, 2) or data.shape[-1] != n:
         raise UsageError(

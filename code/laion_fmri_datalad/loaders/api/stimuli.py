@@ -103,14 +103,16 @@ class Stimuli:
     def get_image_bytes(self, image: str | int) -> bytes:
         return self._encoded([image])[0]
 
-    def get_image(self, image: str | int, format: ImageFormat = "pil",
-                  composite: bool = True) -> Any:  # fmt: skip
+    def get_image(
+        self, image: str | int, format: ImageFormat = "pil", composite: bool = True
+    ) -> Any:
         """One image by name or index: ``bytes`` (as stored), a PIL image, or an
         ``(H, W, C)`` uint8 array; RGBA is composited onto mid-grey unless ``composite=False``."""
         return self.get_images([image], format, composite)[0]
 
-    def get_images(self, images: Sequence[str | int], format: ImageFormat = "pil",
-                   composite: bool = True) -> list[Any]:  # fmt: skip
+    def get_images(
+        self, images: Sequence[str | int], format: ImageFormat = "pil", composite: bool = True
+    ) -> list[Any]:
         if format not in ("pil", "bytes", "array"):
             raise unknown("image format", format, ["pil", "bytes", "array"])
         encoded = self._encoded(images)

@@ -37,7 +37,7 @@ from ..betas.reader import read_masked_betas_proxy
 from ..clone.content import Content
 from ..clone.files import ROI_RES, SubjectFiles
 from .anatomy import AnatomyMixin
-from .nifti import write_nifti
+from .nifti import float_values, nifti_target, write_nifti
 from .roidata import RoiDataMixin
 from .roiselect import RoiSpec, resolve_rois
 from .trials import trial_rows
@@ -476,8 +476,10 @@ class Subject(AnatomyMixin, RoiDataMixin, TrialStimuliMixin):
         """Write values over the selected voxels as a NIfTI on the betas' grid (zero
         elsewhere): 1-D ``(n_selected,)`` gives a volume, 2-D ``(n_maps, n_selected)`` a 4D
         image. Written to a temporary name and moved into place."""
+        target = nifti_target(path)  # the values and the path checked before anything is got
+        data = float_values(values)
         selection = self._selection(roi, mask, mask_source)
-        return write_nifti(values, path, selection, self._brain_of(mask_source), self.affine)
+        return write_nifti(data, target, selection, self._brain_of(mask_source), self.affine)
 
     def _sessions(self, sessions: Session | Sessions) -> list[str]:
         assert isinstance(sessions, list | tuple)

@@ -108,8 +108,11 @@ class Content:
             if is_installed(path):
                 missing = missing_files(path)
                 if missing:
-                    log.warning("restoring %d files a stopped checkout of %s left deleted",
-                                len(missing), subdataset)  # fmt: skip
+                    log.warning(
+                        "restoring %d files a stopped checkout of %s left deleted",
+                        len(missing),
+                        subdataset,
+                    )
                     restore_missing(path, missing)
             else:
                 log.info("installing subdataset %s with DataLad", subdataset)

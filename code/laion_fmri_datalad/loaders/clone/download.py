@@ -111,9 +111,12 @@ def _check(candidates: list[str], filters: dict[str, list[str]]) -> None:
 
 
 def plan(
-    content: Content, subject: Any, filters: dict[str, list[str]], include: Includes,
+    content: Content,
+    subject: Any,
+    filters: dict[str, list[str]],
+    include: Includes,
     stream: Any = None,
-) -> list[Selected]:  # fmt: skip
+) -> list[Selected]:
     """The files ``download`` gets (installing the subdatasets involved, no content)."""
     subjects = resolve_subjects(content.root, "all" if subject is None else subject)
     found = _candidates(content, _scopes(subjects, include, stream))

@@ -87,15 +87,24 @@ class SubjectFiles:
 
     def betas(self, session: str) -> Path:
         return self.one(
-            GLM, "betas", session=session[4:], desc="SingletrialBetas", stat="effect",
-            suffix="statmap", extension=".nii.gz",
-        )  # fmt: skip
+            GLM,
+            "betas",
+            session=session[4:],
+            desc="SingletrialBetas",
+            stat="effect",
+            suffix="statmap",
+            extension=".nii.gz",
+        )
 
     def trials(self, session: str) -> Path:
         return self.one(
-            GLM, "trial table", session=session[4:], desc="SingletrialBetas", suffix="trials",
+            GLM,
+            "trial table",
+            session=session[4:],
+            desc="SingletrialBetas",
+            suffix="trials",
             extension=".tsv",
-        )  # fmt: skip
+        )
 
     def events(self, session: str) -> list[Path]:
         return self.query(
@@ -104,9 +113,13 @@ class SubjectFiles:
 
     def session_noise_ceiling(self, session: str) -> Path:
         return self.one(
-            GLM, "noise ceiling", session=session[4:], desc="Noiseceiling", suffix="statmap",
+            GLM,
+            "noise ceiling",
+            session=session[4:],
+            desc="Noiseceiling",
+            suffix="statmap",
             extension=".nii.gz",
-        )  # fmt: skip
+        )
 
     @cached_property
     def noise_ceiling_descs(self) -> list[str]:
@@ -126,9 +139,14 @@ class SubjectFiles:
 
     def mean_rsquare(self) -> Path:
         return self.one(
-            GLM, "mean R2", session=Query.NONE, stat="rsquare", desc="R2mean", suffix="statmap",
+            GLM,
+            "mean R2",
+            session=Query.NONE,
+            stat="rsquare",
+            desc="R2mean",
+            suffix="statmap",
             extension=".nii.gz",
-        )  # fmt: skip
+        )
 
     def anatomical_mask(self, res: str | None = ROI_RES) -> Path:
         return self.anatomical("mask", res, desc="brain")
@@ -137,17 +155,25 @@ class SubjectFiles:
         """``T1w``, ``T2w`` or (``desc="brain"``) ``mask`` of ``ses-PrismaAnat``, at
         ``res-1pt8`` or full resolution (``res=None``)."""
         return self.one(
-            ANAT, f"{suffix} ({'full' if res is None else 'res-' + res})",
-            res=Query.NONE if res is None else res, desc=Query.NONE if desc is None else desc,
-            suffix=suffix, extension=".nii.gz",
-        )  # fmt: skip
+            ANAT,
+            f"{suffix} ({'full' if res is None else 'res-' + res})",
+            res=Query.NONE if res is None else res,
+            desc=Query.NONE if desc is None else desc,
+            suffix=suffix,
+            extension=".nii.gz",
+        )
 
     def roi_surface(self, name: str, hemi: str, extension: str) -> Path:
         """The fsnative surface mask of an ROI: ``.func.gii`` or FreeSurfer ``.label``."""
         return self.one(
-            ROIS, f"surface ROI ({extension})", label=name, hemi=hemi, space="fsnative",
-            suffix="mask", extension=extension,
-        )  # fmt: skip
+            ROIS,
+            f"surface ROI ({extension})",
+            label=name,
+            hemi=hemi,
+            space="fsnative",
+            suffix="mask",
+            extension=extension,
+        )
 
     @cached_property
     def roi_catalogue(self) -> dict[str, list[str]]:

@@ -94,9 +94,12 @@ def _build(root: Path, final: Path) -> None:
     try:
         scratch.mkdir(parents=True)
         bids.BIDSLayout(
-            str(root), config=CONFIG, indexer=_indexer(), database_path=str(scratch),
+            str(root),
+            config=CONFIG,
+            indexer=_indexer(),
+            database_path=str(scratch),
             reset_database=True,
-        )  # fmt: skip
+        )
         (scratch / ROOT_FILE).write_text(str(root))
     except _build_errors() as exc:
         shutil.rmtree(scratch, ignore_errors=True)
