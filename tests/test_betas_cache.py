@@ -14,7 +14,8 @@ import pytest
 
 from laion_fmri_datalad.cli import main
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
-from laion_fmri_datalad.loaders import Subject, betacache
+from laion_fmri_datalad.loaders import Subject
+from laion_fmri_datalad.loaders.betas import cache as betacache
 
 GLM = "derivatives/glmsingle-tedana"
 
