@@ -17,6 +17,7 @@ from pathlib import Path
 from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.fixture.spec import get_spec
+from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.loaders import load_subject
 from laion_fmri_datalad.repo.env import (
     FALLBACK_EMAIL,
@@ -147,3 +148,54 @@ def test_the_loaders_show_a_user_none_of_datalads_info_lines(
     assert done.returncode == 0, done.stderr
     assert (clone / "derivatives/rois/.git").exists()  # it did install
     assert "[INFO]" not in done.stderr, done.stderr
+
+
+def test_a_build_in_a_home_without_an_identity_works_under_the_fallback_one(
+    served: ServedBucket, tmp_path: Path, identities: Callable[..., set[str]]
+) -> None:
+    """On a cluster account with no git identity the builder still works: its commits (and
+    git-annex's) carry the package's identity, given to its own calls only."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = identityless_env(home)
+    target = tmp_path / "superdataset"
+    argv = [
+        sys.executable,
+        "-m",
+        "laion_fmri_datalad.cli",
+        "build",
+        "-d",
+        str(target),
+        "--endpoint-url",
+        served.server.endpoint_url,
+    ]
+    done = run(argv, tmp_path, env)
+    assert done.returncode == 0, done.stderr
+    assert identities(target) == {f"{FALLBACK_NAME} <{FALLBACK_EMAIL}>"}
+    assert identities(target / "sub-01") == {f"{FALLBACK_NAME} <{FALLBACK_EMAIL}>"}
+    assert not (home / ".gitconfig").exists()  # nothing written to the user's configuration
+
+
+def test_git_annex_keeps_its_guard_and_the_loaders_allow_only_the_dev_server(
+    clone_of: Callable[[str, Path], Path], store: str, tmp_path: Path
+) -> None:
+    """Without the user's loopback allowance git-annex refuses 127.0.0.1 (its default guard,
+    which this package leaves on); the loaders give the allowance to their own calls for a
+    clone whose URLs are the development server's, and so get the file."""
+    clone = clone_of(store, tmp_path / "clone")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_CONFIG_")}
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    rois = clone / "derivatives/rois"
+    assert run(["datalad", "get", "-n", str(rois)], clone, env).returncode == 0
+    mask = next(p for p in sorted(rois.rglob("*_mask.nii.gz")) if "sub-05" in str(p))
+    refused = run(["git", "annex", "get", str(mask.relative_to(rois))], rois, env)
+    assert refused.returncode != 0 and not mask.exists()
+    assert "127.0.0.1" in refused.stderr + refused.stdout  # git-annex names the address
+    script = (
+        "from laion_fmri_datalad import load_subject;"
+        f"m = load_subject('sub-05', dataset={str(clone)!r}).get_roi_mask('MT');"
+        "print(int(m.sum()))"
+    )
+    loaded = run([sys.executable, "-c", script], tmp_path, env)
+    assert loaded.returncode == 0, loaded.stderr
+    assert int(loaded.stdout.strip()) > 0

@@ -18,7 +18,6 @@ from laion_fmri_datalad.repo.env import (
     FALLBACK_NAME,
     LOOPBACK_KEY,
     config_entries,
-    loopback_allowed,
     tool_env,
     with_config,
 )
@@ -77,10 +76,9 @@ def test_only_a_missing_half_of_an_identity_is_supplied(tmp_path: Path) -> None:
 
 def test_the_loopback_allowance_only_when_asked(tmp_path: Path) -> None:
     base = bare_env(tmp_path / "home")
-    assert not loopback_allowed(tool_env(base=base))
     assert config_entries(tool_env(base=base)) == []
     allowed = tool_env(base=base, loopback=True)
-    assert loopback_allowed(allowed)
+    assert config_entries(allowed) == [(LOOPBACK_KEY, "127.0.0.1 ::1")]
     assert tool_env(base=allowed, loopback=True) == allowed  # given once, however often asked
 
 

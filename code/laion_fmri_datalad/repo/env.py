@@ -9,7 +9,8 @@ call). What a call may need that the user lacks is added to its own environment 
   configuration git reads there and no ``GIT_AUTHOR_*`` / ``GIT_COMMITTER_*``. A user's own
   identity is never replaced: their commits are their provenance;
 * git-annex's allowance to reach loopback addresses, only where asked for (a dataset whose
-  URLs point at the development server on 127.0.0.1; see ``layout.serves_from_loopback``).
+  URLs point at the development server on 127.0.0.1; see
+  ``layout.endpoint.serves_from_loopback``).
   A dataset of the real bucket runs git-annex with its default guard.
 """
 
@@ -129,9 +130,3 @@ def tool_env(
     if loopback:
         env = with_config(env, LOOPBACK_KEY, LOOPBACK_VALUE)
     return env
-
-
-def loopback_allowed(env: Mapping[str, str]) -> bool:
-    """Whether ``env`` already lets git-annex reach 127.0.0.1 (the user, or this package
-    for a development-server dataset, asked for it)."""
-    return any(k == LOOPBACK_KEY and "127.0.0.1" in v for k, v in config_entries(env))
