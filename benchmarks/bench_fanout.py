@@ -28,6 +28,7 @@ import numpy as np
 
 from laion_fmri_datalad.analysis.create import OUTPUT
 from laion_fmri_datalad.analysis.merge import _unmerged_tips, merge_job_branches
+from laion_fmri_datalad.layout.names import ANALYSIS_INPUTS
 from laion_fmri_datalad.repo.env import tool_env
 
 
@@ -101,7 +102,7 @@ def merge_only(analysis: Path) -> tuple[float, int]:
 
 def fan_out(demo: Path, workdir: Path) -> None:
     """Parts 1 and 2: the same jobs with 1 and 2 workers, and the bare computation."""
-    from laion_fmri_datalad.analysis.create import INPUTS, create_analysis
+    from laion_fmri_datalad.analysis.create import create_analysis
     from laion_fmri_datalad.analysis.encodejob import fit, run
     from laion_fmri_datalad.analysis.fanout import request, run_jobs
     from laion_fmri_datalad.devserver.localbucket import start_bucket
@@ -127,7 +128,7 @@ def fan_out(demo: Path, workdir: Path) -> None:
                 f"{np.mean(per_job[workers]):.1f} s per job (wrapper included)"
             )
         print(f"speed-up with 2 workers: x{seconds[1] / seconds[2]:.2f} (target >= 1.6)")
-        superdataset = workdir / "analysis-1" / INPUTS
+        superdataset = workdir / "analysis-1" / ANALYSIS_INPUTS
         bare = []
         for job in jobs:
             fit(superdataset, job, fetch=True)  # inputs present, indexes built: not timed

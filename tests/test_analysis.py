@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from laion_fmri_datalad.analysis.create import INPUTS, STORAGE, create_analysis
+from laion_fmri_datalad.analysis.create import STORAGE, create_analysis
 from laion_fmri_datalad.analysis.encodejob import fit
 from laion_fmri_datalad.analysis.fanout import request, run_jobs
 from laion_fmri_datalad.analysis.jobspec import STATS, JobSpec
@@ -25,6 +25,7 @@ from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.fixture.spec import get_spec
 from laion_fmri_datalad.errors import UsageError
+from laion_fmri_datalad.layout.names import ANALYSIS_INPUTS
 from laion_fmri_datalad.locks import file_lock
 from laion_fmri_datalad.provenance.rerun import verify_runs
 from laion_fmri_datalad.repo import datalad
@@ -69,8 +70,8 @@ def summaries(root: Path) -> list[str]:
 
 
 def test_create_makes_a_yoda_dataset_with_the_inputs_and_a_store(analysis: Path) -> None:
-    assert (analysis / INPUTS / ".datalad" / "config").is_file()
-    assert INPUTS in git(analysis, "config", "-f", ".gitmodules", "--get-regexp", "path")
+    assert (analysis / ANALYSIS_INPUTS / ".datalad" / "config").is_file()
+    assert ANALYSIS_INPUTS in git(analysis, "config", "-f", ".gitmodules", "--get-regexp", "path")
     assert "laion_fmri_datalad.analysis.encodejob" in (analysis / "code/encode.py").read_text()
     assert "datalad rerun" in (analysis / "README.md").read_text()
     assert git(analysis, "status", "--porcelain") == ""
@@ -81,11 +82,11 @@ def test_create_makes_a_yoda_dataset_with_the_inputs_and_a_store(analysis: Path)
 
 def test_create_refuses_bad_targets_and_sources(analysis: Path, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="exists and is not empty"):
-        create_analysis(analysis, str(analysis / INPUTS))
+        create_analysis(analysis, str(analysis / ANALYSIS_INPUTS))
     with pytest.raises(UsageError, match="is not a DataLad dataset"):
         create_analysis(tmp_path / "new", str(tmp_path))
     with pytest.raises(UsageError, match="is not an absolute path"):
-        create_analysis(tmp_path / "new", str(analysis / INPUTS), "ria+file://relative")
+        create_analysis(tmp_path / "new", str(analysis / ANALYSIS_INPUTS), "ria+file://relative")
     assert not (tmp_path / "new").exists()
     assert [p.name for p in tmp_path.iterdir()] == []
 

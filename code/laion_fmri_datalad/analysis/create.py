@@ -22,7 +22,6 @@ from ..repo.dataset import remove_dataset
 from ..repo.git import config_get
 from .jobspec import RESULTS, SCRIPT
 
-INPUTS = ANALYSIS_INPUTS
 OUTPUT = "output"  # the store's git sibling; its annex storage is OUTPUT + "-storage"
 STORAGE = f"{OUTPUT}-storage"
 MARKER = ".laion-fmri-analysis"  # in .datalad/: what tells an analysis dataset
@@ -93,9 +92,7 @@ class CreatedAnalysis:
     ok: bool = True
 
     def summary(self) -> str:
-        return (
-            f"analysis dataset at {self.path}: {INPUTS} from {self.source}, outputs to {self.store}"
-        )
+        return f"analysis dataset at {self.path}: {ANALYSIS_INPUTS} from {self.source}, outputs to {self.store}"
 
 
 def default_store(target: Path) -> str:
@@ -146,7 +143,7 @@ def create_analysis(target: Path, source: str, store: str | None = None) -> Crea
     remove_dataset(work)  # left by an interrupted create of ours (same pid: rare)
     try:
         datalad.call("create", path=str(work), cfg_proc="yoda")
-        datalad.call("clone", source=source, path=str(work / INPUTS), dataset=str(work))
+        datalad.call("clone", source=source, path=str(work / ANALYSIS_INPUTS), dataset=str(work))
         (work / SCRIPT).write_text(SCRIPT_TEXT)
         (work / "README.md").write_text(README)
         with (work / ".gitattributes").open("a") as attributes:

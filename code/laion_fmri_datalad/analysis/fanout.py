@@ -20,10 +20,11 @@ from pathlib import Path
 from .. import validate
 from ..errors import UsageError
 from ..layout.endpoint import serves_from_loopback
+from ..layout.names import ANALYSIS_INPUTS
 from ..locks import file_lock, holder
 from ..repo.git import tracked_files
 from .cluster import cluster_kind, dashboard_link, dask_client
-from .create import INPUTS, output_url, require_analysis_dataset
+from .create import output_url, require_analysis_dataset
 from .encodejob import input_paths
 from .jobspec import JobSpec, expand
 from .merge import MergeReport, merge_job_branches
@@ -69,7 +70,7 @@ def request(
     from ..layout.discovery import resolve_subjects
 
     analysis = require_analysis_dataset(analysis)
-    chosen = resolve_subjects(analysis / INPUTS, subjects)
+    chosen = resolve_subjects(analysis / ANALYSIS_INPUTS, subjects)
     return expand(chosen, splits, rois, embeddings)
 
 
@@ -82,7 +83,7 @@ def missing_jobs(analysis: Path, jobs: list[JobSpec]) -> list[JobSpec]:
 def job_inputs(analysis: Path, jobs: list[JobSpec]) -> dict[JobSpec, list[str]]:
     """Each job's input files relative to the analysis dataset (checks the request: an
     unknown subject, ROI or split is an error here, before any job runs)."""
-    superdataset = analysis / INPUTS
+    superdataset = analysis / ANALYSIS_INPUTS
     return {
         job: [os.path.relpath(p, analysis) for p in input_paths(superdataset, job)] for job in jobs
     }
@@ -129,7 +130,7 @@ def _fan_out(
     if not todo:
         return report
     inputs = job_inputs(analysis, todo)
-    loopback = serves_from_loopback(analysis / INPUTS)
+    loopback = serves_from_loopback(analysis / ANALYSIS_INPUTS)
     where.mkdir(parents=True, exist_ok=True)
     with dask_client(cluster, workers) as client:
         report.dashboard = dashboard_link(client)

@@ -16,9 +16,9 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
-from ..analysis.create import INPUTS
 from ..analysis.encodejob import NC_DESC
 from ..analysis.jobspec import JobSpec
+from ..layout.names import ANALYSIS_INPUTS
 from ..loaders import load_subject
 from ..loaders.api.roiselect import resolve_rois
 from ..repo import datalad
@@ -38,7 +38,7 @@ class EncodingFigure:
 
 def voxel_values(analysis: Path, job: JobSpec) -> tuple[np.ndarray, np.ndarray]:
     """(test R², noise ceiling as a fraction) of the job's voxels."""
-    sub = load_subject(job.subject, dataset=analysis / INPUTS)
+    sub = load_subject(job.subject, dataset=analysis / ANALYSIS_INPUTS)
     rois = resolve_rois(job.rois, sub.files.roi_catalogue, job.subject)
     r2_map = analysis / job.statmap("r2")
     datalad.call("get", dataset=str(analysis), path=[str(r2_map)])
