@@ -1,13 +1,14 @@
-"""The fan-out of analysis jobs, side by side in one run (targets of issue 16):
+"""The fan-out of analysis jobs, side by side in one run (targets of issues 16 and 22):
 
-1. the same encoding job set (5 subjects x random_0, tau; face; CLIP) run with 1 and with
-   2 Dask workers, each into a fresh analysis dataset (target: >= 1.6x with 2);
-2. the per-job cost of the wrapper (ephemeral clone, datalad get of the inputs, datalad
-   run, push, removal) beside the bare computation of the same jobs in one process on
-   inputs already present (target: <= 3 s per job);
-3. merging 100 and 1,000 trivial job branches (one small result file each, pushed to a bare
-   output repository as jobs do) with ``merge_job_branches`` (target: 1,000 in <= 60 s, and
-   growth from 100 to 1,000 no worse than linear).
+1. the same encoding job set (5 subjects x random_0, tau, cluster_k5_0, ood; face; CLIP:
+   20 jobs, after 5 responses jobs) run with 1 and with 2 Dask workers, each into a fresh
+   analysis dataset (target: >= 1.6x with 2), with the time per stage;
+2. the per-job cost of the wrapper (the task's clone, the hard-linked inputs, datalad run,
+   the task's one push, removal) beside the bare computation of the same jobs (the job's
+   script run directly on inputs already present) (target: <= 3 s per job);
+3. merging 100 and 1,000 trivial task branches (one small result file each, pushed to a
+   bare output repository as tasks do) with ``merge_job_branches`` (target: 1,000 in <= 60
+   s, and growth from 100 to 1,000 no worse than linear).
 
 Parts 1-2 use the demo's synthetic bucket and RIA store (run ``make demo`` first; the
 bucket is served again from ``DEMO/s3``):
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from laion_fmri_datalad.analysis.create import OUTPUT
-from laion_fmri_datalad.analysis.merge import _unmerged_tips, merge_job_branches
+from laion_fmri_datalad.analysis.merge import _store_tips, merge_job_branches
 from laion_fmri_datalad.layout.names import ANALYSIS_INPUTS
 from laion_fmri_datalad.repo.env import tool_env
 
@@ -85,16 +86,18 @@ def setup(root: Path, n: int) -> Path:
             .stdout.decode()
             .strip()
         )
-        commit = git(analysis, "commit-tree", tree, "-p", base, "-m", f"job {job}").strip()
-        refs.append(f"{commit}:refs/heads/job/CLIP_random_0_{job}_roi-face")
+        message = f"[DATALAD RUNCMD] [laion-fmri] Encoding job CLIP_random_0_{job}_roi-face"
+        commit = git(analysis, "commit-tree", tree, "-p", base, "-m", message).strip()
+        refs.append(f"{commit}:refs/heads/job/encoding-{i:012d}")
     for start in range(0, len(refs), 500):
         git(analysis, "push", "-q", OUTPUT, *refs[start : start + 500])
     return analysis
 
 
 def merge_only(analysis: Path) -> tuple[float, int]:
-    """Seconds of the merge itself (fetch included), and branches merged. The fsck step is
-    not reached: these trivial outputs are in git, not annexed."""
+    """Seconds of the merge itself (fetch and deleting the merged branches from the store
+    included), and jobs merged. The fsck step is not reached: these trivial outputs are in
+    git, not annexed."""
     started = time.perf_counter()
     report = merge_job_branches(analysis, "merge")
     return time.perf_counter() - started, len(report.merged)
@@ -103,42 +106,69 @@ def merge_only(analysis: Path) -> tuple[float, int]:
 def fan_out(demo: Path, workdir: Path) -> None:
     """Parts 1 and 2: the same jobs with 1 and 2 workers, and the bare computation."""
     from laion_fmri_datalad.analysis.create import create_analysis
-    from laion_fmri_datalad.analysis.encodejob import fit, run
-    from laion_fmri_datalad.analysis.fanout import request, run_jobs
+    from laion_fmri_datalad.analysis.fanout import plan_run, request, run_jobs
+    from laion_fmri_datalad.analysis.software import ENVIRONMENT
     from laion_fmri_datalad.devserver.localbucket import start_bucket
 
     bucket = start_bucket(demo / "fixture", demo / "s3")
+    splits = ["random_0", "tau", "cluster_k5_0", "ood"]
     try:
         source = f"ria+file://{demo.absolute() / 'ria'}#~laion-fmri"
         seconds: dict[int, float] = {}
-        per_job: dict[int, list[float]] = {}
+        wrapper: dict[int, float] = {}
         for workers in (1, 2):
             analysis = workdir / f"analysis-{workers}"
             shutil.rmtree(analysis, ignore_errors=True)
             shutil.rmtree(workdir / f"analysis-{workers}-outputs", ignore_errors=True)
             create_analysis(analysis, source)
-            jobs = request(analysis, ["all"], ["random_0", "tau"], ["face"], ["CLIP"])
+            jobs = request(analysis, ["all"], splits, ["face"], ["CLIP"])
             started = time.perf_counter()
             report = run_jobs(analysis, jobs, workers=workers, scratch=workdir / "scratch")
             seconds[workers] = time.perf_counter() - started
             assert report.ok, report.details()
-            per_job[workers] = [o.seconds for o in report.outcomes]
+            encoding = report.stages["encoding"]
+            walls = [o.seconds for o in encoding.outcomes]
+            computes = [o.compute_seconds for o in encoding.outcomes]
+            wrapper[workers] = float(np.mean(walls) - np.mean(computes))
+            stages = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
             print(
-                f"{len(jobs)} jobs, {workers} worker(s): {seconds[workers]:.1f} s in all, "
-                f"{np.mean(per_job[workers]):.1f} s per job (wrapper included)"
+                f"{len(jobs)} encoding jobs in {encoding.tasks} tasks, {workers} worker(s): "
+                f"{seconds[workers]:.1f} s in all ({stages}); per job {np.mean(walls):.2f} s "
+                f"in its task, of which datalad run {np.mean(computes):.2f} s"
             )
         print(f"speed-up with 2 workers: x{seconds[1] / seconds[2]:.2f} (target >= 1.6)")
-        superdataset = workdir / "analysis-1" / ANALYSIS_INPUTS
+        analysis = workdir / "analysis-1"
+        bare_dir = workdir / "bare"
+        shutil.rmtree(bare_dir, ignore_errors=True)
+        (bare_dir / "code").mkdir(parents=True)
+        shutil.copy(analysis / ENVIRONMENT, bare_dir / ENVIRONMENT)
+        plan = plan_run(analysis, jobs, None, 1)
         bare = []
-        for job in jobs:
-            fit(superdataset, job, fetch=True)  # inputs present, indexes built: not timed
+        for job in plan.encoding:  # the job's script alone, its inputs present
+            argv = [
+                str(a) if not str(a).startswith(("responses/", "inputs/")) else str(analysis / a)
+                for a in job.argv
+            ]
             started = time.perf_counter()
-            run(superdataset, job, workdir / "bare")
+            subprocess.run(
+                [
+                    "python",
+                    str(analysis / job.script),
+                    "--dataset",
+                    str(analysis / ANALYSIS_INPUTS),
+                    *argv,
+                ],
+                cwd=bare_dir,
+                check=True,
+                capture_output=True,
+            )
             bare.append(time.perf_counter() - started)
-        wrapper = float(np.mean(per_job[1]) - np.mean(bare))
+        computes = [o.compute_seconds for o in report.stages["encoding"].outcomes]
         print(
-            f"bare computation {np.mean(bare):.2f} s per job; wrapper (clone, get, run, "
-            f"push, removal) {wrapper:.2f} s per job (target <= 3 s)"
+            f"bare job script {np.mean(bare):.2f} s per job; datalad run of it "
+            f"{np.mean(computes):.2f} s; wrapper per job (task wall minus bare script) "
+            f"{wrapper[1] + np.mean(computes) - np.mean(bare):.2f} s with 1 worker "
+            f"(target <= 3 s)"
         )
     finally:
         bucket.server.stop()
@@ -165,9 +195,9 @@ def main() -> None:
     times: dict[int, float] = {}
     for n in args.sizes:
         analysis = setup(args.workdir / f"n{n}", n)
-        assert len(_unmerged_tips(analysis)) == n
+        assert len(_store_tips(analysis)[0]) == n
         seconds, merged = merge_only(analysis)
-        assert merged == n and not _unmerged_tips(analysis)
+        assert merged == n and _store_tips(analysis) == ({}, [])
         parents = git(analysis, "log", "-1", "--format=%P").split()
         files = git(analysis, "ls-files", "results").splitlines()
         assert len(parents) == n + 1 and len(files) == n

@@ -239,3 +239,34 @@ def identities() -> Callable[..., set[str]]:
     """``identities(repo, revisions="--all")``: every author and committer (``Name
     <email>``) of the commits in ``revisions`` of ``repo``, the git-annex branch included."""
     return _identities
+
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+ANALYSIS_NEEDS = [
+    "derivatives/anatomical",
+    "derivatives/rois",
+    "derivatives/glmsingle-tedana",
+    "stimuli",
+]
+
+
+def analysis_input(clone_of: Callable[[str, Path], Path], source: Path, where: Path) -> Path:
+    """A clone of the built superdataset ``source`` with this repository's code and
+    regenerated splits, the subdatasets an analysis reads installed (where the analysis's
+    clones find them): the input of an analysis dataset."""
+    import shutil
+
+    from laion_fmri_datalad.repo import datalad
+    from laion_fmri_datalad.splits.run import make_splits
+
+    root = clone_of(str(source), where / "laion-fmri")
+    shutil.copytree(
+        REPOSITORY / "code",
+        root / "code",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+    )
+    datalad.call("save", dataset=str(root), path=[str(root / "code")], message="add code")
+    assert make_splits(root).commit is not None
+    paths = [str(root / p) for p in ANALYSIS_NEEDS]
+    datalad.call("get", dataset=str(root), path=paths, get_data=False)
+    return root

@@ -71,12 +71,13 @@ def test_ridge_at_every_alpha_and_the_chosen_alphas_agree_with_scikit_learn() ->
     from sklearn.linear_model import Ridge
     from sklearn.model_selection import KFold
 
-    from laion_fmri_datalad.analysis.encoding import ALPHAS, _ridge_predictions, _standardise
+    from laion_fmri_datalad.analysis.encoding import ALPHAS, _fold, _predict, _standardise
 
     x_train, y_train, x_test, y_test, _ = planted(7, n_train=60, n_test=20)
     x_fit, x_new = _standardise(x_train, x_test)
     y_mean = y_train.mean(axis=0)
-    ours = _ridge_predictions(x_fit, y_train - y_mean, x_new, np.asarray(ALPHAS))
+    fold = _fold(x_fit, x_new, np.zeros(len(x_fit), dtype=bool))
+    ours = _predict(fold, y_train - y_mean, np.asarray(ALPHAS))
     for i, alpha in enumerate(ALPHAS):
         theirs = Ridge(alpha=alpha, fit_intercept=False, solver="svd").fit(x_fit, y_train - y_mean)
         np.testing.assert_allclose(ours[i], theirs.predict(x_new), rtol=1e-7, atol=1e-9)
@@ -95,3 +96,19 @@ def test_ridge_at_every_alpha_and_the_chosen_alphas_agree_with_scikit_learn() ->
     expected = np.asarray(ALPHAS)[np.argmax(scores, axis=0)]
     result = fit_and_test(x_train, y_train, x_test, y_test)
     np.testing.assert_array_equal(result.alpha, expected)
+
+
+def test_a_fit_in_blocks_of_voxels_equals_one_fit_of_all() -> None:
+    """The whole brain is fitted a block of voxels at a time: the same per-voxel result."""
+    from laion_fmri_datalad.analysis.encoding import RidgeCV
+
+    x_train, y_train, x_test, y_test, _ = planted(3, n_train=60, n_test=20)
+    whole = fit_and_test(x_train, y_train, x_test, y_test)
+    model = RidgeCV.prepare(x_train, x_test)
+    parts = [
+        model.fit_block(y_train[:, c : c + 7], y_test[:, c : c + 7])
+        for c in range(0, y_train.shape[1], 7)
+    ]
+    np.testing.assert_allclose(np.concatenate([p[0] for p in parts]), whole.pearson_r, rtol=1e-10)
+    np.testing.assert_allclose(np.concatenate([p[1] for p in parts]), whole.r2, rtol=1e-10)
+    assert np.array_equal(np.concatenate([p[2] for p in parts]), whole.alpha)

@@ -18,8 +18,10 @@ from laion_fmri_datalad.repo.env import (
     FALLBACK_NAME,
     LOOPBACK_KEY,
     config_entries,
+    config_env,
     tool_env,
     with_config,
+    with_extra,
 )
 from laion_fmri_datalad.repo.git import git
 
@@ -152,3 +154,16 @@ def test_a_failing_datalad_call_in_a_child_is_one_line(
     with pytest.raises(RepoError, match="No installed dataset found at") as raised:
         datalad.call("status", dataset=str(tmp_path / "missing"))
     assert "\n" not in str(raised.value)
+
+
+def test_extra_git_configuration_is_added_after_the_calls_own() -> None:
+    """A job's sharing settings come through GIT_CONFIG_COUNT too: they are added after
+    the allowance (and whatever the user gave), never in their place."""
+    own = tool_env(loopback=True)
+    extra = {**config_env(annex_hardlink="true", remote_origin_annex__cost="50"), "X": "1"}
+    merged = with_extra(own, extra)
+    entries = config_entries(merged)
+    assert any(key == LOOPBACK_KEY for key, _ in entries)
+    assert ("annex.hardlink", "true") in entries and ("remote.origin.annex-cost", "50") in entries
+    assert entries[: len(config_entries(own))] == config_entries(own)
+    assert merged["X"] == "1"

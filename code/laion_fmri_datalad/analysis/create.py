@@ -20,30 +20,53 @@ from ..layout.names import ANALYSIS_INPUTS
 from ..repo import datalad
 from ..repo.dataset import remove_dataset
 from ..repo.git import config_get
-from .jobspec import RESULTS, SCRIPT
+from .jobspec import RESPONSES_SCRIPT, RESULTS, SCRIPT
+from .software import ENVIRONMENT, write_pin
 
 OUTPUT = "output"  # the store's git sibling; its annex storage is OUTPUT + "-storage"
 STORAGE = f"{OUTPUT}-storage"
 MARKER = ".laion-fmri-analysis"  # in .datalad/: what tells an analysis dataset
 
-SCRIPT_TEXT = f'''\
+
+def _script(path: str, module: str, example: str, what: str) -> str:
+    return f'''\
 #!/usr/bin/env python3
-"""The reference encoding analysis of LAION-fmri, one job (written by laion-fmri-datalad
-{__version__}). Run from the dataset's root, under `datalad run` (see README.md):
+"""{what} (written by laion-fmri-datalad {__version__}). Run from the dataset's root,
+under `datalad run` (see README.md):
 
-    python {SCRIPT} --subject sub-01 --split random_0 --roi face --embedding CLIP
+    python {path} {example}
 
-The model and the loading are laion_fmri_datalad.analysis.encodejob and .encoding of that
-version: ridge regression from the embedding to the repeat-averaged betas, alpha per voxel
-by 5-fold cross-validation on the training images, scored on the test images.
+The code is {module} of the laion-fmri-datalad version pinned in
+{ENVIRONMENT}; the job stops with one line when the running software differs from it.
 """
 
 import sys
 
-from laion_fmri_datalad.analysis.encodejob import main
+from laion_fmri_datalad.analysis.scriptmain import script
+from {module} import main
 
-sys.exit(main())
+sys.exit(script(main))
 '''
+
+
+SCRIPTS = {
+    SCRIPT: _script(
+        SCRIPT,
+        "laion_fmri_datalad.analysis.encodejob",
+        "--subject sub-01 --split random_0 --roi face --embedding CLIP \\\n"
+        "        --responses responses/sub-01/sub-01_roi-face_responses.h5 --noise-ceiling NC",
+        "The reference encoding analysis of LAION-fMRI, one job: ridge regression from the "
+        "embedding\nto the subject's responses, alpha per voxel by 5-fold cross-validation on "
+        "the training images",
+    ),
+    RESPONSES_SCRIPT: _script(
+        RESPONSES_SCRIPT,
+        "laion_fmri_datalad.analysis.responses",
+        "--subject sub-01 --voxels face",
+        "The responses of one subject over a voxel set: betas z-scored within each session,"
+        "\naveraged over every show of an image, written as one chunked HDF5",
+    ),
+}
 
 README = """\
 # LAION-fMRI encoding analysis
@@ -52,8 +75,13 @@ A DataLad dataset in the YODA layout, made by `laion-fmri-datalad analysis creat
 
 * `inputs/laion-fmri/`: the LAION-fMRI superdataset (a subdataset: its version is recorded
   here; `datalad get` fetches what a job needs),
+* `code/responses.py`: the responses stage, one job per subject: every session's betas read
+  once, z-scored within each session and averaged over every show of an image, into
+  `responses/<subject>/<subject>_roi-<voxel set>_responses.h5` (chunked HDF5),
 * `code/encode.py`: the reference encoding analysis, one job per subject, split, ROI set
-  and embedding,
+  and embedding, reading the responses file (never the betas),
+* `code/environment.txt`: the exact software the jobs run with (every job checks it;
+  `laion-fmri-datalad analysis pin -d .` records a new one),
 * `results/<embedding>/<split>/<subject>/`: per job, NIfTI maps of the test accuracy
   (`stat-r`, `stat-r2`, `stat-r2overnc`: Pearson r, R², R² over the noise ceiling) and a
   TSV summary per ROI.
@@ -63,13 +91,16 @@ A DataLad dataset in the YODA layout, made by `laion-fmri-datalad analysis creat
     laion-fmri-datalad analysis run encoding -d . --subject all --roi face \\
         --split random_0 tau cluster_k5_0 ood --embedding CLIP -J 2
 
-Each job runs in its own temporary clone of this dataset under `datalad run`, pushes its
-branch (`job/<name>`) and outputs to the RIA store (siblings `output`, `output-storage`),
-and is removed; then every finished branch is merged here in one commit and the outputs'
-availability in the store recorded. Running the command again runs only the jobs whose
-results are missing; a failed job's log is in `.git/laion-fmri/logs/<name>.log`. Choose a
-batch scheduler with `--cluster slurm` (or pbs, sge, lsf), configured in Dask's
-`jobqueue.yaml`.
+The run prints its plan, then fetches every input once into `inputs/laion-fmri` here (job
+clones hard-link it from there), runs the responses jobs, then the encoding jobs, several
+to a worker task: each task works in one temporary clone of this dataset (under
+`--scratch`), records one `datalad run` commit per job, pushes its branch (`job/<task>`)
+and outputs to the RIA store (siblings `output`, `output-storage`) once, and is removed.
+After each stage every finished branch is merged here in one commit, the outputs'
+availability in the store recorded and the merged branches deleted from the store. Running
+the command again runs only the jobs whose results are missing; a failed job's log is in
+`.git/laion-fmri/logs/<name>.log`. Choose a batch scheduler with `--cluster slurm` (or pbs,
+sge, lsf), configured in Dask's `jobqueue.yaml`.
 
 ## Reproduce
 
@@ -79,6 +110,9 @@ batch scheduler with `--cluster slurm` (or pbs, sge, lsf), configured in Dask's
 
 `datalad get results/...` fetches outputs from the store; `laion-fmri-datalad verify -d .`
 reruns every job's run record in a temporary clone and compares its outputs, byte for byte.
+Under software other than `code/environment.txt` names, a job stops with one line saying
+what differs; `LAION_FMRI_SOFTWARE_DRIFT=allow` (or `verify --allow-software-drift`) runs
+it anyway.
 """
 
 ATTRIBUTES = f"{RESULTS}/**/*.tsv annex.largefiles=nothing\n"
@@ -144,7 +178,9 @@ def create_analysis(target: Path, source: str, store: str | None = None) -> Crea
     try:
         datalad.call("create", path=str(work), cfg_proc="yoda")
         datalad.call("clone", source=source, path=str(work / ANALYSIS_INPUTS), dataset=str(work))
-        (work / SCRIPT).write_text(SCRIPT_TEXT)
+        for path, text in SCRIPTS.items():
+            (work / path).write_text(text)
+        write_pin(work)
         (work / "README.md").write_text(README)
         with (work / ".gitattributes").open("a") as attributes:
             attributes.write(ATTRIBUTES)
@@ -178,3 +214,23 @@ def output_url(analysis: Path) -> str:
     if not url:
         raise UsageError(f"{analysis} has no '{OUTPUT}' sibling; was it made by analysis create?")
     return url
+
+
+def pin_software(analysis: Path) -> str:
+    """Record the running software in ``analysis``'s ``code/environment.txt`` and save it;
+    the lines that changed (none: nothing saved)."""
+    from .software import differences, parse
+
+    analysis = require_analysis_dataset(analysis)
+    path = analysis / ENVIRONMENT
+    before = parse(path.read_text()) if path.is_file() else {}
+    write_pin(analysis)
+    changed = differences(before, parse(path.read_text()))
+    if changed:
+        datalad.call(
+            "save",
+            dataset=str(analysis),
+            path=[str(path)],
+            message="[laion-fmri] Pin the analysis's software: " + "; ".join(changed)[:400],
+        )
+    return "; ".join(changed) or "the pin names the running software already"

@@ -1,6 +1,7 @@
-"""What one encoding job is: its subject, split, ROI set and embedding, its name, and the
-files it writes. Pure values: the request expands into these, the runner, the merge and
-the figure read them."""
+"""What the jobs of an analysis are: an encoding job (subject, split, ROI set, embedding),
+a responses job (subject, voxel set), and the runnable ``Job`` either becomes (its command,
+declared inputs and outputs). Pure values: the request expands into these, the runner, the
+merge and the figure read them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from ..errors import UsageError
 EMBEDDINGS = ("CLIP", "DINOv2", "PEcore", "SigLIP2")
 STATS = ("r", "r2", "r2overnc")  # the per-voxel maps of a job
 RESULTS = "results"
+RESPONSES = "responses"
 SCRIPT = "code/encode.py"
+RESPONSES_SCRIPT = "code/responses.py"
+WHOLE_BRAIN = "all"  # as an ROI set of the analysis: every voxel of the brain mask
+STAGES = ("responses", "encoding")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -80,6 +85,66 @@ class JobSpec:
             "--embedding",
             self.embedding,
         ]
+
+    def job(self, responses: ResponsesSpec, inputs: list[str], noise_ceiling: str) -> Job:
+        """The runnable job, reading ``responses`` (never the betas) and ``inputs``."""
+        argv = (
+            *self.arguments(),
+            "--responses",
+            responses.output,
+            "--noise-ceiling",
+            noise_ceiling,
+        )
+        return Job(self.job_id, "encoding", SCRIPT, argv, tuple(inputs), tuple(self.outputs))
+
+
+@dataclass(frozen=True, order=True)
+class ResponsesSpec:
+    """One subject's image responses over a voxel set: ROI names and categories joined by
+    ``+`` (sorted), or ``all`` (the whole brain mask)."""
+
+    subject: str
+    voxel_set: str
+
+    @classmethod
+    def covering(cls, subject: str, roi_sets: list[str]) -> ResponsesSpec:
+        """The voxel set of one responses file that covers every ROI set asked for."""
+        tokens = sorted({t for s in roi_sets for t in s.split("+")})
+        return cls(subject, WHOLE_BRAIN if WHOLE_BRAIN in tokens else "+".join(tokens))
+
+    def covers(self, roi: str) -> bool:
+        return self.voxel_set == WHOLE_BRAIN or set(roi.split("+")) <= set(
+            self.voxel_set.split("+")
+        )
+
+    @property
+    def job_id(self) -> str:
+        return f"responses_{self.subject}_roi-{self.voxel_set}"
+
+    @property
+    def output(self) -> str:
+        return f"{RESPONSES}/{self.subject}/{self.subject}_roi-{self.voxel_set}_responses.h5"
+
+    def job(self, inputs: list[str]) -> Job:
+        argv = ("--subject", self.subject, "--voxels", self.voxel_set)
+        return Job(self.job_id, "responses", RESPONSES_SCRIPT, argv, tuple(inputs), (self.output,))
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job as a worker runs it: ``python SCRIPT ARGV`` under ``datalad run`` with its
+    inputs and outputs declared (paths relative to the analysis dataset)."""
+
+    job_id: str
+    stage: str
+    script: str
+    argv: tuple[str, ...]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        return f"[laion-fmri] {self.stage.capitalize()} job {self.job_id}"
 
 
 def expand(

@@ -1,38 +1,45 @@
-"""Merging finished job branches from the output store into the analysis dataset, at a
+"""Merging finished task branches from the output store into the analysis dataset, at a
 cost linear in their number.
 
 An octopus merge of thousands of branches (FAIRly big's) compares trees pairwise and grows
-worse than linearly. Job branches never touch the same file (each writes its own
-``results/<embedding>/<split>/<subject>/`` files), so the merged tree is the current tree
-plus every job's changes: one ``git fetch`` of all job branches, one ``git diff-tree
---stdin`` listing each job commit's changes against its parent, one ``update-index`` into a
+worse than linearly. Task branches never touch the same file (each job writes its own
+``results/...`` or ``responses/...`` files), so the merged tree is the current tree plus
+every branch's changes: one ``git fetch`` of all task branches, one ``git diff-tree
+--stdin`` listing each branch's changes against its fork point, one ``update-index`` into a
 temporary index, one ``write-tree`` and one ``commit-tree`` whose parents are HEAD and every
-job commit (so each job's run record stays in the history for ``datalad rerun``), then a
-fast-forward. A branch that changes files outside its job's results is not merged.
-Afterwards ``git annex fsck --fast --from output-storage`` records where the annexed
-outputs are.
+branch tip (so each job's run record stays in the history for ``datalad rerun``), then a
+fast-forward (in chunks of at most ``MAX_PARENTS`` parents). A branch that changes files
+outside the outputs is not merged. Afterwards
+``git annex fsck --fast --from output-storage`` records where the annexed outputs are (also
+those an interrupted merge left unrecorded), and the merged branches are deleted from the
+store, so a run leaves no branch behind.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..repo.annex import annex
-from ..repo.git import git, rev_parse
+from ..repo.git import config_get, git, rev_parse
 from .create import OUTPUT, STORAGE
-from .jobspec import RESULTS
+from .jobspec import RESPONSES, RESULTS
 from .worker import BRANCH_PREFIX
 
 TRACKING = f"refs/remotes/{OUTPUT}/{BRANCH_PREFIX}"
 FSCK_CHUNK = 500  # paths per fsck call (command-line length)
+MAX_PARENTS = 1000  # per merge commit; more branches are merged in chunks
+OUTPUTS = (f"{RESULTS}/", f"{RESPONSES}/")
+JOB_SUBJECT = re.compile(r"\[laion-fmri\] \w+ job (\S+)$")  # after "[DATALAD RUNCMD] "
 
 
 @dataclass
 class MergeReport:
     merged: list[str] = field(default_factory=list)  # job ids
-    refused: dict[str, str] = field(default_factory=dict)  # job id -> why
+    branches: int = 0  # task branches merged
+    refused: dict[str, str] = field(default_factory=dict)  # branch -> why
     commit: str | None = None
     annexed: int = 0
 
@@ -43,7 +50,7 @@ class MergeReport:
     def summary(self) -> str:
         if not self.merged and not self.refused:
             return "no job branches to merge"
-        done = f"merged {len(self.merged)} job branches"
+        done = f"merged {len(self.merged)} jobs of {self.branches} task branches"
         if self.commit:
             done += f" in {self.commit[:10]}, {self.annexed} annexed outputs recorded in {STORAGE}"
         if self.refused:
@@ -53,85 +60,71 @@ class MergeReport:
         return done
 
 
-def _unmerged_tips(analysis: Path) -> dict[str, str]:
-    """``{job id: commit}`` of the store's job branches HEAD does not contain."""
+def _store_tips(analysis: Path) -> tuple[dict[str, str], list[str]]:
+    """``{branch: commit}`` of the store's task branches HEAD does not contain, and the
+    names of those it does (merged already: to delete)."""
     git(analysis, "fetch", "-q", "--prune", OUTPUT, f"+refs/heads/{BRANCH_PREFIX}*:{TRACKING}*")
     listed = git(
-        analysis,
-        "for-each-ref",
-        "--no-merged",
-        "HEAD",
-        "--format=%(objectname) %(refname)",
-        TRACKING,
+        analysis, "for-each-ref", "--format=%(objectname) %(refname)", TRACKING
+    ).splitlines()
+    merged = set(
+        git(analysis, "for-each-ref", "--merged", "HEAD", "--format=%(refname)", TRACKING).split()
     )
     tips: dict[str, str] = {}
-    for line in listed.splitlines():
+    done: list[str] = []
+    for line in listed:
         commit, ref = line.split(" ", 1)
-        tips[ref.removeprefix(TRACKING)] = commit
-    return tips
+        name = ref.removeprefix(TRACKING)
+        if ref in merged:
+            done.append(name)
+        else:
+            tips[name] = commit
+    return tips, done
 
 
-def _changes(analysis: Path, tips: dict[str, str]) -> dict[str, list[tuple[str, str, str, str]]]:
-    """Per job commit, its changes against its first parent: (mode, object, status, path)."""
-    listing = git(
-        analysis,
-        "diff-tree",
-        "--stdin",
-        "-r",
-        "--no-renames",
-        input="".join(f"{c}\n" for c in tips.values()).encode(),
-    )
-    changes: dict[str, list[tuple[str, str, str, str]]] = {c: [] for c in tips.values()}
-    current = ""
-    for line in listing.splitlines():
-        if not line.startswith(":"):
-            current = line.split()[0] if line.strip() else current
-            continue
-        meta, path = line.split("\t", 1)
-        _, new_mode, _, new_object, status = meta[1:].split()
-        changes.setdefault(current, []).append((new_mode, new_object, status, path))
+def _fork_points(analysis: Path, tips: dict[str, str]) -> dict[str, str]:
+    return {
+        branch: git(analysis, "merge-base", "HEAD", commit).strip()
+        for branch, commit in tips.items()
+    }
+
+
+def _changes(
+    analysis: Path, tips: dict[str, str], bases: dict[str, str]
+) -> dict[str, list[tuple[str, str, str, str]]]:
+    """Per branch, its changes against its fork point: (mode, object, status, path)."""
+    changes: dict[str, list[tuple[str, str, str, str]]] = {}
+    for branch, commit in tips.items():
+        listing = git(analysis, "diff-tree", "-r", "--no-renames", bases[branch], commit)
+        found = changes.setdefault(branch, [])
+        for line in listing.splitlines():
+            if not line.startswith(":"):
+                continue
+            meta, path = line.split("\t", 1)
+            _, new_mode, _, new_object, status = meta[1:].split()
+            found.append((new_mode, new_object, status, path))
     return changes
 
 
-def merge_job_branches(analysis: Path, message: str) -> MergeReport:
-    """Merge every finished, unmerged job branch of the store into ``analysis``."""
-    report = MergeReport()
-    tips = _unmerged_tips(analysis)
-    if not tips:
-        return report
-    changes = _changes(analysis, tips)
-    entries: list[str] = []
-    parents: list[str] = []
-    annexed: list[str] = []
-    for job, commit in sorted(tips.items()):
-        touched = changes.get(commit, [])
-        outside = [p for _, _, _, p in touched if not p.startswith(f"{RESULTS}/")]
-        if outside or not touched:
-            report.refused[job] = f"changes {outside[0]}" if outside else "changes nothing"
-            continue
-        for mode, obj, status, path in touched:
-            if status == "D":
-                entries.append(f"0 {'0' * 40}\t{path}")
-            else:
-                entries.append(f"{mode} {obj}\t{path}")
-                if mode == "120000":
-                    annexed.append(path)
-        parents.append(commit)
-        report.merged.append(job)
-    if not parents:
-        return report
-    head = rev_parse(analysis, "HEAD")
-    assert head is not None
-    with tempfile.TemporaryDirectory() as tmp:
-        env_index = str(Path(tmp) / "index")
-        tree = _tree_with(analysis, head, entries, env_index)
-    arguments = ["commit-tree", tree, "-p", head]
-    for parent in parents:
-        arguments += ["-p", parent]
-    commit = git(analysis, *arguments, "-m", message).strip()
-    git(analysis, "merge", "-q", "--ff-only", commit)
-    report.commit = commit
-    for start in range(0, len(annexed), FSCK_CHUNK):
+def _jobs(analysis: Path, tip: str, base: str) -> list[str]:
+    """The job ids of the run records between ``base`` and ``tip``, oldest first."""
+    subjects = git(analysis, "log", "--reverse", "--format=%s", f"{base}..{tip}").splitlines()
+    return [m.group(1) for m in map(JOB_SUBJECT.search, subjects) if m]
+
+
+def _delete_branches(analysis: Path, branches: list[str]) -> None:
+    for start in range(0, len(branches), FSCK_CHUNK):
+        names = [f"refs/heads/{BRANCH_PREFIX}{b}" for b in branches[start : start + FSCK_CHUNK]]
+        git(analysis, "push", "-q", OUTPUT, "--delete", *names)
+        for b in branches[start : start + FSCK_CHUNK]:
+            git(analysis, "update-ref", "-d", f"{TRACKING}{b}")
+
+
+def _record_in_storage(analysis: Path, paths: list[str]) -> int:
+    """Record the store's copy of every annexed output git-annex does not know there yet."""
+    if not paths:
+        return 0
+    for start in range(0, len(paths), FSCK_CHUNK):
         annex(
             analysis,
             "fsck",
@@ -140,10 +133,63 @@ def merge_job_branches(analysis: Path, message: str) -> MergeReport:
             "--from",
             STORAGE,
             "--",
-            *annexed[start : start + FSCK_CHUNK],
+            *paths[start : start + FSCK_CHUNK],
         )
-    report.annexed = len(annexed)
+    return len(paths)
+
+
+def _unrecorded_outputs(analysis: Path) -> list[str]:
+    present = [p for p in OUTPUTS if (analysis / p).is_dir()]
+    if not present or config_get(analysis, "annex.uuid") is None:
+        return []
+    listed = annex(analysis, "find", "--not", "--in", STORAGE, "--include", "*", *present)
+    return [line for line in listed.splitlines() if line]
+
+
+def merge_job_branches(analysis: Path, message: str) -> MergeReport:
+    """Merge every finished, unmerged task branch of the store into ``analysis``, record the
+    outputs' copies in the store and delete the merged branches from it."""
+    report = MergeReport()
+    tips, done = _store_tips(analysis)
+    if tips:
+        _merge(analysis, tips, message, report)
+    report.annexed = _record_in_storage(analysis, _unrecorded_outputs(analysis))
+    merged_now = [b for b in tips if b not in report.refused]
+    if report.commit is not None or done:
+        _delete_branches(analysis, sorted(done + (merged_now if report.commit else [])))
     return report
+
+
+def _merge(analysis: Path, tips: dict[str, str], message: str, report: MergeReport) -> None:
+    bases = _fork_points(analysis, tips)
+    changes = _changes(analysis, tips, bases)
+    accepted: list[tuple[str, list[str]]] = []  # (tip, index lines)
+    for branch, commit in sorted(tips.items()):
+        touched = changes.get(branch, [])
+        outside = [p for _, _, _, p in touched if not p.startswith(OUTPUTS)]
+        if outside or not touched:
+            report.refused[branch] = f"changes {outside[0]}" if outside else "changes nothing"
+            continue
+        entries = [
+            f"0 {'0' * 40}\t{path}" if status == "D" else f"{mode} {obj}\t{path}"
+            for mode, obj, status, path in touched
+        ]
+        accepted.append((commit, entries))
+        report.merged += _jobs(analysis, commit, bases[branch])
+        report.branches += 1
+    for start in range(0, len(accepted), MAX_PARENTS - 1):  # HEAD is a parent too
+        chunk = accepted[start : start + MAX_PARENTS - 1]
+        head = rev_parse(analysis, "HEAD")
+        assert head is not None
+        with tempfile.TemporaryDirectory() as tmp:
+            lines = [line for _, entries in chunk for line in entries]
+            tree = _tree_with(analysis, head, lines, str(Path(tmp) / "index"))
+        arguments = ["commit-tree", tree, "-p", head]
+        for commit, _ in chunk:
+            arguments += ["-p", commit]
+        merged = git(analysis, *arguments, "-m", message).strip()
+        git(analysis, "merge", "-q", "--ff-only", merged)
+        report.commit = merged
 
 
 def _tree_with(analysis: Path, head: str, entries: list[str], index: str) -> str:

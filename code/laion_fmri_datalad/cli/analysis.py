@@ -69,9 +69,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--scratch",
         type=Path,
         default=None,
-        help="where jobs make their temporary clones (default: $TMPDIR)",
+        help="where jobs make their temporary clones: node-local disk (default: $TMPDIR)",
+    )
+    run.add_argument(
+        "--shared",
+        type=Path,
+        default=None,
+        help="a directory every worker reaches, for the links to the fetched inputs and "
+        "the betas cache (default: .git/laion-fmri/shared in the analysis dataset)",
+    )
+    run.add_argument(
+        "--per-task",
+        type=int,
+        default=None,
+        metavar="N",
+        help="encoding jobs per worker task, one clone and one push each (default: the "
+        "jobs spread over twice as many tasks as workers, at most 50 a task)",
     )
     run.set_defaults(func=run_run)
+
+    pin = commands.add_parser(
+        "pin", help="record the running software in code/environment.txt (the jobs check it)"
+    )
+    add_dataset(pin, "the analysis dataset")
+    pin.set_defaults(func=run_pin)
 
 
 def run_create(args: argparse.Namespace) -> Report:
@@ -90,13 +111,21 @@ def run_run(args: argparse.Namespace) -> Report:
     require_git_annex()
     analysis = dataset_from(args).absolute()
     jobs = request(analysis, args.subject, args.split, args.roi, args.embedding)
-    with progress_bar("jobs", total=len(jobs), unit="job") as advance:
-        return run_jobs(
-            analysis,
-            jobs,
-            workers=args.jobs,
-            cluster=args.cluster,
-            scratch=args.scratch,
-            progress=advance,
-            announce=print,
-        )
+    return run_jobs(
+        analysis,
+        jobs,
+        workers=args.jobs,
+        cluster=args.cluster,
+        scratch=args.scratch,
+        shared=args.shared,
+        per_task=args.per_task,
+        stage_bar=progress_bar,
+        announce=print,
+    )
+
+
+def run_pin(args: argparse.Namespace) -> Report:
+    from ..analysis.create import pin_software
+    from ..reports import Done
+
+    return Done(pin_software(dataset_from(args).absolute()))

@@ -23,6 +23,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     verify = sub.add_parser("verify", help="rerun recorded datalad run commits and compare outputs")
     verify.add_argument("revision", nargs="?", default="HEAD")
+    verify.add_argument(
+        "--allow-software-drift",
+        action="store_true",
+        help="rerun analysis jobs even under software other than their pin (and say what differs)",
+    )
     add_dataset(verify, "the dataset")
     verify.set_defaults(func=run_verify)
 
@@ -46,4 +51,4 @@ def run_verify(args: argparse.Namespace) -> Report:
 
     require_git_annex()
     dataset = dataset_from(args)
-    return verify_runs(dataset, args.revision)
+    return verify_runs(dataset, args.revision, allow_drift=args.allow_software_drift)

@@ -230,13 +230,13 @@ def _analysis(demo: Demo, source: str) -> bool:
     analysis = demo.workdir / "analysis"
     _step(
         13,
-        f"an analysis dataset at {analysis}: CLIP encoding of the face ROIs, 5 subjects, "
-        f"splits {', '.join(ANALYSIS_SPLITS)}, on 2 Dask workers",
+        f"an analysis dataset at {analysis}: the responses stage (each subject's betas read "
+        f"once), then CLIP encoding of the face ROIs, 5 subjects, splits "
+        f"{', '.join(ANALYSIS_SPLITS)}, on 2 Dask workers",
     )
     print(f"  {create_analysis(analysis, source).summary()}")
     jobs = request(analysis, ["all"], ANALYSIS_SPLITS, ["face"], ["CLIP"])
-    with progress_bar("jobs", total=len(jobs), unit="job") as advance:
-        report = run_jobs(analysis, jobs, workers=2, progress=advance, announce=print)
+    report = run_jobs(analysis, jobs, workers=2, stage_bar=progress_bar, announce=print)
     if report.details():
         print(report.details())
     print(f"  {report.summary()}")

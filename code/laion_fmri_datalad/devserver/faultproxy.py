@@ -5,8 +5,10 @@ Each request is forwarded to the server, or answered with a fault chosen by a se
 schedule: ``503`` (an S3 ``SlowDown``), ``reset`` (the connection closed with a TCP reset
 before any answer) or ``truncate`` (the server's status and ``Content-Length``, then half
 the body, then the connection closed). A URL gets at most ``per_url`` faults, so a client
-that retries always gets through in the end; ``counts`` says what was injected. Traffic goes
-only to the upstream given, which must be on the loopback interface.
+that retries always gets through in the end; ``counts`` says what was injected, and
+``body_bytes`` how many bytes of response bodies went to clients (the benchmarks' count of
+what a run fetched). Traffic goes only to the upstream given, which must be on the loopback
+interface.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Schedule:
     seed: int = 0
     enabled: bool = True
     counts: Counter[str] = field(default_factory=Counter)
+    body_bytes: int = 0
     _seen: Counter[str] = field(default_factory=Counter)
     _random: random.Random = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -106,11 +109,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body[: len(body) // 2])
+            self.server.schedule.body_bytes += len(body) // 2
             self.close_connection = True
             return
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+            with self.server.schedule._lock:
+                self.server.schedule.body_bytes += len(body)
 
 
 class FaultProxyServer(http.server.ThreadingHTTPServer):
@@ -122,22 +128,22 @@ class FaultProxyServer(http.server.ThreadingHTTPServer):
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)  # type: ignore[arg-type]
 
-    def __init__(self, upstream: str, schedule: Schedule) -> None:
+    def __init__(self, upstream: str, schedule: Schedule, port: int = 0) -> None:
         parts = urllib.parse.urlsplit(upstream)
         if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError(f"upstream {upstream!r} is not on the loopback interface")
         self.upstream_host = parts.hostname
         self.upstream_port = parts.port or 80
         self.schedule = schedule
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", port), _Handler)
 
 
 class FaultProxy:
     """``with FaultProxy(server.endpoint_url, Schedule(rate=0.3)) as proxy: proxy.url``."""
 
-    def __init__(self, upstream: str, schedule: Schedule | None = None) -> None:
+    def __init__(self, upstream: str, schedule: Schedule | None = None, port: int = 0) -> None:
         self.schedule = schedule or Schedule()
-        self.server = FaultProxyServer(upstream, self.schedule)
+        self.server = FaultProxyServer(upstream, self.schedule, port)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

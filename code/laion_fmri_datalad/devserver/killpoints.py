@@ -1,6 +1,6 @@
 """The kill-point harness of the reliability tests and ``benchmarks/stress_reliability.py``:
-a build stopped at a chosen git command, and snapshots of what a rerun must make identical
-to an uninterrupted build.
+a build (or any command, such as an analysis run) stopped at a chosen git command, and
+snapshots of what a rerun must make identical to an uninterrupted build.
 
 The signal is delivered by a ``git`` wrapper first on PATH: on the n-th git command whose
 arguments contain a pattern, it signals the build process instead of running git. The
@@ -9,6 +9,7 @@ build runs in a child process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -111,13 +112,11 @@ def differences(got: dict[str, object], want: dict[str, object]) -> list[str]:
     return found
 
 
-def interrupted_build(
-    target: Path, location: BucketLocation, tmp: Path, match: str, nth: int, sig: signal.Signals
-) -> tuple[int, int]:
-    """Run a build that is signalled at the ``nth`` git command containing ``match``;
-    returns its exit code and how many such commands it reached."""
+def _wrapped_env(tmp: Path, match: str, nth: int, sig: signal.Signals) -> dict[str, str]:
+    """The environment of a child whose ``nth`` git command containing ``match`` signals
+    the process ``$BUILD_PID`` instead of running."""
     bin_dir = tmp / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(parents=True, exist_ok=True)
     wrapper = bin_dir / "git"
     wrapper.write_text(WRAPPER)
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
@@ -133,6 +132,40 @@ def interrupted_build(
         KILL_SIGNAL=sig.name[3:],
         KILL_COUNTER=str(tmp / "counter"),
     )
+    return env
+
+
+def interrupted_command(
+    argv: list[str], tmp: Path, match: str, nth: int, sig: signal.Signals = signal.SIGKILL
+) -> tuple[int, int]:
+    """Run ``argv`` (its own process group) until its ``nth`` git command containing
+    ``match``, which signals it; then kill what is left of its group (worker processes it
+    started, as a killed login session or batch job loses them). Its exit code and how many
+    such git commands it reached."""
+    env = _wrapped_env(tmp, match, nth, sig)
+    launch = ["sh", "-c", 'BUILD_PID=$$; export BUILD_PID; exec "$@"', "sh", *argv]
+    child = subprocess.Popen(
+        launch,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        code = child.wait(timeout=600)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+    reached = int((tmp / "counter").read_text()) if (tmp / "counter").exists() else 0
+    return code, reached
+
+
+def interrupted_build(
+    target: Path, location: BucketLocation, tmp: Path, match: str, nth: int, sig: signal.Signals
+) -> tuple[int, int]:
+    """Run a build that is signalled at the ``nth`` git command containing ``match``;
+    returns its exit code and how many such commands it reached."""
+    env = _wrapped_env(tmp, match, nth, sig)
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(target), location.bucket, str(location.endpoint_url)],
         env=env,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..analysis.software import ALLOW, DRIFT_ENV, ENVIRONMENT, current, differences, parse
 from ..errors import LaionFmriError
 from ..layout.endpoint import serves_from_loopback
 from ..repo import datalad
@@ -141,11 +142,14 @@ def _digests(root: Path, patterns: list[str]) -> dict[str, str]:
 
 
 def verify_runs(
-    dataset: Path, revision: str = "HEAD", workdir: Path | None = None
+    dataset: Path, revision: str = "HEAD", workdir: Path | None = None, allow_drift: bool = False
 ) -> VerifyRunsReport:
     """Rerun every recorded run commit in the history of ``revision``, each in a fresh
-    temporary clone checked out at ``revision``, and compare outputs byte for byte."""
+    temporary clone checked out at ``revision``, and compare outputs byte for byte. An
+    analysis job under software other than its pin fails with the one line its script
+    gives, unless ``allow_drift`` (then it runs, and its log says what differs)."""
     root = Path(dataset).absolute()
+    drift = {DRIFT_ENV: ALLOW} if allow_drift else None
     loopback = serves_from_loopback(root)
     resolved = git_oneline(root, "rev-parse", "--verify", f"{revision}^{{commit}}")
     report = VerifyRunsReport(resolved)
@@ -158,6 +162,14 @@ def verify_runs(
             datalad.call("clone", source=str(root), path=str(clone))
             git_oneline(clone, "checkout", "-q", resolved)
             _inherit_source_candidates(root, clone)
+            if (clone / ENVIRONMENT).is_file() and not allow_drift:  # an analysis dataset
+                found = differences(parse((clone / ENVIRONMENT).read_text()), current())
+                if found:
+                    check.error = (
+                        f"the software differs from {ENVIRONMENT}: {'; '.join(found)} "
+                        "(verify --allow-software-drift runs it anyway)"
+                    )
+                    continue
             outputs = [str(o) for o in record.get("outputs", [])]
             inputs = [str(i) for i in record.get("inputs", [])]
             # install the subdatasets the run touches (outputs here are text in git)
@@ -183,7 +195,12 @@ def verify_runs(
             held = _digests(clone, outputs)
             failed = datalad.failures(
                 datalad.call(
-                    "rerun", revision=commit, dataset=str(clone), check=False, loopback=loopback
+                    "rerun",
+                    revision=commit,
+                    dataset=str(clone),
+                    check=False,
+                    loopback=loopback,
+                    extra_env=drift,
                 )
             )
             if failed:

@@ -6,7 +6,7 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,12 @@ def key_size(key: str) -> int:
     return int(field[1:])
 
 
-def annex(repo: Path, *args: str, loopback: bool = False) -> str:
+def annex(
+    repo: Path, *args: str, loopback: bool = False, extra_env: Mapping[str, str] | None = None
+) -> str:
     """``git annex ARGS`` in ``repo``; a ``RepoError`` when it fails. ``loopback`` lets it
     reach the development server (``env.tool_env``)."""
-    return git(repo, "annex", *args, loopback=loopback)
+    return git(repo, "annex", *args, loopback=loopback, extra_env=extra_env)
 
 
 def fsck(repo: Path, paths: Sequence[str]) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .env import tool_env
+from .env import tool_env, with_extra
 from .errors import RepoError
 
 Result = dict[str, Any]
@@ -89,7 +89,7 @@ def iter_results(
     where = kwargs.get("dataset") or kwargs.get("path")
     repo = Path(where) if isinstance(where, str | Path) else None
     env = tool_env(repo if repo is not None and repo.is_dir() else None, loopback=loopback)
-    env.update(extra_env or {})
+    env = with_extra(env, extra_env)
     options = {
         "result_renderer": "disabled",
         "on_failure": "ignore",
@@ -167,11 +167,18 @@ def call(
     return results
 
 
-def run_logged(argv: list[str], cwd: Path, log: Path, *, loopback: bool = False) -> int:
+def run_logged(
+    argv: list[str],
+    cwd: Path,
+    log: Path,
+    *,
+    loopback: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+) -> int:
     """``datalad ARGV`` as its own process in ``cwd``, everything it and the command it
     runs print appended to ``log``; its exit status (for ``datalad run``, whose command's
     output is the log a user reads when a job fails)."""
-    env = tool_env(cwd, loopback=loopback)
+    env = with_extra(tool_env(cwd, loopback=loopback), extra_env)
     with log.open("ab") as out:
         done = subprocess.run(
             ["datalad", *argv], cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env

@@ -112,6 +112,29 @@ def identity_gaps(env: Mapping[str, str], repo: Path | None = None) -> tuple[boo
     return not (has_name or name), not (has_email or email)
 
 
+def with_extra(env: Mapping[str, str], extra: Mapping[str, str] | None) -> dict[str, str]:
+    """``env`` with ``extra``'s variables; git configuration ``extra`` gives through
+    ``GIT_CONFIG_COUNT`` is added after ``env``'s own (which stays), not put in its place."""
+    out = dict(env)
+    if not extra:
+        return out
+    for key, value in extra.items():
+        if not key.startswith(("GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")):
+            out[key] = value
+    for key, value in config_entries(extra):
+        out = with_config(out, key, value)
+    return out
+
+
+def config_env(**pairs: str) -> dict[str, str]:
+    """Variables giving git the configuration ``pairs`` (``annex_hardlink="true"`` is
+    ``annex.hardlink``: ``__`` stands for ``-``, ``_`` for ``.``), for ``extra_env``."""
+    out: dict[str, str] = {}
+    for name, value in pairs.items():
+        out = with_config(out, name.replace("__", "-").replace("_", "."), value)
+    return out
+
+
 def tool_env(
     repo: Path | None = None,
     *,

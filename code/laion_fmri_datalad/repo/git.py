@@ -6,7 +6,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from .env import tool_env
+from .env import tool_env, with_extra
 from .errors import command_failed
 
 
@@ -22,7 +22,7 @@ def run(
     reach the development server, ``extra_env`` adds variables (``GIT_INDEX_FILE``)."""
     where = ["-C", str(repo)] if repo is not None else []
     env = tool_env(repo, loopback=loopback)
-    env.update(extra_env or {})
+    env = with_extra(env, extra_env)
     return subprocess.run(["git", *where, *args], input=input, capture_output=True, env=env)
 
 
@@ -82,9 +82,10 @@ def config_regexp(repo: Path, pattern: str, *, file: str | None = None) -> dict[
     return {key: value for key, _, value in pairs}
 
 
-def tracked_files(repo: Path) -> list[str]:
-    """The paths git tracks in ``repo``."""
-    return [p for p in git(repo, "ls-files", "-z").split("\0") if p]
+def tracked_files(repo: Path, *under: str) -> list[str]:
+    """The paths git tracks in ``repo`` (only ``under`` these, if given)."""
+    where = ["--", *under] if under else []
+    return [p for p in git(repo, "ls-files", "-z", *where).split("\0") if p]
 
 
 def tree_paths(repo: Path, revision: str) -> list[str]:

@@ -1,0 +1,89 @@
+"""Bytes from the S3 server per analysis run, against the distinct bytes of its inputs
+(target of issue 22: <= 1.05), for 1 and for 16 encoding jobs of one subject (4 splits x 4
+ROI sets), each run into a fresh analysis dataset of the demo's superdataset.
+
+The bytes are counted by the fault proxy (faults off) put in front of the demo's S3 server
+on the port the demo's URLs name (the server itself moves to a free port). The distinct
+bytes are the sizes, from their git-annex keys, of the files the run's plan names as inputs
+(each counted once). Before this issue's change, every job fetched its own copy of every
+input, betas included: the ratio was about the number of jobs.
+
+    make demo   # once: the superdataset, its RIA store and the S3 server data in .demo
+    .venv/bin/python benchmarks/bench_analysis_bytes.py --demo .demo --workdir /tmp/bench-bytes
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import time
+from pathlib import Path
+
+from laion_fmri_datalad.analysis.create import create_analysis
+from laion_fmri_datalad.analysis.fanout import missing_jobs, plan_run, request, run_jobs
+from laion_fmri_datalad.devserver.faultproxy import FaultProxy, Schedule
+from laion_fmri_datalad.devserver.localbucket import STATE, port_to_serve, start_bucket
+from laion_fmri_datalad.devserver.s3server import free_ports
+from laion_fmri_datalad.loaders.clone.content import annexed_size, human
+from laion_fmri_datalad.repo.env import tool_env
+
+SPLITS = ["random_0", "tau", "cluster_k5_0", "ood"]
+ROI_SETS = ["face", "body", "place", "FFA1+PPA"]
+
+
+def one_run(
+    source: str, workdir: Path, name: str, jobs_args: tuple[list[str], list[str]], proxy: FaultProxy
+) -> None:
+    analysis = workdir / name
+    shutil.rmtree(analysis, ignore_errors=True)
+    shutil.rmtree(workdir / f"{name}-outputs", ignore_errors=True)
+    create_analysis(analysis, source)
+    splits, rois = jobs_args
+    jobs = request(analysis, ["sub-01"], splits, rois, ["CLIP"])
+    plan = plan_run(analysis, missing_jobs(analysis, jobs), None, 2)
+    distinct = sum(annexed_size(p) or 0 for p in plan.inputs)
+    before = proxy.schedule.body_bytes
+    started = time.perf_counter()
+    report = run_jobs(analysis, jobs, workers=2, scratch=workdir / "scratch")
+    seconds = time.perf_counter() - started
+    assert report.ok, report.details()
+    sent = proxy.schedule.body_bytes - before
+    print(
+        f"{len(jobs):2d} encoding jobs (+{report.stages['responses'].jobs} responses) of sub-01: "
+        f"{human(sent)} from the server for {human(distinct)} of distinct inputs "
+        f"({len(plan.inputs)} files): ratio {sent / distinct:.3f} (target <= 1.05); "
+        f"{seconds:.1f} s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--demo", type=Path, default=Path(".demo"))
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench-bytes"))
+    args = parser.parse_args()
+    demo, workdir = args.demo.absolute(), args.workdir.absolute()
+    if not (demo / "ria").is_dir():
+        parser.error(f"--demo {demo}: no RIA store there; run make demo first")
+    os.environ.update(tool_env(loopback=True))  # a benchmark sets its own process up once
+    workdir.mkdir(parents=True, exist_ok=True)
+    recorded = port_to_serve(demo / "s3", None)
+    if recorded is None:
+        parser.error(f"{demo / 's3'} names no port its URLs point to; run make demo first")
+    state = demo / "s3" / STATE
+    saved = state.read_text()  # the server moves aside for the proxy, for this run only
+    bucket = start_bucket(demo / "fixture", demo / "s3", port=free_ports(1)[0])
+    state.write_text(saved)
+    try:
+        with FaultProxy(
+            bucket.server.endpoint_url, Schedule(enabled=False), port=recorded
+        ) as proxy:
+            source = f"ria+file://{demo / 'ria'}#~laion-fmri"
+            one_run(source, workdir, "one", (["random_0"], ["face"]), proxy)
+            one_run(source, workdir, "sixteen", (SPLITS, ROI_SETS), proxy)
+    finally:
+        bucket.server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,319 @@
+"""The responses stage: one subject's image responses over a voxel set, read from every
+session's betas once and written as one chunked HDF5 that every encoding job of the subject
+reads instead of the betas (NSD's prepared-array pattern: ridge needs one
+``(n_images, n_voxels)`` array, and a ``.nii.gz`` must be decompressed whole to give any).
+
+Values: each voxel's single-trial betas z-scored within each session (over all its trials,
+as ``get_betas(zscore=True)``), then averaged over every show of an image in every session,
+images in name order: exactly the loaders' ``get_betas(session, zscore=True)`` of every
+session, concatenated and averaged with ``average_repeats``. They are computed a block of
+voxels at a time from each session's voxel-major cache (built once per session, shared
+through ``$LAION_FMRI_CACHE_DIR``), so memory stays at one block of every trial, whatever
+the voxel set (``all``: the whole brain mask).
+
+The file (format ``FORMAT``): ``responses`` float32 ``(n_images, n_voxels)`` in chunks of
+``CHUNK``, with Fletcher-32 checksums; ``images`` (names), ``n_trials`` (shows averaged per
+image), ``voxels`` (``(n_voxels, 3)`` positions in the grid, C order), ``roi_names`` and
+``roi_membership`` (bool ``(n_rois, n_voxels)``); attributes: subject, voxel set, grid shape
+and affine, the ROI catalogue, the sessions, the git-annex key of each session's betas and
+the git blob id of its trial table. Written without timestamps to a temporary name and moved into place: a
+rerun writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ..errors import UsageError
+from ..loaders.api.roiselect import resolve_rois
+from ..loaders.api.subject import Subject
+from ..loaders.api.trials import trial_rows
+from ..loaders.betas.cache import content_key, ensure_cache, load_betas
+from ..loaders.betas.reader import average_repeats
+from .jobspec import WHOLE_BRAIN
+
+FORMAT = 1
+BLOCK = 8192  # voxels per pass over the sessions' caches: 8192 x 31k trials x 4 B = 1 GB
+CHUNK = (512, 1024)  # images x voxels
+Floats = npt.NDArray[np.float32]
+Mask = npt.NDArray[np.bool_]
+
+
+def identity(path: Path) -> str:
+    """What a file was, independent of the clone: its git-annex key, or for a file in git
+    (a trial table) its git blob id."""
+    key = content_key(path)
+    if not key.startswith("FILE-"):
+        return key
+    data = path.read_bytes()
+    return "git-blob-" + hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+@dataclass(frozen=True)
+class SessionInput:
+    session: str
+    betas: Path
+    trials: pd.DataFrame  # the rows read (every trial), with session and label
+    volumes: list[int]
+
+
+def voxel_names(sub: Subject, voxel_set: str) -> tuple[list[str], Mask]:
+    """The ROI names a voxel set covers and its voxels (bool over the brain mask):
+    ``all`` is the whole brain mask (every ROI of the catalogue listed); else ROI names and
+    categories joined by ``+``."""
+    catalogue = sub.files.roi_catalogue
+    if voxel_set == WHOLE_BRAIN:
+        names = resolve_rois("all", catalogue, sub.subject_id)
+        return names, np.ones(sub.n_voxels, dtype=bool)
+    names = resolve_rois(voxel_set.split("+"), catalogue, sub.subject_id)
+    return names, np.asarray(sub.get_roi_mask(names))
+
+
+def _sessions(sub: Subject) -> list[SessionInput]:
+    found = []
+    for session in sub.get_sessions():
+        trials = sub.get_trial_info(session)
+        rows = trial_rows(trials, None)
+        table = trials.iloc[rows].reset_index(drop=True)
+        volumes = [int(v) for v in table["beta_index"].to_numpy()]
+        found.append(SessionInput(session, sub.files.betas(session), table, volumes))
+    return found
+
+
+def _blocks(positions: npt.NDArray[np.intp], size: int) -> Iterator[npt.NDArray[np.intp]]:
+    for start in range(0, positions.size, size):
+        yield positions[start : start + size]
+
+
+def compute(
+    sub: Subject,
+    voxel_set: str,
+    write_block: Callable[[slice, Floats], None],
+    progress: Callable[[int], None] = lambda n: None,
+    block: int = BLOCK,
+) -> tuple[list[str], npt.NDArray[np.int32], list[SessionInput], Mask]:
+    """Compute the responses block by block, handing each ``(columns, values)`` to
+    ``write_block``; returns the image names, the shows per image, the sessions read and
+    the voxel selection."""
+    _, selection = voxel_names(sub, voxel_set)
+    if not selection.any():
+        raise UsageError(f"voxel set {voxel_set!r} of {sub.subject_id} has no voxel")
+    brain = sub.get_brain_mask().reshape(sub.shape)
+    sessions = _sessions(sub)
+    sub.content.ensure_present([s.betas for s in sessions])
+    for s in sessions:
+        ensure_cache(s.betas, brain)  # one pass per session, or none: built before
+        progress(1)
+    table = pd.concat([s.trials for s in sessions], ignore_index=True)
+    positions = np.flatnonzero(selection)
+    names: list[str] = []
+    counts = np.zeros(0, dtype=np.int32)
+    done = 0
+    for chunk in _blocks(positions, block):
+        wanted = np.zeros(selection.size, dtype=bool)
+        wanted[chunk] = True
+        values = np.concatenate(
+            [load_betas(s.betas, brain, wanted, s.volumes, zscore=True) for s in sessions]
+        )
+        means, images = average_repeats(values, table)
+        order = np.argsort(images["label"].to_numpy(), kind="stable")
+        names = [str(n) for n in images["label"].to_numpy()[order]]
+        counts = images["n_trials"].to_numpy()[order].astype(np.int32)
+        write_block(slice(done, done + chunk.size), np.asarray(means[order], dtype=np.float32))
+        done += chunk.size
+    return names, counts, sessions, selection
+
+
+def write(sub: Subject, voxel_set: str, target: Path, block: int = BLOCK) -> Path:
+    """Compute the responses of ``sub`` over ``voxel_set`` into ``target`` (an ``.h5``)."""
+    import h5py
+
+    names, selection = voxel_names(sub, voxel_set)
+    n_voxels = int(selection.sum())
+    sessions = _sessions(sub)
+    n_images = int(pd.concat([s.trials for s in sessions])["label"].nunique())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with h5py.File(partial, "w", track_order=False) as out:
+            data = out.create_dataset(
+                "responses",
+                shape=(n_images, n_voxels),
+                dtype=np.float32,
+                chunks=(min(CHUNK[0], max(n_images, 1)), min(CHUNK[1], max(n_voxels, 1))),
+                fletcher32=True,
+                track_times=False,
+            )
+
+            def put(cols: slice, values: Floats) -> None:
+                data[:, cols] = values
+
+            images, counts, read, chosen = compute(sub, voxel_set, put, block=block)
+            brain = sub.get_brain_mask().reshape(sub.shape)
+            ijk = np.argwhere(brain)[chosen].astype(np.int32)
+            membership = np.stack([sub.get_roi_mask(n)[chosen] for n in names])
+            strings = h5py.string_dtype()
+            datasets: dict[str, Any] = {
+                "images": np.asarray(images, dtype=object),
+                "n_trials": counts,
+                "voxels": ijk,
+                "roi_names": np.asarray(names, dtype=object),
+                "roi_membership": membership,
+            }
+            for key, value in datasets.items():
+                kind = strings if value.dtype == object else value.dtype
+                out.create_dataset(key, data=value, dtype=kind, track_times=False)
+            out.attrs.update(
+                {
+                    "format": FORMAT,
+                    "subject": sub.subject_id,
+                    "voxel_set": voxel_set,
+                    "grid_shape": np.asarray(sub.shape, dtype=np.int32),
+                    "affine": sub.affine,
+                    "roi_catalogue": json.dumps(sub.files.roi_catalogue, sort_keys=True),
+                    "sessions": json.dumps([s.session for s in read]),
+                    "betas_keys": json.dumps([identity(s.betas) for s in read]),
+                    "trials_keys": json.dumps(
+                        [identity(sub.files.trials(s.session)) for s in read]
+                    ),
+                    "values": "betas z-scored per voxel within each session, "
+                    "averaged over every show of an image; images in name order",
+                }
+            )
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return target
+
+
+@dataclass(frozen=True)
+class Responses:
+    """What an encoding job reads of a responses file: its images, and the voxels and
+    values of an ROI set (``all``: every voxel of the file)."""
+
+    path: Path
+    subject: str
+    images: list[str]
+    n_trials: npt.NDArray[np.int32]
+    columns: npt.NDArray[np.intp]  # the file's voxels of the set, ascending
+    voxels: npt.NDArray[np.int32]  # (n, 3) grid positions of those voxels
+    groups: dict[str, Mask]  # per ROI of the set: its voxels among ``columns``
+    grid_shape: tuple[int, int, int]
+    affine: npt.NDArray[np.float64]
+
+    def blocks(self, size: int = BLOCK) -> Iterator[tuple[slice, Floats]]:
+        """The values of the set, ``(n_images, <= size)`` float32 blocks of its voxels."""
+        import h5py
+
+        with h5py.File(self.path, "r", locking=False) as handle:
+            data = handle["responses"]
+            for start in range(0, self.columns.size, size):
+                cols = self.columns[start : start + size]
+                low, high = int(cols[0]), int(cols[-1]) + 1
+                values = data[:, low:high]
+                if values.shape[1] != cols.size:
+                    values = values[:, cols - low]
+                yield slice(start, start + cols.size), np.asarray(values, dtype=np.float32)
+
+    def values(self) -> Floats:
+        out = np.empty((len(self.images), self.columns.size), dtype=np.float32)
+        for cols, block in self.blocks():
+            out[:, cols] = block
+        return out
+
+
+def open_responses(path: Path, roi: str) -> Responses:
+    """The images and the voxels of ROI set ``roi`` (names and categories joined by ``+``,
+    or ``all``) in the responses file at ``path``."""
+    import h5py
+
+    if not path.is_file():
+        raise UsageError(f"responses file {str(path)!r} is not there; run its responses job")
+    with h5py.File(path, "r", locking=False) as handle:
+        if int(handle.attrs["format"]) != FORMAT:
+            raise UsageError(f"{path.name} has format {handle.attrs['format']}, not {FORMAT}")
+        subject = str(handle.attrs["subject"])
+        voxel_set = str(handle.attrs["voxel_set"])
+        catalogue = json.loads(str(handle.attrs["roi_catalogue"]))
+        roi_names = [str(n.decode() if isinstance(n, bytes) else n) for n in handle["roi_names"]]
+        membership = np.asarray(handle["roi_membership"][()], dtype=bool)
+        images = [str(n.decode() if isinstance(n, bytes) else n) for n in handle["images"]]
+        counts = np.asarray(handle["n_trials"][()], dtype=np.int32)
+        ijk = np.asarray(handle["voxels"][()], dtype=np.int32)
+        i, j, k = (int(n) for n in handle.attrs["grid_shape"])
+        affine = np.asarray(handle.attrs["affine"], dtype=np.float64)
+    if roi == WHOLE_BRAIN:
+        if voxel_set != WHOLE_BRAIN:
+            raise UsageError(f"{path.name} covers {voxel_set!r}, not the whole brain ('all')")
+        inside = np.ones(ijk.shape[0], dtype=bool)
+        wanted = roi_names
+    else:
+        wanted = resolve_rois(roi.split("+"), catalogue, subject)
+        missing = [n for n in wanted if n not in roi_names]
+        if missing:
+            raise UsageError(f"{path.name} ({voxel_set!r}) does not cover ROI {missing[0]!r}")
+        rows = [roi_names.index(n) for n in wanted]
+        inside = np.asarray(membership[rows].any(axis=0), dtype=bool)
+    columns = np.flatnonzero(inside)
+    groups = {n: membership[roi_names.index(n)][columns] for n in wanted}
+    return Responses(
+        path,
+        subject,
+        images,
+        counts,
+        columns,
+        ijk[columns],
+        groups,
+        (i, j, k),
+        affine,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python code/responses.py --subject sub-01 --voxels face+body`` in the analysis
+    dataset (``--dataset`` default: ``inputs/laion-fmri``): writes the subject's responses
+    file for that voxel set (``all``: the whole brain mask)."""
+    import argparse
+    import os
+
+    from ..loaders.api.subject import load_subject
+    from .jobspec import ResponsesSpec
+    from .scriptmain import checked_software
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--dataset", default="inputs/laion-fmri")
+    parser.add_argument("--subject", required=True)
+    parser.add_argument(
+        "--voxels", required=True, help="ROI names/categories joined by '+', or all"
+    )
+    args = parser.parse_args(argv)
+    spec = ResponsesSpec(args.subject, args.voxels)
+    checked_software(Path.cwd())
+    sub = load_subject(spec.subject, dataset=Path(args.dataset).absolute(), fetch=False)
+    print(os.path.relpath(write(sub, spec.voxel_set, Path.cwd() / spec.output)))
+    return 0
+
+
+def input_paths(superdataset: Path, subject: str, voxel_set: str) -> list[Path]:
+    """Every file the responses job reads (absolute), from the loaders' queries alone (no
+    content fetched): the brain mask, the ROI masks of the set, and every session's trial
+    table and betas."""
+    from ..loaders.api.subject import load_subject
+
+    sub = load_subject(subject, dataset=superdataset)
+    spec = "all" if voxel_set == WHOLE_BRAIN else voxel_set.split("+")
+    names = resolve_rois(spec, sub.files.roi_catalogue, subject)
+    paths = [sub.files.anatomical_mask(), *(sub.files.roi(n) for n in names)]
+    for session in sub.get_sessions():
+        paths += [sub.files.trials(session), sub.files.betas(session)]
+    return paths
