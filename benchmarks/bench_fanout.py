@@ -198,13 +198,15 @@ def main() -> None:
         assert len(_store_tips(analysis)[0]) == n
         seconds, merged = merge_only(analysis)
         assert merged == n and _store_tips(analysis) == ({}, [])
-        parents = git(analysis, "log", "-1", "--format=%P").split()
+        merges = git(analysis, "log", "--merges", "--format=%P").splitlines()
+        tips = sum(len(m.split()) - 1 for m in merges)  # each merge's first parent: HEAD
         files = git(analysis, "ls-files", "results").splitlines()
-        assert len(parents) == n + 1 and len(files) == n
+        assert tips == n and len(files) == n
         times[n] = seconds
         print(
-            f"merge {n:5d} job branches: {seconds:6.2f} s ({1000 * seconds / n:.1f} ms each), "
-            f"one commit of {len(parents)} parents, {len(files)} results"
+            f"merge {n:5d} task branches: {seconds:6.2f} s ({1000 * seconds / n:.1f} ms each), "
+            f"{len(merges)} merge commit(s) of at most {max(len(m.split()) for m in merges)} "
+            f"parents, {len(files)} results"
         )
     small, large = min(times), max(times)
     if small != large:

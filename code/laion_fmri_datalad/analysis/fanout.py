@@ -239,7 +239,7 @@ def run_jobs(
 
     where = validate.directory_to_write(scratch or Path(tempfile.gettempdir()), "scratch")
     place = validate.directory_to_write(shared or default_shared(analysis), "shared")
-    software.pinned(analysis)  # the pin exists (a one-line error before anything)
+    software.check(analysis)  # the pin exists and names this software: one line if not
     lock = analysis / ".git" / "laion-fmri" / "analysis-run.lock"
     with file_lock(lock, wait=False) as held:
         if not held:
