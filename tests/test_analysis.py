@@ -151,6 +151,13 @@ def test_fan_out_failure_and_rerun_of_only_the_missing_job(
     assert first.stages["encoding"].merge.merged == ["CLIP_random_0_sub-01_roi-face"]
     assert first.fetch.fetched > 0 and first.fetch.fetched_bytes > 0
     assert set(first.seconds) == {"plan", "fetch", "responses", "encoding"}
+    # each session's voxel-major cache built once, ahead, in the shared directory
+    caches = sorted(
+        p.name.split("--")[0] for p in (default_shared(analysis) / "cache/betas").glob("*.h5")
+    )
+    assert caches == sorted(
+        f"{s}_{ses}" for s in ("sub-01", FAILING) for ses in ("ses-01", "ses-02")
+    )
     assert store_branches(analysis) == []  # merged branches deleted; the failed task pushed none
     done = JobSpec("CLIP", "random_0", "sub-01", "face")
     assert summaries(analysis) == [done.summary]

@@ -37,7 +37,7 @@ from .cluster import cluster_kind, dashboard_link, dask_client
 from .create import output_url, require_analysis_dataset
 from .jobspec import RESPONSES, STAGES, Job, JobSpec, ResponsesSpec, expand
 from .merge import MergeReport, merge_job_branches
-from .sharing import default_shared, job_env, link_datasets
+from .sharing import build_session_cache, default_shared, job_env, link_datasets
 from .worker import JobOutcome, log_path, run_task
 
 StageBar = Callable[[str, int, str], AbstractContextManager[Callable[[int], None]]]
@@ -375,6 +375,12 @@ def _fan_out(
             if name == "responses":
                 stage_jobs = plan.responses
                 tasks = [[job] for job in stage_jobs]  # each reads a subject's betas: alone
+                unbuilt = _build_caches(client, analysis, stage_jobs, shared, bar)
+                if unbuilt:
+                    announce(
+                        f"{len(unbuilt)} session caches not built ahead ({unbuilt[0]}); "
+                        "their responses jobs build them"
+                    )
             else:
                 failed = {o.job_id for o in report.stages["responses"].failed}
                 blocked = [j for j in plan.encoding if _responses_job(j) in failed]
@@ -403,6 +409,35 @@ def _fan_out(
                 _get_responses(analysis, plan)
             report.seconds[name] = time.monotonic() - began
     return report
+
+
+def _build_caches(
+    client: Any, analysis: Path, jobs: list[Job], shared: Path, bar: StageBar
+) -> list[str]:
+    """The voxel-major cache of every session the responses jobs read, one Dask task a
+    session (in parallel; a session whose cache is valid costs a check). A task that fails
+    leaves its session to the responses job, which builds what it lacks itself."""
+    superdataset = str(analysis / ANALYSIS_INPUTS)
+    sessions = []
+    for job in jobs:
+        subject = job.argv[job.argv.index("--subject") + 1]
+        for path in job.inputs:
+            if path.endswith("_statmap.nii.gz") and "SingletrialBetas" in path:
+                session = next(p for p in Path(path).name.split("_") if p.startswith("ses-"))
+                sessions.append((subject, session))
+    futures = [
+        client.submit(build_session_cache, superdataset, subject, session, str(shared), pure=False)
+        for subject, session in sessions
+    ]
+    completed = importlib.import_module("distributed").as_completed
+    unbuilt: list[str] = []
+    with bar("betas cache", len(futures), "session") as advance:
+        for future in completed(futures):
+            error = future.exception()
+            if error is not None:
+                unbuilt.append(f"{' '.join(str(error).split())[:200]}")
+            advance(1)
+    return unbuilt
 
 
 def _responses_job(job: Job) -> str:

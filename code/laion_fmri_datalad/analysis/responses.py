@@ -54,8 +54,11 @@ def identity(path: Path) -> str:
     key = content_key(path)
     if not key.startswith("FILE-"):
         return key
-    data = path.read_bytes()
-    return "git-blob-" + hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    digest = hashlib.sha1(b"blob %d\0" % path.stat().st_size)
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return "git-blob-" + digest.hexdigest()
 
 
 @dataclass(frozen=True)

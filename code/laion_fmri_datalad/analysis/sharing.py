@@ -19,9 +19,9 @@ dataset of the analysis's inputs, and DataLad tries
 ``datalad.get.subdataset-source-candidate-000shared = shared/ids/{id}`` first when it
 installs a subdataset; git-annex then prefers that ``origin`` (``annex-cost`` 50, below the
 web's 200) and hard-links from it (``annex.hardlink``). The same ``shared`` directory holds
-the voxel-major betas cache (``$LAION_FMRI_CACHE_DIR``), built once per session and read by
-every job (written under an ``flock`` and renamed into place; on Lustre, mount with
-``-o flock``).
+the voxel-major betas cache (``$LAION_FMRI_CACHE_DIR``), built once per session, one Dask
+task a session in parallel before the responses jobs, and read by every job (written under
+an ``flock`` and renamed into place; on Lustre, mount with ``-o flock``).
 """
 
 from __future__ import annotations
@@ -68,6 +68,23 @@ def link_datasets(shared: Path, root: Path) -> int:
         partial.symlink_to(path)
         partial.replace(link)  # atomic: a concurrent reader sees the old link or the new
     return len(datasets)
+
+
+def betas_cache_dir(shared: Path) -> Path:
+    """Where the jobs' betas cache lives (``$LAION_FMRI_CACHE_DIR/betas``)."""
+    return shared / CACHE / "betas"
+
+
+def build_session_cache(superdataset: str, subject: str, session: str, shared: str) -> bool:
+    """Build one session's voxel-major cache in the shared directory from the analysis
+    dataset's fetched betas, over the brain mask the responses job uses (a Dask task: the
+    sessions of a subject are built in parallel, before its responses job reads them)."""
+    from ..loaders.api.subject import load_subject
+    from ..loaders.betas.cache import ensure_cache
+
+    sub = load_subject(subject, dataset=Path(superdataset), fetch=False)
+    brain = sub.get_brain_mask().reshape(sub.shape)
+    return ensure_cache(sub.files.betas(session), brain, directory=betas_cache_dir(Path(shared)))
 
 
 def job_env(shared: Path) -> dict[str, str]:

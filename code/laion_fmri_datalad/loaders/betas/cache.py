@@ -475,10 +475,13 @@ def load_betas(
         return read_pass(betas, brain, positions, volumes, zscore=zscore, progress=progress)
 
 
-def ensure_cache(betas: Path, brain: Mask, progress: Progress | None = None) -> bool:
-    """Build the cache of ``betas`` over ``brain`` unless a valid one exists (waiting for
-    another process writing it); True when this call wrote it."""
-    cache = CacheFile.of(Path(betas), brain)
+def ensure_cache(
+    betas: Path, brain: Mask, progress: Progress | None = None, directory: Path | None = None
+) -> bool:
+    """Build the cache of ``betas`` over ``brain`` (in ``directory``, default ``cache_dir``)
+    unless a valid one exists (waiting for another process writing it); True when this call
+    wrote it."""
+    cache = CacheFile.of(Path(betas), brain, directory)
     if cache.valid():
         return False
     with cache.writing(wait=True) as writer:
