@@ -28,6 +28,7 @@ from ..errors import LaionFmriError, UsageError
 from ..layout.endpoint import serves_from_loopback
 from ..layout.names import ANALYSIS_INPUTS
 from ..loaders.clone.content import annexed_size, human, is_present
+from ..loaders.clone.fetching import FetchSummary
 from ..locks import file_lock, holder
 from ..repo import datalad
 from ..repo.dataset import dataset_id, remove_dataset
@@ -63,21 +64,12 @@ class StageReport:
 
 
 @dataclass
-class FetchReport:
-    files: int = 0
-    present: int = 0
-    fetched: int = 0
-    bytes: int = 0
-    fetched_bytes: int = 0
-
-
-@dataclass
 class FanoutReport:
     requested: int
     already: int = 0
     stages: dict[str, StageReport] = field(default_factory=dict)
     recovered: MergeReport = field(default_factory=MergeReport)
-    fetch: FetchReport = field(default_factory=FetchReport)
+    fetch: FetchSummary = field(default_factory=FetchSummary)
     seconds: dict[str, float] = field(default_factory=dict)  # per stage of the run
     dashboard: str | None = None
     inputs: str = ""  # where the inputs are fetched to
@@ -258,16 +250,16 @@ def run_jobs(
 
 def _fetch_once(
     analysis: Path, inputs: list[Path], workers: int, loopback: bool, bar: StageBar
-) -> FetchReport:
+) -> FetchSummary:
     """``datalad get`` every input not present, once, into the analysis dataset; a
     ``LaionFmriError`` naming what failed (run again to retry) before any job runs."""
-    report = FetchReport(files=len(inputs), bytes=sum(annexed_size(p) or 0 for p in inputs))
+    report = FetchSummary(files=len(inputs), bytes=sum(annexed_size(p) or 0 for p in inputs))
     missing = [p for p in inputs if not is_present(p)]
     report.present = len(inputs) - len(missing)
+    report.present_bytes = report.bytes - sum(annexed_size(p) or 0 for p in missing)
     if not missing:
         return report
     sizes = {str(p): annexed_size(p) or 0 for p in missing}
-    failures: list[str] = []
     with bar("fetch", sum(sizes.values()), "B") as advance:
         for result in datalad.iter_results(
             "get",
@@ -284,12 +276,14 @@ def _fetch_once(
                 report.fetched_bytes += sizes[path]
                 advance(sizes[path])
             elif result.get("status") not in ("ok", "notneeded"):
-                failures.append(
-                    f"{os.path.relpath(path, analysis)}: {datalad.result_message(result)}"
+                report.failed.append(
+                    (os.path.relpath(path, analysis), datalad.result_message(result))
                 )
     still = [p for p in missing if not is_present(p)]
     if still:
-        first = failures[0] if failures else os.path.relpath(still[0], analysis)
+        first = (
+            ": ".join(report.failed[0]) if report.failed else os.path.relpath(still[0], analysis)
+        )
         raise LaionFmriError(
             f"could not get {len(still)} of {len(missing)} inputs (first: {first[:200]}); "
             "run the same command again to retry"
