@@ -96,8 +96,14 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
     assert f"FFA betas {n_trials} trials x {n_voxels} voxels (float32)" in out
     with Image.open(workdir / "sub-01_ses-01_FFA.png") as figure:
         assert figure.format == "PNG" and figure.size == (1200, 400)
-    # step 13: the analysis dataset, 20 encoding jobs merged, every split's bar in the figure
-    assert "20 jobs: 0 already done, 20 run, 20 succeeded, 0 failed; merged 20 job branches" in out
+    # step 13: the analysis dataset: its plan, the responses stage (one job per subject),
+    # then 20 encoding jobs merged, the time per stage, every split's bar in the figure
+    assert "plan: 20 encoding jobs requested, 0 done" in out
+    assert "responses: 5 jobs (one per subject and voxel set)" in out
+    assert "20 jobs: 0 already done, 20 run, 20 succeeded, 0 failed" in out
+    assert "responses: merged 5 jobs of 5 task branches" in out
+    assert re.search(r"encoding: merged 20 jobs of \d+ task branches", out), out[-2000:]
+    assert "time per stage: plan" in out
     bars = re.search(
         r"R²/noise ceiling by split: random_0 (\S+), tau (\S+), cluster_k5_0 "
         r"(\S+), ood (\S+);",
