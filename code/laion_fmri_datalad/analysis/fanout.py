@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -189,8 +190,8 @@ def plan_run(analysis: Path, todo: list[JobSpec], per_task: int | None, workers:
     stage_one: list[Job] = []
     inputs: dict[Path, None] = {}
     for subject, spec in chosen.items():
-        found = responses.input_paths(superdataset, subject, spec.voxel_set)
         if spec.output not in done:
+            found = responses.input_paths(superdataset, subject, spec.voxel_set)
             stage_one.append(spec.job(_relative(analysis, found)))
             inputs.update(dict.fromkeys(found))
     stage_two: list[Job] = []
@@ -227,8 +228,6 @@ def run_jobs(
     if per_task is not None:
         per_task = validate.jobs(per_task, "jobs per task")
     cluster = cluster_kind(cluster)
-    import tempfile
-
     where = validate.directory_to_write(scratch or Path(tempfile.gettempdir()), "scratch")
     place = validate.directory_to_write(shared or default_shared(analysis), "shared")
     software.check(analysis)  # the pin exists and names this software: one line if not
