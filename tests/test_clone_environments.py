@@ -54,6 +54,19 @@ SESSION_IDENTITY = {
 }  # fmt: skip
 
 
+def load_mt_mask(clone: Path, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """sub-05's MT mask through the loaders in a process of its own with ``env``; it prints
+    the mask's voxel count (a loader's first fetch installs subdatasets and gets content)."""
+    script = (
+        "from laion_fmri_datalad import load_subject;"
+        f"m = load_subject('sub-05', dataset={str(clone)!r}).get_roi_mask('MT');"
+        "print(int(m.sum()))"
+    )
+    loaded = run([sys.executable, "-c", script], cwd, env)
+    assert loaded.returncode == 0, loaded.stderr
+    return loaded
+
+
 def test_identityless_home_clones_gets_and_loads(store: str, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
@@ -63,13 +76,7 @@ def test_identityless_home_clones_gets_and_loads(store: str, tmp_path: Path) -> 
     assert cloned.returncode == 0, cloned.stderr
     clone = tmp_path / "clone"
     # a loader's first fetch installs two subdatasets (git annex init) and gets content
-    script = (
-        "from laion_fmri_datalad import load_subject;"
-        f"m = load_subject('sub-05', dataset={str(clone)!r}).get_roi_mask('MT');"
-        "print(int(m.sum()))"
-    )
-    loaded = run([sys.executable, "-c", script], tmp_path, env)
-    assert loaded.returncode == 0, loaded.stderr
+    loaded = load_mt_mask(clone, tmp_path, env)
     design = SubjectDesign(0, "sub-05", get_spec("tiny"), build_catalogue())
     assert int(loaded.stdout.strip()) == int(design.roi_mask("MT")[design.brain_mask].sum())
     # the project's own command, in the raw subdataset of another subject
@@ -191,11 +198,5 @@ def test_git_annex_keeps_its_guard_and_the_loaders_allow_only_the_dev_server(
     refused = run(["git", "annex", "get", str(mask.relative_to(rois))], rois, env)
     assert refused.returncode != 0 and not mask.exists()
     assert "127.0.0.1" in refused.stderr + refused.stdout  # git-annex names the address
-    script = (
-        "from laion_fmri_datalad import load_subject;"
-        f"m = load_subject('sub-05', dataset={str(clone)!r}).get_roi_mask('MT');"
-        "print(int(m.sum()))"
-    )
-    loaded = run([sys.executable, "-c", script], tmp_path, env)
-    assert loaded.returncode == 0, loaded.stderr
+    loaded = load_mt_mask(clone, tmp_path, env)
     assert int(loaded.stdout.strip()) > 0

@@ -158,6 +158,8 @@ class Plan:
     encoding: list[Job]
     inputs: list[Path]  # of the superdataset, absolute: fetched once
     per_task: int
+    reads: dict[str, ResponsesSpec]  # encoding job id -> the responses file it reads
+    betas: list[tuple[str, Path]]  # (subject, betas file) the responses jobs read
 
     def text(self, report: FanoutReport, where: Path, shared: Path, workers: int) -> str:
         missing = [p for p in self.inputs if not is_present(p)]
@@ -189,11 +191,13 @@ def plan_run(analysis: Path, todo: list[JobSpec], per_task: int | None, workers:
     done = set(tracked_files(analysis, RESPONSES))
     stage_one: list[Job] = []
     inputs: dict[Path, None] = {}
+    betas: list[tuple[str, Path]] = []
     for subject, spec in chosen.items():
         if spec.output not in done:
-            found = responses.input_paths(superdataset, subject, spec.voxel_set)
+            found, read = responses.input_paths(superdataset, subject, spec.voxel_set)
             stage_one.append(spec.job(_relative(analysis, found)))
             inputs.update(dict.fromkeys(found))
+            betas += [(subject, path) for path in read]
     stage_two: list[Job] = []
     for job in todo:
         found, noise_ceiling = encodejob.input_paths(superdataset, job)
@@ -207,7 +211,8 @@ def plan_run(analysis: Path, todo: list[JobSpec], per_task: int | None, workers:
             )
         )
     size = per_task or max(1, min(MAX_PER_TASK, math.ceil(len(stage_two) / (2 * workers))))
-    return Plan(stage_one, stage_two, list(inputs), size)
+    reads = {job.job_id: chosen[job.subject] for job in todo}
+    return Plan(stage_one, stage_two, list(inputs), size, reads, betas)
 
 
 def run_jobs(
@@ -368,7 +373,7 @@ def _fan_out(
             if name == "responses":
                 stage_jobs = plan.responses
                 tasks = [[job] for job in stage_jobs]  # each reads a subject's betas: alone
-                unbuilt = _build_caches(client, analysis, stage_jobs, shared, bar)
+                unbuilt = _build_caches(client, analysis, plan.betas, shared, bar)
                 if unbuilt:
                     announce(
                         f"{len(unbuilt)} session caches not built ahead ({unbuilt[0]}); "
@@ -376,14 +381,14 @@ def _fan_out(
                     )
             else:
                 failed = {o.job_id for o in report.stages["responses"].failed}
-                blocked = [j for j in plan.encoding if _responses_job(j) in failed]
+                blocked = [j for j in plan.encoding if plan.reads[j.job_id].job_id in failed]
                 stage.outcomes += [
                     JobOutcome(
                         j.job_id,
                         False,
                         0.0,
                         str(log_path(analysis, j.job_id)),
-                        f"its responses job {_responses_job(j)} failed",
+                        f"its responses job {plan.reads[j.job_id].job_id} failed",
                     )
                     for j in blocked
                 ]
@@ -405,22 +410,18 @@ def _fan_out(
 
 
 def _build_caches(
-    client: Any, analysis: Path, jobs: list[Job], shared: Path, bar: StageBar
+    client: Any, analysis: Path, betas: list[tuple[str, Path]], shared: Path, bar: StageBar
 ) -> list[str]:
     """The voxel-major cache of every session the responses jobs read, one Dask task a
     session (in parallel; a session whose cache is valid costs a check). A task that fails
-    leaves its session to the responses job, which builds what it lacks itself."""
+    leaves its session to the responses job, which builds what it lacks itself; the
+    failures are returned, to be said."""
     superdataset = str(analysis / ANALYSIS_INPUTS)
-    sessions = []
-    for job in jobs:
-        subject = job.argv[job.argv.index("--subject") + 1]
-        for path in job.inputs:
-            if path.endswith("_statmap.nii.gz") and "SingletrialBetas" in path:
-                session = next(p for p in Path(path).name.split("_") if p.startswith("ses-"))
-                sessions.append((subject, session))
     futures = [
-        client.submit(build_session_cache, superdataset, subject, session, str(shared), pure=False)
-        for subject, session in sessions
+        client.submit(
+            build_session_cache, superdataset, subject, str(path), str(shared), pure=False
+        )
+        for subject, path in betas
     ]
     completed = importlib.import_module("distributed").as_completed
     unbuilt: list[str] = []
@@ -433,18 +434,10 @@ def _build_caches(
     return unbuilt
 
 
-def _responses_job(job: Job) -> str:
-    subject = job.argv[job.argv.index("--subject") + 1]
-    voxel_set = Path(job.argv[job.argv.index("--responses") + 1]).name
-    return f"responses_{subject}_roi-" + voxel_set.split("_roi-", 1)[1].removesuffix(
-        "_responses.h5"
-    )
-
-
 def _get_responses(analysis: Path, plan: Plan) -> None:
     """Get the responses files the encoding jobs read into the analysis dataset (from the
     store), so that their clones hard-link them from here."""
-    paths = sorted({job.inputs[0] for job in plan.encoding})
+    paths = sorted({spec.output for spec in plan.reads.values()})
     wanted = [str(analysis / p) for p in paths if (analysis / p).is_symlink()]
     if wanted:
         datalad.call("get", dataset=str(analysis), path=wanted, check=False)

@@ -4,9 +4,9 @@ cost linear in their number.
 An octopus merge of thousands of branches (FAIRly big's) compares trees pairwise and grows
 worse than linearly. Task branches never touch the same file (each job writes its own
 ``results/...`` or ``responses/...`` files), so the merged tree is the current tree plus
-every branch's changes: one ``git fetch`` of all task branches, one ``git diff-tree
---stdin`` listing each branch's changes against its fork point, one ``update-index`` into a
-temporary index, one ``write-tree`` and one ``commit-tree`` whose parents are HEAD and every
+every branch's changes: one ``git fetch`` of all task branches, a ``git diff-tree`` of each
+branch against its fork point (a branch carries one commit per job of its task), one
+``update-index`` into a temporary index, one ``write-tree`` and one ``commit-tree`` whose parents are HEAD and every
 branch tip (so each job's run record stays in the history for ``datalad rerun``), then a
 fast-forward (in chunks of at most ``MAX_PARENTS`` parents). A branch that changes files
 outside the outputs is not merged. Afterwards
@@ -29,7 +29,7 @@ from .jobspec import RESPONSES, RESULTS
 from .worker import BRANCH_PREFIX
 
 TRACKING = f"refs/remotes/{OUTPUT}/{BRANCH_PREFIX}"
-FSCK_CHUNK = 500  # paths per fsck call (command-line length)
+CHUNK = 500  # paths or refs per git call (command-line length)
 MAX_PARENTS = 1000  # per merge commit; more branches are merged in chunks
 OUTPUTS = (f"{RESULTS}/", f"{RESPONSES}/")
 JOB_SUBJECT = re.compile(r"\[laion-fmri\] \w+ job (\S+)$")  # after "[DATALAD RUNCMD] "
@@ -113,10 +113,10 @@ def _jobs(analysis: Path, tip: str, base: str) -> list[str]:
 
 
 def _delete_branches(analysis: Path, branches: list[str]) -> None:
-    for start in range(0, len(branches), FSCK_CHUNK):
-        names = [f"refs/heads/{BRANCH_PREFIX}{b}" for b in branches[start : start + FSCK_CHUNK]]
+    for start in range(0, len(branches), CHUNK):
+        names = [f"refs/heads/{BRANCH_PREFIX}{b}" for b in branches[start : start + CHUNK]]
         git(analysis, "push", "-q", OUTPUT, "--delete", *names)
-        for b in branches[start : start + FSCK_CHUNK]:
+        for b in branches[start : start + CHUNK]:
             git(analysis, "update-ref", "-d", f"{TRACKING}{b}")
 
 
@@ -124,7 +124,7 @@ def _record_in_storage(analysis: Path, paths: list[str]) -> int:
     """Record the store's copy of every annexed output git-annex does not know there yet."""
     if not paths:
         return 0
-    for start in range(0, len(paths), FSCK_CHUNK):
+    for start in range(0, len(paths), CHUNK):
         annex(
             analysis,
             "fsck",
@@ -133,7 +133,7 @@ def _record_in_storage(analysis: Path, paths: list[str]) -> int:
             "--from",
             STORAGE,
             "--",
-            *paths[start : start + FSCK_CHUNK],
+            *paths[start : start + CHUNK],
         )
     return len(paths)
 
@@ -154,9 +154,9 @@ def merge_job_branches(analysis: Path, message: str) -> MergeReport:
     if tips:
         _merge(analysis, tips, message, report)
     report.annexed = _record_in_storage(analysis, _unrecorded_outputs(analysis))
-    merged_now = [b for b in tips if b not in report.refused]
-    if report.commit is not None or done:
-        _delete_branches(analysis, sorted(done + (merged_now if report.commit else [])))
+    merged = sorted(done + [b for b in tips if b not in report.refused])
+    if merged:  # contained in HEAD now (or before, by an interrupted run): not needed
+        _delete_branches(analysis, merged)
     return report
 
 

@@ -98,30 +98,22 @@ def _blocks(positions: npt.NDArray[np.intp], size: int) -> Iterator[npt.NDArray[
 
 
 def compute(
-    sub: Subject,
-    voxel_set: str,
+    sessions: list[SessionInput],
+    brain: Mask,
+    selection: Mask,
     write_block: Callable[[slice, Floats], None],
-    progress: Callable[[int], None] = lambda n: None,
     block: int = BLOCK,
-) -> tuple[list[str], npt.NDArray[np.int32], list[SessionInput], Mask]:
-    """Compute the responses block by block, handing each ``(columns, values)`` to
-    ``write_block``; returns the image names, the shows per image, the sessions read and
-    the voxel selection."""
-    _, selection = voxel_names(sub, voxel_set)
-    if not selection.any():
-        raise UsageError(f"voxel set {voxel_set!r} of {sub.subject_id} has no voxel")
-    brain = sub.get_brain_mask().reshape(sub.shape)
-    sessions = _sessions(sub)
-    sub.content.ensure_present([s.betas for s in sessions])
+) -> tuple[list[str], npt.NDArray[np.int32]]:
+    """Compute the responses of the ``selection`` (bool over ``brain``'s voxels) block by
+    block, handing each ``(columns, values)`` to ``write_block``; returns the image names
+    and the shows per image."""
     for s in sessions:
         ensure_cache(s.betas, brain)  # one pass per session, or none: built before
-        progress(1)
     table = pd.concat([s.trials for s in sessions], ignore_index=True)
-    positions = np.flatnonzero(selection)
     names: list[str] = []
     counts = np.zeros(0, dtype=np.int32)
     done = 0
-    for chunk in _blocks(positions, block):
+    for chunk in _blocks(np.flatnonzero(selection), block):
         wanted = np.zeros(selection.size, dtype=bool)
         wanted[chunk] = True
         values = np.concatenate(
@@ -133,7 +125,7 @@ def compute(
         counts = images["n_trials"].to_numpy()[order].astype(np.int32)
         write_block(slice(done, done + chunk.size), np.asarray(means[order], dtype=np.float32))
         done += chunk.size
-    return names, counts, sessions, selection
+    return names, counts
 
 
 def write(sub: Subject, voxel_set: str, target: Path, block: int = BLOCK) -> Path:
@@ -142,7 +134,11 @@ def write(sub: Subject, voxel_set: str, target: Path, block: int = BLOCK) -> Pat
 
     names, selection = voxel_names(sub, voxel_set)
     n_voxels = int(selection.sum())
+    if not n_voxels:
+        raise UsageError(f"voxel set {voxel_set!r} of {sub.subject_id} has no voxel")
     sessions = _sessions(sub)
+    sub.content.ensure_present([s.betas for s in sessions])
+    brain = sub.get_brain_mask().reshape(sub.shape)
     n_images = int(pd.concat([s.trials for s in sessions])["label"].nunique())
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
@@ -160,10 +156,9 @@ def write(sub: Subject, voxel_set: str, target: Path, block: int = BLOCK) -> Pat
             def put(cols: slice, values: Floats) -> None:
                 data[:, cols] = values
 
-            images, counts, read, chosen = compute(sub, voxel_set, put, block=block)
-            brain = sub.get_brain_mask().reshape(sub.shape)
-            ijk = np.argwhere(brain)[chosen].astype(np.int32)
-            membership = np.stack([sub.get_roi_mask(n)[chosen] for n in names])
+            images, counts = compute(sessions, brain, selection, put, block)
+            ijk = np.argwhere(brain)[selection].astype(np.int32)
+            membership = np.stack([sub.get_roi_mask(n)[selection] for n in names])
             strings = h5py.string_dtype()
             datasets: dict[str, Any] = {
                 "images": np.asarray(images, dtype=object),
@@ -183,10 +178,10 @@ def write(sub: Subject, voxel_set: str, target: Path, block: int = BLOCK) -> Pat
                     "grid_shape": np.asarray(sub.shape, dtype=np.int32),
                     "affine": sub.affine,
                     "roi_catalogue": json.dumps(sub.files.roi_catalogue, sort_keys=True),
-                    "sessions": json.dumps([s.session for s in read]),
-                    "betas_keys": json.dumps([identity(s.betas) for s in read]),
+                    "sessions": json.dumps([s.session for s in sessions]),
+                    "betas_keys": json.dumps([identity(s.betas) for s in sessions]),
                     "trials_keys": json.dumps(
-                        [identity(sub.files.trials(s.session)) for s in read]
+                        [identity(sub.files.trials(s.session)) for s in sessions]
                     ),
                     "values": "betas z-scored per voxel within each session, "
                     "averaged over every show of an image; images in name order",
@@ -307,16 +302,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def input_paths(superdataset: Path, subject: str, voxel_set: str) -> list[Path]:
+def input_paths(superdataset: Path, subject: str, voxel_set: str) -> tuple[list[Path], list[Path]]:
     """Every file the responses job reads (absolute), from the loaders' queries alone (no
     content fetched): the brain mask, the ROI masks of the set, and every session's trial
-    table and betas."""
+    table and betas; and the betas apart (whose caches are built ahead)."""
     from ..loaders.api.subject import load_subject
 
     sub = load_subject(subject, dataset=superdataset)
     spec = "all" if voxel_set == WHOLE_BRAIN else voxel_set.split("+")
     names = resolve_rois(spec, sub.files.roi_catalogue, subject)
+    betas = [sub.files.betas(session) for session in sub.get_sessions()]
+    trials = [sub.files.trials(session) for session in sub.get_sessions()]
     paths = [sub.files.anatomical_mask(), *(sub.files.roi(n) for n in names)]
-    for session in sub.get_sessions():
-        paths += [sub.files.trials(session), sub.files.betas(session)]
-    return paths
+    return [*paths, *(p for pair in zip(trials, betas, strict=True) for p in pair)], betas

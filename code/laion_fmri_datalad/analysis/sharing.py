@@ -75,8 +75,8 @@ def betas_cache_dir(shared: Path) -> Path:
     return shared / CACHE / "betas"
 
 
-def build_session_cache(superdataset: str, subject: str, session: str, shared: str) -> bool:
-    """Build one session's voxel-major cache in the shared directory from the analysis
+def build_session_cache(superdataset: str, subject: str, betas: str, shared: str) -> bool:
+    """Build the voxel-major cache of one session's ``betas`` in the shared directory from the analysis
     dataset's fetched betas, over the brain mask the responses job uses (a Dask task: the
     sessions of a subject are built in parallel, before its responses job reads them)."""
     from ..loaders.api.subject import load_subject
@@ -84,7 +84,7 @@ def build_session_cache(superdataset: str, subject: str, session: str, shared: s
 
     sub = load_subject(subject, dataset=Path(superdataset), fetch=False)
     brain = sub.get_brain_mask().reshape(sub.shape)
-    return ensure_cache(sub.files.betas(session), brain, directory=betas_cache_dir(Path(shared)))
+    return ensure_cache(Path(betas), brain, directory=betas_cache_dir(Path(shared)))
 
 
 def job_env(shared: Path) -> dict[str, str]:
