@@ -136,8 +136,23 @@ def cases(w: dict[str, Path]) -> dict[str, Case]:
             "relative/store",
             [built / ".git"],
         ),
-        "publish --to http://": Case(
-            ["publish", str(built), "--to", "http://x/store"], "http://x/store", [built / ".git"]
+        "publish --to ftp://": Case(
+            ["publish", str(built), "--to", "ftp://x/store"], "ftp://x/store", [built / ".git"]
+        ),
+        "publish --to a repository, not a base URL": Case(
+            ["publish", str(built), "--to", "https://git.example/org/laion-fmri.git"],
+            "laion-fmri.git",
+            [built / ".git"],
+        ),
+        "publish --repo-name without {path}": Case(
+            ["publish", str(built), "--to", "https://git.example/org", "--repo-name", "{name}"],
+            "'{name}'",
+            [built / ".git"],
+        ),
+        "publish --repo-name to a RIA store": Case(
+            ["publish", str(built), "--to", f"ria+file://{base}/s4", "--repo-name", "{path}"],
+            "{path}",
+            [built / ".git", base],
         ),
         "publish --name ''": Case(
             ["publish", str(built), "--to", f"ria+file://{base}/s1", "--name", ""],
@@ -275,7 +290,8 @@ NAMES = [
     "serve --port 0", "build /proc/x", "build into a file", "build --endpoint-url not a URL",
     "build --access-url unreachable", "build -J 0", "build -J abc",
     "publish --to ria+file:///proc/x", "publish --to a file", "publish --to ria+file://relative",
-    "publish --to http://", "publish --name ''", "publish --name 'a b'",
+    "publish --to ftp://", "publish --to a repository, not a base URL",
+    "publish --repo-name without {path}", "publish --repo-name to a RIA store", "publish --name ''", "publish --name 'a b'",
     "publish to another store under the same sibling", "cite without CITATION.cff",
     "release 1.0", "release 1.0.0-rc1", "release lower than the last",
     "release inside a subdataset", "info --subject ''", "info --subject 99", "get -J 0",

@@ -354,10 +354,18 @@ def test_release_cite_and_version_pinned_content(
         assert git(clone, "rev-parse", "HEAD").strip() in text
         dsid = git(clone, "config", "-f", ".datalad/config", "datalad.dataset.id").strip()
         assert dsid in text
+        # the VSS 2026 talk first (the preferred citation), GLMsingle as a reference
+        assert text.startswith("Preferred citation: Zerbe, J., Roth, J., Mell, M. M.")
+        assert "Vision Sciences Society" in text and "10.7554/eLife.77599" in text
         bib = render_citation(clone, "bibtex")
+        entries = [e.split(",", 1)[0] for e in bib.split("\n\n")]
+        dataset_key = "@misc{laionfmri" + version.replace(".", "_")
+        assert entries == ["@misc{zerbe2026laionfmri", "@article{prince2022improving", dataset_key]
+        assert f"tag {version}" in bib and "talk-sessions?id=642" in bib
+        cff = render_citation(clone, "cff")
         assert (
-            bib.startswith("@misc{laionfmri" + version.replace(".", "_"))
-            and f"tag {version}" in bib
+            "preferred-citation:" in cff
+            and f"commit {git(clone, 'rev-parse', 'HEAD').strip()}" in cff
         )
     with pytest.raises(UsageError, match="no citation format 'ris'"):
         render_citation(superdataset, "ris")

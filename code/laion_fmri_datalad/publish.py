@@ -1,9 +1,18 @@
-"""Publishing the superdataset and its subdatasets to a RIA store.
+"""Publishing the superdataset and its subdatasets: to a RIA store, or to a git host.
 
-Subdatasets are stored by dataset id, and a clone from the store (``datalad clone
-ria+file:///STORE#~ALIAS``) is configured by DataLad to look subdatasets up in the same
-store, so ``datalad get sub-01/ses-01`` installs ``sub-01`` with no manual step. Only git
-history is pushed (``--data nothing``): annexed content comes from the bucket's URLs.
+``--to ria+...``: subdatasets are stored by dataset id, and a clone from the store
+(``datalad clone ria+file:///STORE#~ALIAS``, or ``ria+https://HOST/PATH#~ALIAS`` once a web
+server serves the store's directory) is configured by DataLad to look subdatasets up in the
+same store, so ``datalad get sub-01/ses-01`` installs ``sub-01`` with no manual step. Every
+repository of the store is left ready for a static web server: ``git update-server-info``
+now, and git's ``post-update`` hook, which runs it after every later push (git's "dumb"
+HTTP protocol reads ``info/refs`` and ``objects/info/packs``, which it writes).
+
+``--to https://HOST/ORG`` (any other URL): one repository per dataset on a git host
+(``githost.py``).
+
+Only git history is pushed (``--data nothing``): annexed content comes from the bucket's
+URLs.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from typing import Any
 
 from . import validate
 from .errors import LaionFmriError, UsageError
+from .githost import DEFAULT_GIT_SIBLING, DEFAULT_PATTERN, GitHostReport, publish_to_git_host
 from .layout.discovery import is_dataset
 from .repo import datalad
 from .repo.dataset import dataset_id, registered_subdatasets
@@ -90,6 +100,36 @@ def check_siblings(superdataset: Path, store: str, sibling: str) -> None:
 
 def publish(
     dataset: Path,
+    target: str,
+    *,
+    sibling: str | None = None,
+    alias: str = DEFAULT_ALIAS,
+    jobs: int = 1,
+    repo_pattern: str | None = None,
+) -> PublishReport | GitHostReport:
+    """Publish to a RIA store or a git host, as ``target`` says (``validate.publish_target``).
+    ``alias`` names the superdataset (the store's alias, the host's repository);
+    ``repo_pattern`` the subdatasets' repositories on a git host."""
+    if validate.publish_target(target) == "git":
+        return publish_to_git_host(
+            dataset,
+            target,
+            sibling=sibling or DEFAULT_GIT_SIBLING,
+            name=alias,
+            pattern=repo_pattern or DEFAULT_PATTERN,
+        )
+    if repo_pattern is not None:
+        raise UsageError(
+            f"--repo-name {repo_pattern!r} names repositories on a git host; a RIA store "
+            "names its datasets by id"
+        )
+    return publish_to_store(
+        dataset, target, sibling=sibling or DEFAULT_SIBLING, alias=alias, jobs=jobs
+    )
+
+
+def publish_to_store(
+    dataset: Path,
     store: str,
     *,
     sibling: str = DEFAULT_SIBLING,
@@ -116,6 +156,7 @@ def publish(
             new_store_ok=True,
             alias=alias,
             storage_sibling="off",
+            post_update_hook=True,  # git update-server-info after each push (dumb HTTP)
             existing="skip",  # datasets published before keep their sibling
             **common,
         )
@@ -135,7 +176,27 @@ def publish(
     if store.startswith("ria+file://"):
         for path in datasets:
             _point_store_head(Path(store.removeprefix("ria+file://")), Path(path))
+            _serve_over_http(Path(store.removeprefix("ria+file://")), Path(path))
     return PublishReport(store, alias, len(datasets))
+
+
+POST_UPDATE = "#!/bin/sh\n# written by laion-fmri-datalad publish: keep the dumb-HTTP files current\nexec git update-server-info\n"
+
+
+def _serve_over_http(store: Path, dataset: Path) -> None:
+    """Ready the store's repository of ``dataset`` for a static web server: the files git's
+    dumb HTTP reads, and the hook that keeps them current (stores published before this
+    step existed, or by a DataLad that made no hook, get it here)."""
+    identity = dataset_id(dataset)
+    repo = store / identity[:3] / identity[3:]
+    if not repo.is_dir():
+        return
+    hook = repo / "hooks" / "post-update"
+    if not hook.is_file() or "update-server-info" not in hook.read_text(errors="replace"):
+        hook.parent.mkdir(exist_ok=True)
+        hook.write_text(POST_UPDATE)
+    hook.chmod(0o755)
+    git(repo, "update-server-info")
 
 
 def _point_store_head(store: Path, dataset: Path) -> None:

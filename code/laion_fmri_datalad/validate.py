@@ -136,6 +136,48 @@ def ria_url(value: object) -> str:
     return str(value)
 
 
+GIT_BASE_SCHEMES = ("https", "http", "ssh", "file")
+REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def publish_target(value: object) -> str:
+    """Where ``publish --to`` goes: a RIA store (``ria+...``, see ``ria_url``), or a git
+    host's base URL under which each dataset is one repository (``https://github.com/ORG``,
+    ``ssh://git@host/ORG``, ``file:///srv/git``). Returns ``"ria"`` or ``"git"``."""
+    if isinstance(value, str) and value.startswith("ria+"):
+        ria_url(value)
+        return "ria"
+    parsed = urlparse(value) if isinstance(value, str) else None
+    allowed = (
+        "use a RIA store (ria+file:///path, ria+ssh://host/path, ria+https://host/path) or "
+        "a git host's base URL (https://HOST/ORG, ssh://git@HOST/ORG, file:///path)"
+    )
+    if parsed is None or parsed.scheme not in GIT_BASE_SCHEMES:
+        raise UsageError(f"publish target {value!r} is not allowed; {allowed}")
+    if parsed.scheme == "file":
+        if parsed.netloc or not parsed.path.startswith("/"):
+            raise UsageError(f"publish target {value!r} is not an absolute file:/// URL")
+        directory_to_write(Path(parsed.path), "git host directory")
+    elif not parsed.hostname:
+        raise UsageError(f"publish target {value!r} names no host; {allowed}")
+    if parsed.query or parsed.fragment or parsed.path.rstrip("/").endswith(".git"):
+        raise UsageError(
+            f"publish target {value!r} is a repository, not a base URL; give the "
+            "organisation or group the repositories go under (e.g. https://github.com/ORG)"
+        )
+    return "git"
+
+
+def repo_name(value: object, what: str = "repository name") -> str:
+    """A repository name on a git host: letters, digits, ``.``, ``_``, ``-``."""
+    if not isinstance(value, str) or not REPO_NAME.fullmatch(value) or value.endswith(".git"):
+        raise UsageError(
+            f"{what} {value!r} is not allowed; use letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
 def http_url(value: object, what: str) -> str:
     """An ``http(s)://host[:port]/...`` URL."""
     parsed = urlparse(value) if isinstance(value, str) else None

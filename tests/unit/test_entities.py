@@ -172,7 +172,7 @@ def test_filters_of_rejects_an_unknown_filter() -> None:
 @pytest.mark.parametrize("flag", ["ses", "desc", "extension"])
 def test_filters_of_rejects_an_empty_list(flag: str) -> None:
     with pytest.raises(UsageError, match=f"--{flag} is empty"):
-        Filters.of("sub-01", **{flag: []})
+        Filters.of("sub-01", **{flag: []})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,12 @@ GLMsingle figures, ROI spellings, localizers and which keys a GET is denied."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import re
 
+import nibabel as nib
 import numpy as np
 import pytest
 from PIL import Image as PILImage
@@ -52,8 +54,11 @@ def test_roi_bucket_spellings_are_those_of_section_2_4() -> None:
 
 
 def test_sbrefs_have_echo_and_part(design: SubjectDesign) -> None:
+    """sub-01's SBRefs have ``part-`` (upstream's code and tests); extra raw runs have
+    theirs too. The other form (upstream's docs) is tested below."""
     keys = [o.key for o in raw.subject_raw(design)]
-    sbrefs = [k for k in keys if "_sbref." in k]
+    extra = {f"run-{design.spec.runs + 1:02d}"}
+    sbrefs = [k for k in keys if "_sbref." in k and not extra & set(k.split("_"))]
     stem = "sub-01/ses-01/func/sub-01_ses-01_task-images_run-01"
     want = {
         f"{stem}_echo-{e}_part-{p}_sbref.{x}"
@@ -65,6 +70,48 @@ def test_sbrefs_have_echo_and_part(design: SubjectDesign) -> None:
     assert all(re.search(r"_echo-[123]_part-(mag|phase)_sbref\.(nii\.gz|json)$", k) for k in sbrefs)
     sessions, runs = len(design.spec.sessions), design.spec.runs
     assert len(sbrefs) == sessions * runs * 12
+
+
+def test_sbrefs_without_part_in_one_session() -> None:
+    """Upstream's docs name SBRefs ``..._echo-1_sbref`` (no ``part-``): one session of the
+    fixture has that form, magnitude only, so the loaders are tested on both."""
+    subject, session = raw.SBREF_WITHOUT_PART
+    tiny = get_spec("tiny")
+    keys = [o.key for o in raw.subject_raw(SubjectDesign(0, subject, tiny, build_catalogue()))]
+    theirs = [k for k in keys if f"/{session}/" in k and "_sbref." in k]
+    assert theirs and all(re.search(r"_echo-[123]_sbref\.(nii\.gz|json)$", k) for k in theirs)
+    assert len(theirs) == tiny.runs * 3 * 2
+
+
+def test_bold_headers_and_sidecars_agree_on_timing(design: SubjectDesign) -> None:
+    """TR 1.9 s in the header's fourth zoom and the sidecar; 160 volumes in sessions 1-5;
+    phase sidecars carry Units (the BIDS validator requires both)."""
+    objects = {o.key: o.data for o in raw.subject_raw(design)}
+    stem = "sub-01/ses-01/func/sub-01_ses-01_task-images_run-01_echo-2_part-phase_bold"
+    image = nib.Nifti1Image.from_bytes(gzip.decompress(objects[f"{stem}.nii.gz"]))
+    sidecar = json.loads(objects[f"{stem}.json"])
+    assert image.shape[3] == 160 and image.header.get_zooms()[3] == pytest.approx(1.9)
+    assert sidecar["RepetitionTime"] == 1.9 and sidecar["Units"] == "rad"
+    assert raw.volumes("ses-06") == 163
+
+
+def test_events_follow_the_task_timing(design: SubjectDesign) -> None:
+    """A trial every 3.0 s after the 12 s baseline; trial types new, old and blank; every
+    image trial of the betas' schedule appears once; blank trials have no image."""
+    rows = raw.events_rows(design, "ses-01", "run-01")
+    onsets = [float(str(r["onset"])) for r in rows]
+    assert onsets[0] == 12.0 and set(np.diff(onsets).round(6)) == {3.0}
+    assert {r["trial_type"] for r in rows} == {"new", "old", "blank"}
+    images = [r["stim_name"] for r in rows if r["trial_type"] != "blank"]
+    scheduled = [t.image.name for t in design.schedule["ses-01"] if t.run == "run-01"]
+    assert images == scheduled
+    assert all(
+        r["stim_name"] == "blank" and r["response"] == "n/a"
+        for r in rows
+        if r["trial_type"] == "blank"
+    )
+    first = {r["stim_name"] for r in rows if r["trial_type"] == "new"}
+    assert len(first) == sum(1 for r in rows if r["trial_type"] == "new")
 
 
 def test_anatomical_names_and_a_sidecar_per_image(design: SubjectDesign) -> None:

@@ -89,8 +89,8 @@ def test_route_listing_returns_a_plain_dict() -> None:
         ([], []),
         (["notes/todo.txt"], ["notes/todo.txt"]),
         (
-            ["zzz/last.txt", BETAS, "aaa/first.txt", "derivatives/unknown/x.nii.gz"],
-            ["aaa/first.txt", "derivatives/unknown/x.nii.gz", "zzz/last.txt"],
+            ["zzz/last.txt", BETAS, "aaa/first.txt", "derivatives/x.nii.gz"],
+            ["aaa/first.txt", "derivatives/x.nii.gz", "zzz/last.txt"],
         ),
         ([BETAS, EVENTS], []),
     ],

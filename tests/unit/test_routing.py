@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from laion_fmri_datalad.builder.routing import BUCKET_DESCRIPTION_PATH, Route, route
+from laion_fmri_datalad.builder.routing import (
+    BUCKET_DESCRIPTION_PATH,
+    BUCKET_README_PATH,
+    Route,
+    route,
+)
 
 CASES = [
     (
@@ -41,7 +46,18 @@ CASES = [
     ("derivatives/freesurfer/sub-06/surf/lh.white", Route("derivatives/freesurfer", "sub-06/surf/lh.white")),
     ("stimuli/task-images_desc-CLIP_embeddings.h5", Route("stimuli", "task-images_desc-CLIP_embeddings.h5")),
     ("participants.tsv", Route("", "participants.tsv")),
-    ("README", Route("", "README")),
+    ("README", Route("", BUCKET_README_PATH)),
+    (
+        "derivatives/tedana/sub-01/ses-01/func/"
+        "sub-01_ses-01_task-images_run-01_space-T1w_desc-optcom_bold.nii.gz",
+        Route(
+            "derivatives/tedana",
+            "sub-01/ses-01/func/sub-01_ses-01_task-images_run-01_space-T1w_desc-optcom_bold.nii.gz",
+        ),
+    ),
+    # a stream no rule names gets a subdataset of its own, named for its prefix
+    ("derivatives/mriqc/sub-01/ses-01/anat/x.json", Route("derivatives/mriqc", "sub-01/ses-01/anat/x.json")),
+    ("derivatives/retinotopy/dataset_description.json", Route("derivatives/retinotopy", "dataset_description.json")),
     ("dataset_description.json", Route("", BUCKET_DESCRIPTION_PATH)),
 ]  # fmt: skip
 
@@ -61,7 +77,9 @@ def test_route_strips_hyphens_from_roi_labels_only() -> None:
 @pytest.mark.parametrize(
     "key",
     [
-        "derivatives/unknown-stream/sub-01/x.nii.gz",
+        "derivatives/x.nii.gz",
+        "derivatives/.hidden/x.nii.gz",
+        "derivatives/-dash/x.nii.gz",
         "notes/todo.txt",
         "stimuli/nested/file.h5",
         "sub-01",

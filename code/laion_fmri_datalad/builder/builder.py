@@ -56,7 +56,7 @@ from .inventory import (
     format_withheld,
     parse_inventory,
 )
-from .plan import DatasetPlan, Listing, plan_dataset, route_listing
+from .plan import DatasetPlan, Listing, new_streams, plan_dataset, route_listing
 from .recovery import build_lock, candidate_datasets, finish_interrupted_build
 from .report import BuildReport
 from .storage import goes_to_git
@@ -125,6 +125,7 @@ def _build(
     with report.add_time("route"):
         listing = route_listing(latest)
         report.unrouted, report.refused = listing.unrouted, listing.refused
+        report.new_streams = new_streams(listing.routed)
         superdataset = ensure_superdataset(target)
         plans = plan_datasets(superdataset, listing.routed, location, recheck_withheld)
         refused = refused_table(superdataset, listing)
@@ -372,9 +373,15 @@ def register_dataset(
         path, _ = ensure_subdataset(superdataset, name)
     # The generated description goes in with the first commit of the subdataset's content
     # (decided from HEAD: a build stopped after creating it must still add it).
+    # A raw subject's subdataset gets none (BIDS forbids it there); one an older build
+    # generated is removed.
     described = "dataset_description.json" in outcome.inventory
-    if not described and committed_text(path, "dataset_description.json") is None:
-        outcome.changes.writes["dataset_description.json"] = (REGULAR, description_bytes(name))
+    generated = description_bytes(name)
+    committed = committed_text(path, "dataset_description.json")
+    if not described and generated is not None and committed is None:
+        outcome.changes.writes["dataset_description.json"] = (REGULAR, generated)
+    elif not described and generated is None and committed is not None:
+        outcome.changes.deletes.add("dataset_description.json")
     message = dataset_message(name, report, location)
     with report.add_time("register:annex-branch"):
         register_urls(path, outcome.urls, message)

@@ -31,16 +31,14 @@ DESCRIPTIONS: dict[str, dict[str, object]] = {
 }
 
 
-def description_for(subdataset: str) -> dict[str, object]:
+def description_for(subdataset: str) -> dict[str, object] | None:
     """The generated ``dataset_description.json`` of a subdataset (used where the bucket
-    provides none)."""
+    provides none); None for a subject's raw subdataset, which is a directory of the root's
+    raw BIDS dataset (BIDS allows no description there)."""
     if subdataset.startswith("sub-"):
-        payload: dict[str, object] = {
-            "Name": f"LAION-fMRI raw data of {subdataset}",
-            "DatasetType": "raw",
-            "License": "CC0-1.0",
-        }
-    elif subdataset.startswith("derivatives/"):
+        return None
+    payload: dict[str, object]
+    if subdataset.startswith("derivatives/"):
         stream = subdataset.split("/", 1)[1]
         payload = {
             "Name": f"LAION-fMRI derivatives: {stream}",
@@ -54,8 +52,11 @@ def description_for(subdataset: str) -> dict[str, object]:
     return payload
 
 
-def description_bytes(subdataset: str) -> bytes:
-    return (json.dumps(description_for(subdataset), indent=2, sort_keys=True) + "\n").encode()
+def description_bytes(subdataset: str) -> bytes | None:
+    payload = description_for(subdataset)
+    if payload is None:
+        return None
+    return (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode()
 
 
 def ensure_superdataset(target: Path) -> Path:

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..layout.names import SUPERDATASET
+from ..layout.names import SUPERDATASET, new_stream
 from ..s3client import S3Object
 from .inventory import WITHHELD_STORAGE, InventoryEntry
 from .keysafety import Refusal, key_refusal, path_conflicts
@@ -33,6 +33,11 @@ class DatasetPlan:
     unchanged: dict[str, InventoryEntry] = field(default_factory=dict)
     work: dict[str, S3Object] = field(default_factory=dict)  # added, changed, re-checked
     removed: list[str] = field(default_factory=list)
+
+
+def new_streams(routed: dict[str, dict[str, S3Object]]) -> list[str]:
+    """The undocumented streams among the routed datasets (``routing.new_stream``), sorted."""
+    return sorted({s for name in routed if (s := new_stream(name)) is not None})
 
 
 def route_listing(latest: dict[str, S3Object]) -> Listing:

@@ -31,6 +31,8 @@ class DatasetCounts:
 class BuildReport:
     datasets: dict[str, DatasetCounts] = field(default_factory=dict)
     unrouted: list[str] = field(default_factory=list)
+    # streams the bucket has and upstream does not document: each routed to its own subdataset
+    new_streams: list[str] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)  # keys never written, and why
     failures: list[str] = field(default_factory=list)  # "key: reason"
     hashed_objects: int = 0
@@ -69,6 +71,8 @@ class BuildReport:
             f"{len(self.refused)} refused, "
             f"{len(self.failures)} failed"
         )
+        if self.new_streams:
+            line += f"; new streams (own subdatasets): {', '.join(self.new_streams)}"
         if self.resumed:
             names = ", ".join(name or "(superdataset)" for name in self.resumed)
             line += f"; resumed the interrupted build of {names}"
@@ -85,6 +89,11 @@ class BuildReport:
             lines.append(
                 f"{name or '(superdataset)':30s} {c.added:7d} {c.changed:7d} {c.removed:7d} "
                 f"{c.withheld:8d} {c.bytes / 1e6:9.2f}"
+            )
+        for stream in self.new_streams:
+            lines.append(
+                f"new stream {stream!r}: derivatives/{stream}/ is not a documented stream; "
+                f"routed to its own subdataset (laion-fmri-datalad get --stream {stream})"
             )
         if self.unrouted:
             lines.append(f"unrouted keys ({len(self.unrouted)}):")

@@ -29,12 +29,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     build.set_defaults(func=run_build)
 
     publish = sub.add_parser(
-        "publish", help="publish the superdataset and subdatasets to a RIA store"
+        "publish", help="publish the superdataset and subdatasets to a RIA store or a git host"
     )
     add_dataset(publish, "the superdataset", positional=True)
-    publish.add_argument("--to", required=True, help="store URL, e.g. ria+file:///data/store")
-    publish.add_argument("--name", default="ria", help="sibling name (default: ria)")
-    publish.add_argument("--alias", default="laion-fmri", help="alias of the superdataset")
+    publish.add_argument(
+        "--to",
+        required=True,
+        help="a RIA store (ria+file:///data/store, ria+ssh://host/path) or a git host's base "
+        "URL, one repository per dataset (https://github.com/ORG)",
+    )
+    publish.add_argument(
+        "--name", default=None, help="sibling name (default: ria, or githost for a git host)"
+    )
+    publish.add_argument(
+        "--alias",
+        default="laion-fmri",
+        help="the superdataset's name: the store's alias, or its repository on a git host",
+    )
+    publish.add_argument(
+        "--repo-name",
+        default=None,
+        metavar="PATTERN",
+        help="git host: the subdatasets' repository names, from {name} and {path} "
+        "(default: {name}-{path}, as datalad create-sibling-github -r names them)",
+    )
     add_jobs(publish, 1, "datasets pushed")
     publish.set_defaults(func=run_publish)
 
@@ -72,4 +90,11 @@ def run_publish(args: argparse.Namespace) -> Report:
 
     require_git_annex()
     dataset = validate.directory_to_read(dataset_from(args), "dataset")
-    return publish(dataset, args.to, sibling=args.name, alias=args.alias, jobs=args.jobs)
+    return publish(
+        dataset,
+        args.to,
+        sibling=args.name,
+        alias=args.alias,
+        jobs=args.jobs,
+        repo_pattern=args.repo_name,
+    )

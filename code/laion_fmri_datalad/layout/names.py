@@ -8,7 +8,13 @@ from __future__ import annotations
 SUPERDATASET = ""  # the superdataset itself, as a subdataset path
 STIMULI = "stimuli"
 ARCHIVE = "archive"
-DERIVATIVE_STREAMS = ("glmsingle-tedana", "rois", "anatomical", "freesurfer", "localizers")
+# The streams upstream documents. The builder routes any other ``derivatives/<name>/`` to a
+# subdataset of its own too (a stream added later is never left unrouted): see
+# ``is_derivative`` and ``stream_of``.
+DERIVATIVE_STREAMS = (
+    "glmsingle-tedana", "rois", "anatomical", "freesurfer", "localizers", "tedana",
+)  # fmt: skip
+DERIVATIVES = "derivatives/"
 
 
 def derivative(stream: str) -> str:
@@ -16,11 +22,25 @@ def derivative(stream: str) -> str:
     return f"derivatives/{stream}"
 
 
+def stream_of(subdataset: str) -> str | None:
+    """The stream a subdataset holds: ``derivatives/rois`` -> ``rois``; ``sub-01`` -> None."""
+    if subdataset.startswith(DERIVATIVES) and "/" not in subdataset[len(DERIVATIVES) :]:
+        return subdataset[len(DERIVATIVES) :] or None
+    return None
+
+
+def new_stream(subdataset: str) -> str | None:
+    """The stream's name when ``subdataset`` holds a stream upstream does not document."""
+    stream = stream_of(subdataset)
+    return stream if stream is not None and stream not in DERIVATIVE_STREAMS else None
+
+
 GLM = derivative("glmsingle-tedana")
 ROIS = derivative("rois")
 ANAT = derivative("anatomical")
 FREESURFER = derivative("freesurfer")
 LOCALIZERS = derivative("localizers")
+TEDANA = derivative("tedana")
 # The streams a user names (``get --stream``): raw is each subject's own subdataset, sub-XX.
 STREAMS: dict[str, str | None] = {"raw": None, **{s: derivative(s) for s in DERIVATIVE_STREAMS}}
 DEFAULT_STREAMS = ("glmsingle-tedana", "rois", "anatomical")  # what the loaders read

@@ -1,7 +1,12 @@
-"""The citation of the checked-out version: CITATION.cff plus tag, commit and dataset id."""
+"""The citation of the checked-out version: CITATION.cff plus tag, commit and dataset id.
+
+Every format cites three things, as CITATION.cff says: its ``preferred-citation`` (the VSS
+2026 talk, until a paper exists), each of its ``references`` (the GLMsingle paper), and the
+exact version of this dataset (tag or commits after one, commit, dataset id)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +21,63 @@ from .gitquery import version_tags
 FORMATS = ("text", "bibtex", "cff")
 
 
+@dataclass(frozen=True)
+class Work:
+    """A work CITATION.cff names besides the dataset: its preferred citation or a reference."""
+
+    kind: str  # CFF type: conference-paper, article, ...
+    title: str
+    authors: list[str]
+    year: str
+    venue: str  # the conference or journal
+    notes: str
+    doi: str
+    url: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Work:
+        venue = data.get("journal") or (data.get("conference") or {}).get("name", "")
+        if data.get("journal") and data.get("volume"):
+            venue += f", {data['volume']}" + (f", {data['start']}" if data.get("start") else "")
+        return cls(
+            kind=str(data.get("type", "generic")),
+            title=str(data.get("title", "")),
+            authors=_authors(data),
+            year=str(data.get("year", "")),
+            venue=str(venue),
+            notes=str(data.get("notes", "")),
+            doi=str(data.get("doi", "")),
+            url=str(data.get("url", "")),
+        )
+
+    def text(self) -> str:
+        tail = ". ".join(p for p in (self.venue, self.notes) if p)
+        link = f"https://doi.org/{self.doi}" if self.doi else self.url
+        return f"{_apa_names(self.authors)} ({self.year}). {self.title}. {tail}. {link}".strip()
+
+    def bibtex(self) -> str:
+        first = self.authors[0].split(",")[0].split()[-1].lower() if self.authors else "anon"
+        word = re.sub(r"[^a-z]", "", self.title.lower().split(":")[0].split(" ")[0]) or "work"
+        entry = "article" if self.kind == "article" else "misc"
+        fields = {
+            "title": "{" + self.title + "}",
+            "author": " and ".join(self.authors),
+            "year": self.year,
+            "journal" if entry == "article" else "howpublished": self.venue,
+            "note": self.notes,
+            "doi": self.doi,
+            "url": self.url,
+        }
+        body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items() if v)
+        return f"@{entry}{{{first}{self.year}{word},\n{body}\n}}"
+
+
+def _apa_names(authors: list[str]) -> str:
+    if len(authors) < 2:
+        return "".join(authors)
+    return ", ".join(authors[:-1]) + ", & " + authors[-1]
+
+
 @dataclass
 class Citation:
     title: str
@@ -28,20 +90,26 @@ class Citation:
     license: str
     url: str
     described_as: str  # "v1.0.0" or "3 commits after v1.0.0" or "untagged"
+    preferred: Work | None = None
+    references: tuple[Work, ...] = ()
 
     def text(self) -> str:
         year = self.date[:4] if self.date else "n.d."
-        return (
-            f"{', '.join(self.authors)} ({year}). {self.title} (Version {self.version}) "
+        dataset = (
+            f"{_apa_names(self.authors)} ({year}). {self.title} (Version {self.version}) "
             f"[Data set]. DataLad dataset {self.dataset_id}, "
             f"{'tag ' + self.tag + ', ' if self.tag else ''}commit {self.commit}. {self.url}"
         )
+        lines = [f"Preferred citation: {self.preferred.text()}"] if self.preferred else []
+        lines += [f"The dataset version used: {dataset}"]
+        lines += [f"Also cite: {work.text()}" for work in self.references]
+        return "\n".join(lines)
 
     def bibtex(self) -> str:
         key = "laionfmri" + (self.tag or self.commit[:8]).replace(".", "_")
         fields = {
             "title": "{" + self.title + "}",
-            "author": " and ".join("{" + a + "}" for a in self.authors),
+            "author": " and ".join(a if ", " in a else "{" + a + "}" for a in self.authors),
             "year": self.date[:4],
             "version": self.version,
             "howpublished": f"DataLad dataset {self.dataset_id}",
@@ -51,18 +119,20 @@ class Citation:
             "license": self.license,
         }
         body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items() if v)
-        return f"@misc{{{key},\n{body}\n}}"
+        works = [self.preferred] if self.preferred else []
+        works += list(self.references)
+        return "\n\n".join([*(w.bibtex() for w in works), f"@misc{{{key},\n{body}\n}}"])
 
 
 def _authors(data: dict[str, Any]) -> list[str]:
+    """ "Family, Given" per person (an entity's ``name`` as it is)."""
     names = []
     for person in data.get("authors", []):
         if "name" in person:
             names.append(str(person["name"]))
         else:
-            names.append(
-                " ".join(str(person[k]) for k in ("given-names", "family-names") if k in person)
-            )
+            family, given = person.get("family-names", ""), person.get("given-names", "")
+            names.append(f"{family}, {given}" if family and given else str(family or given))
     return names
 
 
@@ -98,6 +168,8 @@ def citation(root: Path) -> Citation:
         license=str(data.get("license", "")),
         url=str(data.get("url") or data.get("repository-code") or ""),
         described_as=described,
+        preferred=Work.of(data["preferred-citation"]) if data.get("preferred-citation") else None,
+        references=tuple(Work.of(r) for r in data.get("references", [])),
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from .. import validate
 from ..errors import LaionFmriError, UsageError
 from ..layout.discovery import is_superdataset
+from ..layout.names import new_stream
 from ..repo.git import git_oneline, gitlinks
 from .gitquery import is_clean, tag_commit, version_tags
 
@@ -44,7 +45,8 @@ class DatasetChanges:
         return [("added", self.added), ("changed", self.changed), ("removed", self.removed)]
 
     def markdown(self) -> list[str]:
-        lines = [f"### {self.path}" + (" (new)" if self.new else "")]
+        new = " (new stream)" if self.new and new_stream(self.path) else " (new)"
+        lines = [f"### {self.path}" + (new if self.new else "")]
         for kind, paths in self.kinds():
             if not paths:
                 continue

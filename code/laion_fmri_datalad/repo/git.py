@@ -63,6 +63,23 @@ def git_or_none(repo: Path | None, *args: str) -> str | None:
     return done.stdout.decode().strip() if done.returncode == 0 else None
 
 
+_NOT_FOUND = ("not found", "does not appear to be a git repository", "does not exist")
+
+
+def remote_refs(repo: Path | None, url: str) -> dict[str, str] | None:
+    """The refs of the repository at ``url`` (``git ls-remote``), or None when there is no
+    repository there; a ``RepoError`` when the host cannot be asked (refused, unreachable).
+    Never prompts for credentials."""
+    done = run(repo, "ls-remote", url, extra_env={"GIT_TERMINAL_PROMPT": "0"})
+    if done.returncode == 0:
+        pairs = (line.split("\t", 1) for line in done.stdout.decode().splitlines() if line)
+        return {ref: sha for sha, ref in pairs}
+    said = done.stderr.decode(errors="replace").lower()
+    if any(phrase in said for phrase in _NOT_FOUND):
+        return None
+    raise command_failed(["git", "ls-remote", url], repo, done.stderr, done.returncode)
+
+
 def rev_parse(repo: Path, ref: str) -> str | None:
     """The commit ``ref`` names, or None."""
     return git_or_none(repo, "rev-parse", "--verify", "--quiet", ref + "^{commit}") or None

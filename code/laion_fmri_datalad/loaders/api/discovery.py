@@ -18,6 +18,7 @@ from ..clone.content import Content
 from ..clone.fetching import FetchSummary, fetch
 from ..clone.info import clone_info
 from ..clone.selection import Filters, Selected, select
+from ..clone.streams import clone_streams
 
 Dataset = str | os.PathLike[str] | None
 
@@ -63,6 +64,7 @@ def plan_get(
     filters = Filters.of(
         subject,
         stream,
+        known=clone_streams(content.root),
         ses=ses,
         task=task,
         space=space,
@@ -96,13 +98,15 @@ def download(
     part: Any = None,
     dataset: Dataset = None,
     stream: Any = None,
+    include_tedana: bool = False,
 ) -> FetchSummary:
     """Get the files of ``subject`` upstream's ``download`` would, with DataLad, ``n_jobs``
     transfers at a time; files already present are not transferred again.
 
     Per subject the GLMsingle derivatives and ROIs (plus the ``res-1pt8`` brain mask the
     loaders read), and the streams ``include_*`` adds: anatomical, FreeSurfer, localizers,
-    raw (``run``, ``echo``, ``part`` filter it), the gated images with the stimulus metadata,
+    raw (``run``, ``echo``, ``part`` filter it), tedana's optimally combined BOLD (this
+    package's ``include_tedana``: upstream's package does not download it yet), the gated images with the stimulus metadata,
     the embeddings. Values may be given with or without their entity prefix, one or several
     per filter. ``ses`` is strict (``"averages"`` adds the files without a session); the
     other entities are permissive, as upstream's: a file without the entity passes.
@@ -130,6 +134,7 @@ def download(
         include_anatomical,
         include_raw,
         include_localizers,
+        include_tedana,
     )
     content = Content(find_superdataset(dataset))
     wanted = [subject] if isinstance(subject, int) and not isinstance(subject, bool) else subject

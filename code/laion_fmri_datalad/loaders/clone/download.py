@@ -2,7 +2,8 @@
 
 What is chosen: per subject the GLMsingle derivatives and the ROIs (and, pinned as upstream
 pins its mask, the ``res-1pt8`` anatomical brain mask the loaders read first); with
-``include_anatomical``, ``include_freesurfer``, ``include_localizers`` and ``include_raw``
+``include_anatomical``, ``include_freesurfer``, ``include_localizers``, ``include_tedana``
+and ``include_raw``
 those streams of the subject; with ``include_stimuli`` the image HDF5 (gated) and the
 stimulus metadata; with ``include_embeddings`` the four embedding files. Filters follow
 upstream's rules (:mod:`.downloadfilter`: ``ses`` strict, other entities permissive); each
@@ -12,6 +13,7 @@ which downloads nothing and warns). Files present are not got again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,13 +21,14 @@ from typing import Any
 from ... import validate
 from ...choices import unknown
 from ...errors import UsageError
-from ...layout.discovery import as_list, resolve_subjects
+from ...layout.discovery import resolve_subjects
 from ...layout.entities import values_in
-from ...layout.names import ANAT, FREESURFER, GLM, LOCALIZERS, ROIS, STREAMS
+from ...layout.names import ANAT, FREESURFER, GLM, LOCALIZERS, ROIS, TEDANA
 from ...repo.git import tracked_files
 from .content import Content
 from .filters import AVERAGES, ENTITIES, STRICT, bare, matches
 from .selection import Selected, describe_file
+from .streams import chosen_streams, clone_streams
 
 STIMULI = "stimuli"
 IMAGES = ("task-images_stimuli.h5", "task-images_metadata.csv")
@@ -45,6 +48,7 @@ class Includes:
     anatomical: bool = False
     raw: bool = False
     localizers: bool = False
+    tedana: bool = False
 
 
 def filter_values(**given: Any) -> dict[str, list[str]]:
@@ -63,22 +67,20 @@ def filter_values(**given: Any) -> dict[str, list[str]]:
     return out
 
 
-def _scopes(subjects: list[str], include: Includes, stream: Any) -> list[tuple[str, str]]:
+def _scopes(
+    subjects: list[str], include: Includes, stream: Any, known: Mapping[str, str | None]
+) -> list[tuple[str, str]]:
     """(subdataset, path prefix inside it) to choose from."""
     if stream is not None:
-        chosen = list(STREAMS) if "all" in as_list(stream) else as_list(stream)
-        for name in chosen:
-            if name not in STREAMS:
-                raise unknown("stream", name, [*STREAMS, "all"])
+        chosen = chosen_streams(stream, known)
         return [
-            (STREAMS[n] or s, "" if STREAMS[n] is None else f"{s}/")
-            for n in chosen
-            for s in subjects
+            (known[n] or s, "" if known[n] is None else f"{s}/") for n in chosen for s in subjects
         ]
     datasets = [GLM, ROIS]
     datasets += [ANAT] if include.anatomical else []
     datasets += [FREESURFER] if include.freesurfer else []
     datasets += [LOCALIZERS] if include.localizers else []
+    datasets += [TEDANA] if include.tedana else []
     scopes = [(d, f"{s}/") for d in datasets for s in subjects]
     return scopes + ([(s, "") for s in subjects] if include.raw else [])
 
@@ -119,7 +121,7 @@ def plan(
 ) -> list[Selected]:
     """The files ``download`` gets (installing the subdatasets involved, no content)."""
     subjects = resolve_subjects(content.root, "all" if subject is None else subject)
-    found = _candidates(content, _scopes(subjects, include, stream))
+    found = _candidates(content, _scopes(subjects, include, stream, clone_streams(content.root)))
     _check(list(found), filters)
     chosen = {k: v for k, v in found.items() if matches(k, filters)}
     if stream is None and not include.anatomical:

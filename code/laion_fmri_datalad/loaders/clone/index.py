@@ -96,6 +96,7 @@ def _build(root: Path, final: Path) -> None:
         bids.BIDSLayout(
             str(root),
             config=CONFIG,
+            validate=False,  # a raw subject's subdataset has no dataset_description.json
             indexer=_indexer(),
             database_path=str(scratch),
             reset_database=True,
@@ -147,6 +148,8 @@ def layout(root: Path) -> Any:
         with file_lock(where.parent / f".{where.name}.lock"):  # one builder; others wait
             if not is_current(where, root):
                 _build(root, where)
-    found = bids.BIDSLayout(str(root), config=CONFIG, indexer=_indexer(), database_path=str(where))
+    found = bids.BIDSLayout(
+        str(root), config=CONFIG, validate=False, indexer=_indexer(), database_path=str(where)
+    )
     _open[(root, where.name)] = found
     return found

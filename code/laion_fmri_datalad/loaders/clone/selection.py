@@ -9,7 +9,7 @@ names the values that do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +18,12 @@ from bids.layout import Query
 
 from ...choices import unknown
 from ...errors import UsageError
-from ...layout.discovery import as_list, resolve_subjects
+from ...layout.discovery import resolve_subjects
 from ...layout.ids import label
 from ...layout.names import DEFAULT_STREAMS, STREAMS
 from .content import Content, annexed_size, is_present
 from .index import layout
+from .streams import chosen_streams
 
 AVERAGES = "averages"
 # command-line flag -> pybids entity
@@ -53,9 +54,18 @@ class Filters:
     subjects: Sequence[str] | str = "all"
     streams: Sequence[str] = DEFAULT_STREAMS
     values: dict[str, list[str]] = field(default_factory=dict)
+    known: Mapping[str, str | None] = field(default_factory=lambda: dict(STREAMS))
 
     @classmethod
-    def of(cls, subject: Any, streams: Any = None, **entities: Any) -> Filters:
+    def of(
+        cls,
+        subject: Any,
+        streams: Any = None,
+        *,
+        known: Mapping[str, str | None] = STREAMS,
+        **entities: Any,
+    ) -> Filters:
+        """The filters given; ``known`` the streams that exist (``streams.clone_streams``)."""
         values: dict[str, list[str]] = {}
         for flag, given in entities.items():
             if flag not in ENTITIES:
@@ -66,13 +76,8 @@ class Filters:
             if not items:
                 raise UsageError(f"--{flag} is empty; give one or more values")
             values[flag] = [_bare(flag, str(v)) for v in items]
-        chosen = DEFAULT_STREAMS if streams is None else as_list(streams)
-        if "all" in chosen:
-            chosen = list(STREAMS)
-        for stream in chosen:
-            if stream not in STREAMS:
-                raise unknown("stream", stream, [*STREAMS, "all"])
-        return cls(subject if subject is not None else "all", tuple(chosen), values)
+        chosen = DEFAULT_STREAMS if streams is None else chosen_streams(streams, known)
+        return cls(subject if subject is not None else "all", tuple(chosen), values, dict(known))
 
 
 def _bare(flag: str, value: str) -> str:
@@ -86,8 +91,8 @@ def _bare(flag: str, value: str) -> str:
     return value.removeprefix(f"{flag}-")
 
 
-def _subdataset(stream: str, subject: str) -> str:
-    path = STREAMS[stream]
+def _subdataset(stream: str, subject: str, known: Mapping[str, str | None]) -> str:
+    path = known[stream]
     return subject if path is None else path
 
 
@@ -95,7 +100,9 @@ def select(content: Content, filters: Filters) -> list[Selected]:
     """The files of the chosen subjects and streams that match every filter."""
     subjects = resolve_subjects(content.root, filters.subjects)
     labels = [s.removeprefix("sub-") for s in subjects]
-    scopes = list(dict.fromkeys(_subdataset(st, s) for st in filters.streams for s in subjects))
+    scopes = list(
+        dict.fromkeys(_subdataset(st, s, filters.known) for st in filters.streams for s in subjects)
+    )
     layouts = [(sub, layout(content.ensure_installed(sub))) for sub in scopes]
     _check_values(layouts, labels, filters.values)
     query: dict[str, Any] = {
