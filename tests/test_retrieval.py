@@ -76,7 +76,7 @@ def expected(
     return sorted(keep)
 
 
-def planned(installed_clone: Path, subject: object = "all", **filters: object) -> list[str]:
+def planned(installed_clone: Path, subject: object = "all", **filters: Any) -> list[str]:
     content, selected = plan_get(subject, dataset=installed_clone, **filters)
     return sorted(content.relative(s.path) for s in selected)
 
@@ -263,7 +263,7 @@ def test_download_is_exact_idempotent_and_parallel_equals_serial(
 
 
 def test_get_command_summary(installed_clone: Path) -> None:
-    filters = {"ses": "02", "suffix": ["trials", "statmap"], "desc": "SingletrialBetas"}
+    filters: dict[str, Any] = {"ses": "02", "suffix": ["trials", "statmap"], "desc": "SingletrialBetas"}
     _, before = plan_get("sub-03", dataset=installed_clone, **filters)
     missing = [s for s in before if not s.present]
     here = [s for s in before if s.present]

@@ -33,6 +33,7 @@ from laion_fmri_datalad.githost import GitHostReport
 from laion_fmri_datalad.provenance.release import release
 from laion_fmri_datalad.publish import publish
 from laion_fmri_datalad.repo import datalad
+from laion_fmri_datalad.repo.dataset import registered_subdatasets
 from laion_fmri_datalad.repo.git import git
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -96,10 +97,8 @@ def test_ria_store_is_cloned_over_http(
 
 
 def test_store_repositories_are_ready_for_static_http(published: Published) -> None:
-    repos = [p.parent for p in published.store.glob("*/*/HEAD")]
-    assert len(repos) == 1 + len(
-        list((published.superdataset / ".laion-fmri/listings").rglob("*.txt"))
-    )
+    repos = [p.parent for p in published.store.glob("*/*/HEAD") if p.parts[-3] != "alias"]
+    assert len(repos) == 1 + len(registered_subdatasets(published.superdataset))
     for repo in repos:
         hook = repo / "hooks" / "post-update"
         assert "update-server-info" in hook.read_text() and hook.stat().st_mode & 0o111

@@ -135,13 +135,19 @@ def _push(dataset: Path, sibling: str, url: str, label: str) -> None:
         git(dataset, "remote", "add", sibling, url)
     # a git host stores no annexed content: git-annex must not try it as a special place
     git(dataset, "config", f"remote.{sibling}.annex-ignore", "true")
-    results = datalad.call("push", dataset=str(dataset), to=sibling, data="nothing", check=False)
-    failed = datalad.failures(results)
-    if failed:
+    try:
+        results = datalad.call(
+            "push", dataset=str(dataset), to=sibling, data="nothing", check=False
+        )
+        failed = datalad.failures(results)
+        reason = datalad.result_message(failed[0]) if failed else None
+    except Exception as exc:  # DataLad raises, not reports, when its git calls fail
+        said = str(getattr(exc, "stderr", None) or exc).strip().splitlines() or [repr(exc)]
+        reason = " ".join(said[-1].split())
+    if reason is not None:
         raise LaionFmriError(
-            f"pushing {label} to {url} failed: {datalad.result_message(failed[0])}; the "
-            "superdataset was not pushed (no dataset is published without its subdatasets); "
-            "run publish again to finish"
+            f"pushing {label} to {url} failed: {reason}; the superdataset was not pushed "
+            "(no dataset is published without its subdatasets); run publish again to finish"
         )
     if git(dataset, "tag", "--list").strip():  # release tags travel with the history
         git(dataset, "push", "--quiet", "--tags", sibling)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..listings import listing_path, parse, render
 from ..repo.dataset import committed_text, dataset_id, registered_subdatasets
-from ..repo.git import git, gitlinks, read_blobs, rev_parse, tree_paths
+from ..repo.git import git, gitlinks, read_blobs, rev_parse, tree_sizes
 from .gitplumbing import GITLINK, REGULAR, TreeChanges, fast_import_commit
 from .recovery import BUILD_REF, FAST_CHECKOUT, clear_pending, mark_pending
 
@@ -88,8 +88,8 @@ def commit_superdataset(
         head = rev_parse(superdataset / name, "HEAD")
         assert head is not None
         changes.writes[name] = (GITLINK, head.encode())
-        paths = tree_paths(superdataset / name, head)
-        changes.writes[listing_path(name)] = (REGULAR, render(name, head, paths))
+        sizes = tree_sizes(superdataset / name, head)
+        changes.writes[listing_path(name)] = (REGULAR, render(name, head, sizes))
     if not changes:
         return False
     commit_dataset(superdataset, changes, message)

@@ -15,7 +15,7 @@ from .options import add_dataset, add_jobs, jobs
 
 ENTITY_FLAGS = ("ses", "task", "space", "desc", "stat", "suffix", "extension")
 RAW_FLAGS = ("run", "echo", "part")
-INCLUDES = ("stimuli", "embeddings", "freesurfer", "anatomical", "raw", "localizers")
+INCLUDES = ("stimuli", "embeddings", "freesurfer", "anatomical", "raw", "localizers", "tedana")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,8 +27,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--stream",
         nargs="+",
         action="extend",
-        help="raw, glmsingle-tedana, rois, anatomical, freesurfer or all "
-        "(default: glmsingle-tedana rois anatomical)",
+        help="raw, glmsingle-tedana, rois, anatomical, freesurfer, localizers, tedana, any "
+        "other derivatives stream of the clone, or all (default: glmsingle-tedana rois "
+        "anatomical)",
     )
     add_jobs(get, 1, "parallel transfers")
     get.add_argument("--dry-run", action="store_true", help="list what would be got, and sizes")
@@ -52,6 +53,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=1,
         help="parallel transfers (default: 1)",
     )
+    down.add_argument(
+        "--dry-run", action="store_true", help="list what would be got, and sizes; install nothing"
+    )
     add_dataset(down, "the clone")
     down.set_defaults(func=run_download)
 
@@ -67,7 +71,11 @@ def run_get(args: argparse.Namespace) -> Report:
 
     filters = {flag: getattr(args, flag) for flag in ENTITY_FLAGS}
     content, selected = plan_get(
-        args.subject or "all", stream=args.stream, dataset=args.dataset, **filters
+        args.subject or "all",
+        stream=args.stream,
+        dataset=args.dataset,
+        dry_run=args.dry_run,
+        **filters,
     )
     if args.dry_run:
         return DownloadPlan(content, selected)
@@ -76,11 +84,17 @@ def run_get(args: argparse.Namespace) -> Report:
 
 
 def run_download(args: argparse.Namespace) -> Report:
-    from ..loaders.api.discovery import download
+    from ..loaders.api.discovery import download, plan_download
+    from ..loaders.clone.fetching import DownloadPlan
 
-    require_git_annex()
     filters = {flag: getattr(args, flag) for flag in (*ENTITY_FLAGS, *RAW_FLAGS)}
     includes = {f"include_{name}": getattr(args, f"include_{name}") for name in INCLUDES}
+    if args.dry_run:
+        content, selected = plan_download(
+            args.subject or "all", dataset=args.dataset, **filters, **includes
+        )
+        return DownloadPlan(content, selected)
+    require_git_annex()
     return download(
         args.subject or "all", n_jobs=args.n_jobs, dataset=args.dataset, **filters, **includes
     )

@@ -111,6 +111,8 @@ def _handler(host: GitHost) -> type[BaseHTTPRequestHandler]:
                     status = int(value.strip().split()[0])
                 elif key:
                     headers.append((key.strip(), value.strip()))
+            if pushing and self.command == "POST" and repo is not None:
+                _default_branch(repo)
             self.send_response(status)
             for key, value in headers:
                 self.send_header(key, value)
@@ -126,6 +128,35 @@ def _handler(host: GitHost) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(text)
 
     return Handler
+
+
+def _default_branch(repo: Path) -> None:
+    """As GitHub does, a new repository's default branch is the first branch pushed to it
+    (``main`` when that came along; never git-annex)."""
+
+    def ref_exists(ref: str) -> bool:
+        return (
+            subprocess.run(
+                ["git", "-C", str(repo), "rev-parse", "-q", "--verify", ref], capture_output=True
+            ).returncode
+            == 0
+        )
+
+    head = subprocess.run(
+        ["git", "-C", str(repo), "symbolic-ref", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    if head and ref_exists(head):
+        return
+    branches = subprocess.run(
+        ["git", "-C", str(repo), "for-each-ref", "--format=%(refname)", "refs/heads/"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    chosen = [b for b in branches if b == "refs/heads/main"] or [
+        b for b in branches if b != "refs/heads/git-annex"
+    ]
+    if chosen:
+        subprocess.run(["git", "-C", str(repo), "symbolic-ref", "HEAD", chosen[0]], check=True)
 
 
 @contextmanager
@@ -163,4 +194,3 @@ def serve_directory(root: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-

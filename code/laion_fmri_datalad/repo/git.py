@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -108,6 +109,36 @@ def tracked_files(repo: Path, *under: str) -> list[str]:
 def tree_paths(repo: Path, revision: str) -> list[str]:
     """Every file path in ``revision``'s tree (gitlinks included), recursively."""
     return [p for p in git(repo, "ls-tree", "-r", "-z", "--name-only", revision).split("\0") if p]
+
+
+_KEY_SIZE = re.compile(rb"-s([0-9]+)(?:-[^/]*)?--")
+
+
+def tree_sizes(repo: Path, revision: str) -> dict[str, int | None]:
+    """Every file of ``revision`` with its size: a git-annex symlink's from the key it names
+    (``MD5E-s1234--...``), a regular file's from its blob; None for a symlink that names no
+    key with a size, and for a gitlink."""
+    out = git_bytes(repo, "ls-tree", "-r", "-l", "-z", revision)
+    sizes: dict[str, int | None] = {}
+    links: dict[str, str] = {}
+    for entry in out.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, path = entry.partition(b"\t")
+        mode, kind, obj, size = meta.split()
+        name = path.decode()
+        if kind != b"blob":  # a gitlink: listed, no size of its own
+            sizes[name] = None
+            continue
+        if mode == b"120000":
+            links[name] = obj.decode()
+        else:
+            sizes[name] = int(size)
+    targets = read_blobs(repo, list(dict.fromkeys(links.values())))
+    for name, blob in links.items():
+        found = _KEY_SIZE.search(targets.get(blob, b"").rsplit(b"/", 1)[-1])
+        sizes[name] = int(found.group(1)) if found else None
+    return sizes
 
 
 def gitlinks(repo: Path, revision: str, paths: list[str] | None = None) -> dict[str, str]:

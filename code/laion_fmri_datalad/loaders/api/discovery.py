@@ -17,7 +17,7 @@ from ...reports import render
 from ..clone.content import Content
 from ..clone.fetching import FetchSummary, fetch
 from ..clone.info import clone_info
-from ..clone.selection import Filters, Selected, select
+from ..clone.selection import Filters, Selected, select, select_listed
 from ..clone.streams import clone_streams
 
 Dataset = str | os.PathLike[str] | None
@@ -57,9 +57,11 @@ def plan_get(
     extension: Any = None,
     stream: Any = None,
     dataset: Dataset = None,
+    dry_run: bool = False,
 ) -> tuple[Content, list[Selected]]:
     """The files ``laion-fmri-datalad get`` fetches for these filters (the subdatasets
-    involved installed, no content got): its plan and its ``--dry-run``."""
+    involved installed, no content got): its plan. For its ``--dry-run``, from the listings
+    the superdataset ships where no subdataset in scope is installed: nothing installed."""
     content = Content(find_superdataset(dataset))
     filters = Filters.of(
         subject,
@@ -73,7 +75,8 @@ def plan_get(
         suffix=suffix,
         extension=extension,
     )
-    return content, select(content, filters)
+    listed = select_listed(content, filters) if dry_run else None
+    return content, listed if listed is not None else select(content, filters)
 
 
 def download(
@@ -105,16 +108,52 @@ def download(
 
     Per subject the GLMsingle derivatives and ROIs (plus the ``res-1pt8`` brain mask the
     loaders read), and the streams ``include_*`` adds: anatomical, FreeSurfer, localizers,
-    raw (``run``, ``echo``, ``part`` filter it), tedana's optimally combined BOLD (this
-    package's ``include_tedana``: upstream's package does not download it yet), the gated images with the stimulus metadata,
-    the embeddings. Values may be given with or without their entity prefix, one or several
-    per filter. ``ses`` is strict (``"averages"`` adds the files without a session); the
-    other entities are permissive, as upstream's: a file without the entity passes.
-    ``stream`` (this package's) names subdatasets instead of the ``include_*`` flags.
-    For DataLad's strict form, with every filter required, use ``get``."""
+    raw (``run``, ``echo``, ``part`` filter it), tedana's optimally combined BOLD
+    (``include_tedana``, this package's: upstream's does not download it yet), the gated
+    images with the stimulus metadata, the embeddings. Values may be given with or without
+    their entity prefix, one or several per filter. ``ses`` is strict (``"averages"`` adds
+    the files without a session); the other entities are permissive, as upstream's: a file
+    without the entity passes. ``stream`` (this package's) names subdatasets instead of the
+    ``include_*`` flags. For DataLad's strict form, with every filter required, use ``get``;
+    for the list with sizes and nothing fetched, ``plan_download``."""
+    validate.jobs(n_jobs)
+    content, selected = plan_download(
+        subject, ses, task, space, desc, stat, suffix, extension, include_stimuli,
+        include_embeddings, include_freesurfer, include_anatomical, include_raw,
+        include_localizers, run=run, echo=echo, part=part, dataset=dataset, stream=stream,
+        include_tedana=include_tedana, dry_run=False,
+    )  # fmt: skip
+    return fetch(content, selected, jobs=n_jobs)
+
+
+def plan_download(
+    subject: str | int | Sequence[str | int] = "all",
+    ses: Any = None,
+    task: Any = None,
+    space: Any = None,
+    desc: Any = None,
+    stat: Any = None,
+    suffix: Any = None,
+    extension: Any = None,
+    include_stimuli: bool = False,
+    include_embeddings: bool = False,
+    include_freesurfer: bool = False,
+    include_anatomical: bool = False,
+    include_raw: bool = False,
+    include_localizers: bool = False,
+    *,
+    run: Any = None,
+    echo: Any = None,
+    part: Any = None,
+    dataset: Dataset = None,
+    stream: Any = None,
+    include_tedana: bool = False,
+    dry_run: bool = True,
+) -> tuple[Content, list[Selected]]:
+    """What ``download`` with these arguments gets, each file with its size; with
+    ``dry_run`` (the default) nothing is installed where the shipped listings answer."""
     from ..clone.download import Includes, filter_values, plan
 
-    validate.jobs(n_jobs)
     filters = filter_values(
         ses=ses,
         task=task,
@@ -138,8 +177,7 @@ def download(
     )
     content = Content(find_superdataset(dataset))
     wanted = [subject] if isinstance(subject, int) and not isinstance(subject, bool) else subject
-    selected = plan(content, as_subjects(wanted), filters, include, stream)
-    return fetch(content, selected, jobs=n_jobs)
+    return content, plan(content, as_subjects(wanted), filters, include, stream, dry_run)
 
 
 def as_subjects(value: Any) -> str | list[str]:
@@ -148,4 +186,4 @@ def as_subjects(value: Any) -> str | list[str]:
     return [str(v) for v in value]
 
 
-__all__ = ["describe", "download", "get_rois", "get_subjects", "plan_get"]
+__all__ = ["describe", "download", "get_rois", "get_subjects", "plan_download", "plan_get"]

@@ -25,8 +25,9 @@ from ...layout.discovery import resolve_subjects
 from ...layout.entities import values_in
 from ...layout.names import ANAT, FREESURFER, GLM, LOCALIZERS, ROIS, TEDANA
 from ...repo.git import tracked_files
-from .content import Content
+from .content import Content, is_installed
 from .filters import AVERAGES, ENTITIES, STRICT, bare, matches
+from .listings import listed_sizes
 from .selection import Selected, describe_file
 from .streams import chosen_streams, clone_streams
 
@@ -85,18 +86,42 @@ def _scopes(
     return scopes + ([(s, "") for s in subjects] if include.raw else [])
 
 
-def _candidates(content: Content, scopes: list[tuple[str, str]]) -> dict[str, tuple[Path, str]]:
-    """Superdataset-relative path -> (path, subdataset) of every file in scope."""
+def _files_of(
+    content: Content, subdataset: str, dry_run: bool
+) -> tuple[Path, dict[str, int | None], bool]:
+    """The root of ``subdataset`` and its files: for a dry run of one not installed, from
+    the listing the superdataset ships (with sizes: nothing is installed); otherwise the
+    installed subdataset's tracked files (installing it), sizes then read from the files.
+    The third value says whether the files are listed."""
+    root = content.root / subdataset
+    if dry_run and not is_installed(root):
+        listed = listed_sizes(content.root, subdataset)
+        if listed is not None:
+            return root, listed, True
+    root = content.ensure_installed(subdataset)
+    return root, dict.fromkeys(tracked_files(root)), False
+
+
+def _candidates(
+    content: Content, scopes: list[tuple[str, str]], dry_run: bool, sizes: dict[Path, int | None]
+) -> dict[str, tuple[Path, str]]:
+    """Superdataset-relative path -> (path, subdataset) of every file in scope; a listed
+    file's size goes into ``sizes``."""
     found: dict[str, tuple[Path, str]] = {}
+    trees: dict[str, tuple[Path, dict[str, int | None], bool]] = {}
     for subdataset, prefix in scopes:
-        root = content.ensure_installed(subdataset)
-        for rel in tracked_files(root):
+        if subdataset not in trees:
+            trees[subdataset] = _files_of(content, subdataset, dry_run)
+        root, files, from_listing = trees[subdataset]
+        for rel, size in files.items():
             name = rel.rsplit("/", 1)[-1]
             if not rel.startswith(prefix) or "/" not in rel or name.startswith("."):
                 continue
             if prefix == "" and not name.startswith("sub-"):
                 continue  # raw: the subject's BIDS files, not the subdataset's own
             found[f"{subdataset}/{rel}"] = (root / rel, subdataset)
+            if from_listing:
+                sizes[root / rel] = size
     return found
 
 
@@ -118,20 +143,30 @@ def plan(
     filters: dict[str, list[str]],
     include: Includes,
     stream: Any = None,
+    dry_run: bool = False,
 ) -> list[Selected]:
-    """The files ``download`` gets (installing the subdatasets involved, no content)."""
+    """The files ``download`` gets (installing the subdatasets involved, no content); for
+    a ``dry_run``, from the shipped listings where a subdataset is not installed, so
+    nothing is installed."""
     subjects = resolve_subjects(content.root, "all" if subject is None else subject)
-    found = _candidates(content, _scopes(subjects, include, stream, clone_streams(content.root)))
+    listed: dict[Path, int | None] = {}
+    scopes = _scopes(subjects, include, stream, clone_streams(content.root))
+    found = _candidates(content, scopes, dry_run, listed)
     _check(list(found), filters)
     chosen = {k: v for k, v in found.items() if matches(k, filters)}
     if stream is None and not include.anatomical:
+        anat, files, from_listing = _files_of(content, ANAT, dry_run)
         for sub in subjects:  # pinned: the loaders' default voxels
             rel = BRAIN_MASK.format(sub=sub)
-            chosen[f"{ANAT}/{rel}"] = (content.ensure_installed(ANAT) / rel, ANAT)
+            chosen[f"{ANAT}/{rel}"] = (anat / rel, ANAT)
+            if from_listing:
+                listed[anat / rel] = files.get(rel)
     names = [*(IMAGES if include.stimuli else ()), *(EMBEDDINGS if include.embeddings else ())]
     if names:
-        stimuli = content.ensure_installed(STIMULI)
+        stimuli, files, from_listing = _files_of(content, STIMULI, dry_run)
         names += [IMAGES[1]] if include.embeddings and IMAGES[1] not in names else []
+        if from_listing:
+            listed.update({stimuli / n: files.get(n) for n in names})
         for name in names:
             if matches(f"{STIMULI}/{name}", {k: v for k, v in filters.items() if k in STRICT}):
                 chosen[f"{STIMULI}/{name}"] = (stimuli / name, STIMULI)
@@ -141,4 +176,9 @@ def plan(
             + " ".join(f"{k}={','.join(v)}" for k, v in filters.items())
             + "; each value exists on its own"
         )
-    return [describe_file(path, sub) for _, (path, sub) in sorted(chosen.items())]
+    return [
+        Selected(path, sub, listed[path] or 0, True, False)
+        if path in listed
+        else describe_file(path, sub)
+        for _, (path, sub) in sorted(chosen.items())
+    ]

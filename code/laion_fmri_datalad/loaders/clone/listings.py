@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ...listings import listing_path, parse
+from ...listings import listing_path, parse_sizes
 from ...repo.git import gitlinks, rev_parse
 from .index import CONFIG
 
@@ -23,23 +23,34 @@ from .index import CONFIG
 IGNORED_TOP = ("code", "stimuli", "sourcedata", "models")
 
 
-def listed_paths(root: Path, subdataset: str) -> list[str] | None:
-    """The paths of ``subdataset`` from its shipped listing, or None when there is none or
-    it does not describe the commit this clone reads."""
+def listed_sizes(
+    root: Path, subdataset: str, recorded: str | None = None
+) -> dict[str, int | None] | None:
+    """The paths of ``subdataset`` from its shipped listing, each with its size (None when
+    the listing predates sizes), or None when there is no listing or it does not describe
+    the commit this clone reads (``recorded``: that commit, when the caller knows it)."""
     try:
         text = (root / listing_path(subdataset)).read_text()
     except (OSError, UnicodeDecodeError):
         return None
-    parsed = parse(text)
+    parsed = parse_sizes(text)
     if parsed is None:
         return None
-    commit, paths = parsed
-    if gitlinks(root, "HEAD", [subdataset]).get(subdataset) != commit:
+    commit, sizes = parsed
+    if recorded is None:
+        recorded = gitlinks(root, "HEAD", [subdataset]).get(subdataset)
+    if recorded != commit:
         return None
     installed = root / subdataset
     if (installed / ".git").exists() and rev_parse(installed, "HEAD") != commit:
         return None
-    return paths
+    return sizes
+
+
+def listed_paths(root: Path, subdataset: str) -> list[str] | None:
+    """The paths of ``subdataset`` from its shipped listing (``listed_sizes``), or None."""
+    sizes = listed_sizes(root, subdataset)
+    return None if sizes is None else list(sizes)
 
 
 @cache

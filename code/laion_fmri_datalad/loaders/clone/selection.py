@@ -19,10 +19,12 @@ from bids.layout import Query
 from ...choices import unknown
 from ...errors import UsageError
 from ...layout.discovery import resolve_subjects
+from ...layout.entities import suffix_and_extension, values_in
 from ...layout.ids import label
 from ...layout.names import DEFAULT_STREAMS, STREAMS
-from .content import Content, annexed_size, is_present
+from .content import Content, annexed_size, is_installed, is_present
 from .index import layout
+from .listings import IGNORED_TOP, listed_sizes
 from .streams import chosen_streams
 
 AVERAGES = "averages"
@@ -123,6 +125,63 @@ def select(content: Content, filters: Filters) -> list[Selected]:
             f"{given or 'these filters'} together; each value exists on its own"
         )
     return [describe_file(path, sub) for path, sub in sorted(found.items())]
+
+
+def select_listed(content: Content, filters: Filters) -> list[Selected] | None:
+    """What ``select`` chooses, from the listings the superdataset ships: nothing installed,
+    sizes from the listings. Entities are read from each path as pybids reads them; None
+    when a subdataset in scope has no usable listing and is not installed (``select`` then)."""
+    subjects = resolve_subjects(content.root, filters.subjects)
+    scopes = list(
+        dict.fromkeys(_subdataset(st, s, filters.known) for st in filters.streams for s in subjects)
+    )
+    trees: dict[str, dict[str, int | None]] = {}
+    for sub in scopes:
+        if is_installed(content.root / sub):
+            return None
+        listed = listed_sizes(content.root, sub)
+        if listed is None:
+            return None
+        trees[sub] = {p: s for p, s in listed.items() if p.split("/", 1)[0] not in IGNORED_TOP}
+    labels = {s.removeprefix("sub-") for s in subjects}
+    owned = {
+        (sub, path): size
+        for sub, files in trees.items()
+        for path, size in files.items()
+        if values_in(path, "sub") & labels
+    }
+    for flag, wanted in filters.values.items():
+        known = set().union(*(_path_values(path, flag) for _, path in owned))
+        for value in wanted:
+            if value not in known:
+                shown = sorted(
+                    (f"ses-{v}" if flag == "ses" and v != AVERAGES else v) for v in known
+                )
+                given = f"ses-{value}" if flag == "ses" and value != AVERAGES else value
+                raise unknown(flag if flag != "ses" else "session", given, shown)
+    chosen = [
+        Selected(content.root / sub / path, sub, size or 0, True, False)
+        for (sub, path), size in sorted(owned.items())
+        if all(_path_values(path, flag) & set(v) for flag, v in filters.values.items())
+    ]
+    if not chosen:
+        given = " ".join(f"--{k} {' '.join(v)}" for k, v in filters.values.items())
+        raise UsageError(
+            f"no file of {', '.join(subjects)} in {', '.join(filters.streams)} matches "
+            f"{given or 'these filters'} together; each value exists on its own"
+        )
+    return chosen
+
+
+def _path_values(path: str, flag: str) -> set[str]:
+    """The values of a filter's entity in ``path``, as the filters spell them (``averages``
+    for a file without a session; extensions with their dot)."""
+    if flag == "extension":
+        return {"." + suffix_and_extension(path)[1]}
+    if flag == "suffix":
+        return {suffix_and_extension(path)[0]}
+    found = values_in(path, flag)
+    return found if found or flag != "ses" else {AVERAGES}
 
 
 def _session_queries(sessions: list[str] | None) -> list[dict[str, Any]]:
