@@ -14,8 +14,10 @@ it runs two new Python processes one after the other:
 1. first query: install the subdataset (DataLad), index it (pybids), answer;
 2. same query in a new process: the index is loaded from the clone's git directory.
 
-Each is timed inside the process (imports excluded, reported apart). Not a test: record the
-figures in benchmarks/README.md.
+Each is timed inside the process (imports excluded, reported apart). Last, on a fresh clone
+again, ``laion-fmri-datalad info`` and ``get --dry-run`` as a user runs them (whole process,
+wall clock; the target: info in well under a second, nothing installed). Not a test: record
+the figures in benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -194,6 +196,19 @@ def main() -> int:
                 flush=True,
             )
         print(f"(imports of loaders + pybids in each process: {second['import_s']:.2f} s)")
+        fresh_clone(store, clone)
+        command = Path(sys.executable).with_name("laion-fmri-datalad")
+        print("| fresh clone, new process | wall clock | subdatasets installed after |")
+        print("| --- | --- | --- |")
+        for words in (["info"], ["info", "--subject", "sub-01"], ["get", "--dry-run"]):
+            started = time.perf_counter()
+            subprocess.run(
+                [str(command), *words, "-d", str(clone)], check=True, capture_output=True
+            )
+            wall = time.perf_counter() - started
+            after = [p for p in clone.glob("derivatives/*") if (p / ".git").exists()]
+            after += [p for p in clone.glob("sub-*") if (p / ".git").exists()]
+            print(f"| `laion-fmri-datalad {' '.join(words)}` | {wall:.2f} s | {len(after)} |")
     finally:
         served.server.stop()
     return 0

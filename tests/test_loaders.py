@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS, get_spec
 from laion_fmri_datalad.errors import MissingContentError, UsageError
 from laion_fmri_datalad.loaders import Subject, load_subject, load_subjects
 from laion_fmri_datalad.loaders.clone.index import index_dir
+from laion_fmri_datalad.repo.env import LOOPBACK_KEY, LOOPBACK_VALUE, with_config
 from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.rois import ROI_CATEGORIES, all_rois
 
@@ -326,3 +328,31 @@ def test_index_persists_across_processes(sub: Subject, clone: Path) -> None:
     )
     assert done.stdout.strip() == str(SESSIONS)
     assert "indexed" not in done.stderr  # loaded, not rebuilt
+
+
+def _recipe(name: str) -> str:
+    """The code block of ``docs/where-users-are.md`` that starts with ``# recipe: <name>``."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "where-users-are.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    return next(b for b in blocks if b.startswith(f"# recipe: {name}\n"))
+
+
+def test_nilearn_recipe_of_the_docs(
+    clone_of: Callable[[str, Path], Path],
+    store: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The docs' nilearn recipe, run as written on a fresh clone (in-process datalad.api,
+    as in a notebook): NiftiMasker with the clone's FFA1 mask gives get_betas(roi=)."""
+    clone = clone_of(store, tmp_path / "laion-fmri")
+    code = _recipe("nilearn")
+    assert 'clone = "laion-fmri"' in code
+    # the development server is on 127.0.0.1: this process's git-annex may reach it
+    allowed = with_config(dict(os.environ), LOOPBACK_KEY, LOOPBACK_VALUE)
+    for name, value in allowed.items():
+        if name.startswith("GIT_CONFIG_"):
+            monkeypatch.setenv(name, value)
+    namespace: dict[str, object] = {}
+    exec(compile(code.replace('"laion-fmri"', repr(str(clone)), 1), "recipe", "exec"), namespace)
+    assert namespace["X"].shape[1] > 0  # type: ignore[attr-defined]

@@ -263,7 +263,11 @@ def test_download_is_exact_idempotent_and_parallel_equals_serial(
 
 
 def test_get_command_summary(installed_clone: Path) -> None:
-    filters: dict[str, Any] = {"ses": "02", "suffix": ["trials", "statmap"], "desc": "SingletrialBetas"}
+    filters: dict[str, Any] = {
+        "ses": "02",
+        "suffix": ["trials", "statmap"],
+        "desc": "SingletrialBetas",
+    }
     _, before = plan_get("sub-03", dataset=installed_clone, **filters)
     missing = [s for s in before if not s.present]
     here = [s for s in before if s.present]

@@ -6,18 +6,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from laion_fmri_datalad.builder.builder import build
+from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
+from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.layout.discovery import subjects_in
 from laion_fmri_datalad.layout.names import GLM, ROIS
-from laion_fmri_datalad.listings import listing_path, parse
+from laion_fmri_datalad.listings import listing_path, parse, parse_sizes
 from laion_fmri_datalad.loaders import load_subject
+from laion_fmri_datalad.loaders.api.discovery import plan_download, plan_get
 from laion_fmri_datalad.loaders.clone.content import is_installed
 from laion_fmri_datalad.loaders.clone.files import SubjectFiles
+from laion_fmri_datalad.loaders.clone.info import CloneInfo, clone_info
 from laion_fmri_datalad.loaders.clone.listings import listed_paths
+from laion_fmri_datalad.loaders.clone.selection import Selected
+from laion_fmri_datalad.repo import datalad
+from laion_fmri_datalad.repo.dataset import registered_subdatasets
 from laion_fmri_datalad.repo.git import git
 
 
@@ -57,6 +65,96 @@ def test_superdataset_ships_a_listing_per_subdataset(built: tuple[Path, object])
         assert commit == meta.split()[2]
         tracked = git(superdataset / path, "ls-tree", "-r", "--name-only", commit).split()
         assert paths == sorted(p for p in tracked if not p.startswith("."))
+
+
+def test_listings_carry_every_files_size(built: tuple[Path, object]) -> None:
+    """The size the listing ships is the annex key's for an annexed file, the blob's for a
+    file in git."""
+    superdataset = built[0]
+    parsed = parse_sizes((superdataset / listing_path(GLM)).read_text())
+    assert parsed is not None
+    _, sizes = parsed
+    glm = superdataset / GLM
+    for path in [p for p in sizes if p.endswith((".nii.gz", ".tsv", ".json"))][:40]:
+        target = (glm / path).resolve() if (glm / path).is_symlink() else glm / path
+        key = target.name if (glm / path).is_symlink() else None
+        expected = (
+            int(key.split("-s", 1)[1].split("--")[0].split("-")[0])
+            if key
+            else target.stat().st_size
+        )
+        assert sizes[path] == expected, path
+
+
+def _tally_table(info: CloneInfo) -> dict[str, tuple[int, int]]:
+    return {name: (t.files, t.bytes) for name, t in info.streams.items()}
+
+
+def test_info_on_a_fresh_clone_says_what_and_how_big_without_installing(
+    clone_of: Callable[[str, Path], Path], store: str, design: SubjectDesign, tmp_path: Path
+) -> None:
+    """On a fresh clone ``info`` answers subjects, sessions, ROIs, streams, and files and
+    bytes per stream, subject and session from the shipped listings, installing nothing;
+    once the subdatasets are installed, the same figures come from them."""
+    fresh = clone_of(store, tmp_path / "fresh")
+    info = clone_info(fresh, None)
+    assert not any(is_installed(fresh / name) for name in registered_subdatasets(fresh))
+    assert info.not_installed == []
+    assert info.sessions["sub-01"] == ["ses-01", "ses-02"]
+    assert "FFA1" in info.rois["sub-01"]["face"]
+    assert GLM in info.streams and info.streams[GLM].bytes > 0 and info.streams[GLM].unknown == 0
+    assert all(t.present == 0 for t in info.streams.values())
+    assert sum(t.files for t in info.by_subject.values()) <= sum(
+        t.files for t in info.streams.values()
+    )
+    betas = info.by_session[("sub-01", "ses-01")]
+    assert betas.files > 0 and betas.bytes > 0
+    assert "(not installed: from the shipped listing)" in info.details()
+    one = clone_info(fresh, "sub-01")
+    assert one.show_sessions and "  ses-01" in one.details()
+
+    installed = clone_of(store, tmp_path / "installed")
+    datalad.call(
+        "get", path=[str(installed)], dataset=str(installed), recursive=True, get_data=False
+    )
+    again = clone_info(installed, None)
+    assert again.listed == []
+    assert _tally_table(again) == _tally_table(info)
+    assert {k: (t.files, t.bytes) for k, t in again.by_session.items()} == {
+        k: (t.files, t.bytes) for k, t in info.by_session.items()
+    }
+
+
+def test_dry_runs_list_sizes_without_installing(
+    clone_of: Callable[[str, Path], Path], store: str, tmp_path: Path
+) -> None:
+    """``get --dry-run`` and ``download --dry-run`` on a fresh clone: the files and sizes
+    the real plans (which install the subdatasets) give, with nothing installed."""
+    fresh = clone_of(store, tmp_path / "fresh")
+    installed = clone_of(store, tmp_path / "installed")
+
+    def listed(selected: list[Selected], root: Path) -> list[tuple[str, int]]:
+        return [(str(s.path.relative_to(root)), s.size) for s in selected]
+
+    asks: list[dict[str, Any]] = [
+        {"subject": "sub-01", "ses": "01"},
+        {"subject": "all", "desc": "SingletrialBetas", "suffix": "statmap"},
+        {"subject": "sub-03", "stream": ["raw"], "ses": "02", "extension": ".tsv"},
+        {"subject": "sub-01", "stream": ["tedana"]},
+        {"subject": "sub-05", "ses": "averages"},
+    ]
+    for ask in asks:
+        _, dry = plan_get(**ask, dataset=fresh, dry_run=True)
+        _, real = plan_get(**ask, dataset=installed)
+        assert listed(dry, fresh) == listed(real, installed), ask
+    _, dry = plan_download("sub-01", ses="01", include_raw=True, include_tedana=True, dataset=fresh)
+    _, real = plan_download(
+        "sub-01", ses="01", include_raw=True, include_tedana=True, dataset=installed, dry_run=False
+    )
+    assert listed(dry, fresh) == listed(real, installed) and len(dry) > 10
+    assert not any(is_installed(fresh / name) for name in registered_subdatasets(fresh))
+    with pytest.raises(UsageError, match="ses-09"):
+        plan_get("sub-01", ses="09", dataset=fresh, dry_run=True)
 
 
 def test_fresh_clone_answers_without_installing(clone: Path) -> None:
