@@ -71,6 +71,45 @@ def test_events_are_the_runs_in_order(sub: Subject, design: SubjectDesign) -> No
         pd.testing.assert_frame_equal(got, expected)
 
 
+def test_raw_accessors(sub: Subject, design: SubjectDesign, clone: Path) -> None:
+    """has_raw, get_events(session, run), get_raw_bold and get_sbref with upstream's
+    semantics: a run beyond the betas' runs is reached; BOLD is (n_volumes, n_voxels)
+    float32 over the brain mask; SBRefs without part- resolve; bad values are one line."""
+    assert sub.has_raw() and sub.has_raw("ses-01") and not sub.has_raw("ses-31")
+    one = sub.get_events("ses-01", run=2)
+    assert set(one["run"]) == {2} and one.columns[0] == "run"
+    written = encode.table(events_rows(design, "ses-01", "run-02"), EVENT_COLUMNS)
+    expected = pd.read_csv(io.BytesIO(written), sep="\t")
+    pd.testing.assert_frame_equal(one.drop(columns="run"), expected)
+    assert sorted(set(sub.get_events("ses-02")["run"])) == [1, 2, 3]  # run-03: raw only
+    brain = design.brain_mask
+    bold = sub.get_raw_bold("ses-02", 3, 2)
+    assert bold.dtype == np.float32 and bold.shape == (160, int(brain.sum()))
+    path = clone / "sub-01/ses-02/func/sub-01_ses-02_task-images_run-03_echo-2_part-mag_bold.nii.gz"
+    image = nib.load(path)
+    assert image.header.get_zooms()[3] == pytest.approx(1.9)
+    np.testing.assert_array_equal(bold, np.asarray(image.dataobj, dtype=np.float32)[brain].T)
+    phase = sub.get_sbref("ses-01", 1, 1, part="phase")
+    assert phase.shape == (int(brain.sum()),)
+    other = load_subject("sub-03", dataset=clone)
+    sbref = other.get_sbref("ses-02", 1, 3)  # named ..._echo-3_sbref, without part-
+    written_path = clone / "sub-03/ses-02/func/sub-03_ses-02_task-images_run-01_echo-3_sbref.nii.gz"
+    np.testing.assert_array_equal(
+        sbref,
+        np.asarray(nib.load(written_path).dataobj, dtype=np.float32)[
+            other.get_brain_mask().reshape(brain.shape)
+        ],
+    )
+    for call, said in (
+        (lambda: sub.get_raw_bold("ses-01", 99, 1), "no run 99"),
+        (lambda: sub.get_raw_bold("ses-01", 1, 4), "no echo 4"),
+        (lambda: sub.get_sbref("ses-01", 1, 1, part="real"), "no part 'real'"),
+        (lambda: sub.get_events("ses-31"), "ses-31"),
+    ):
+        with pytest.raises(UsageError, match=said):
+            call()
+
+
 def test_brain_masks(sub: Subject, design: SubjectDesign) -> None:
     assert sub.shape == design.brain_mask.shape
     np.testing.assert_array_equal(sub.get_brain_mask(), design.brain_mask.ravel())

@@ -29,7 +29,6 @@ from nibabel.affines import apply_affine
 from ...choices import unknown
 from ...errors import UsageError
 from ...layout.discovery import find_superdataset, subjects_in
-from ...layout.entities import name_entities
 from ...layout.ids import subject_id
 from ..betas.cache import load_betas, standardized
 from ..betas.reader import average_repeats as average_by_image
@@ -38,6 +37,7 @@ from ..clone.content import Content
 from ..clone.files import ROI_RES, SubjectFiles
 from .anatomy import AnatomyMixin
 from .nifti import float_values, nifti_target, write_nifti
+from .rawdata import RawDataMixin
 from .roidata import RoiDataMixin
 from .roiselect import RoiSpec, resolve_rois
 from .trials import trial_rows
@@ -74,7 +74,7 @@ def load_subject(
     return Subject(name, Content(root, fetch=fetch), brain_mask)
 
 
-class Subject(AnatomyMixin, RoiDataMixin, TrialStimuliMixin):
+class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
     """A participant in a clone of the superdataset."""
 
     def __init__(self, subject: str, content: Content, brain_mask: BrainMaskSource) -> None:
@@ -116,27 +116,6 @@ class Subject(AnatomyMixin, RoiDataMixin, TrialStimuliMixin):
         path = self.files.trials(self.files.session(session))
         self.content.ensure_present([path])
         return pd.read_csv(path, sep="\t")
-
-    @overload
-    def get_events(self, session: Session) -> pd.DataFrame: ...
-    @overload
-    def get_events(self, session: Sessions) -> dict[str, pd.DataFrame]: ...
-    def get_events(self, session: Session | Sessions) -> pd.DataFrame | dict[str, pd.DataFrame]:
-        """The raw ``events.tsv`` of every run of a session, in run order, with a ``run``
-        column first."""
-        if isinstance(session, list | tuple):
-            return {s: self.get_events(s) for s in self._sessions(session)}
-        name = self.files.session(session)
-        paths = self.files.events(name)
-        if not paths:
-            raise UsageError(f"no events.tsv for {self.subject_id} {name} in the raw data")
-        self.content.ensure_present(paths)
-        tables = []
-        for path in paths:
-            table = pd.read_csv(path, sep="\t")
-            table.insert(0, "run", int(name_entities(path.name)["run"]))
-            tables.append(table)
-        return pd.concat(tables, ignore_index=True)
 
     # -- voxels ------------------------------------------------------------------------
     @cached_property

@@ -106,6 +106,44 @@ class SubjectFiles:
             extension=".tsv",
         )
 
+    @cached_property
+    def raw_sessions(self) -> list[str]:
+        """The sessions with raw BOLD (``sub-XX`` subdataset; from its shipped listing)."""
+        found = self.entities(self.subject, suffix="bold")
+        return sorted({f"ses-{e['session']}" for e in found if "session" in e})
+
+    def raw_session(self, value: object) -> str:
+        try:
+            name = session_id(value)
+        except (LaionFmriError, ValueError):
+            name = str(value)
+        if name not in self.raw_sessions:
+            raise unknown("session", value, self.raw_sessions, f"with raw data of {self.subject}")
+        return name
+
+    def raw_runs(self, session: str) -> list[int]:
+        """The runs of a session's raw BOLD, as numbers (runs beyond 12 included)."""
+        found = self.entities(self.subject, session=session[4:], suffix="bold")
+        return sorted({int(e["run"]) for e in found if "run" in e})
+
+    def raw_image(self, session: str, run: int, echo: int, part: str, suffix: str) -> Path:
+        """A run's raw ``bold`` or ``sbref`` of one echo and part. An SBRef is named with or
+        without ``part-`` (upstream's code and docs differ): a magnitude one without it is
+        taken when the listing has no ``part-mag`` one."""
+
+        what = f"{suffix} (run {run}, echo {echo}, part {part})"
+        wanted = {"session": session[4:], "task": "images", "run": run, "echo": echo}
+        found = self.query(self.subject, **wanted, part=part, suffix=suffix, extension=".nii.gz")
+        if not found and part == "mag" and suffix == "sbref":
+            found = self.query(
+                self.subject, **wanted, part=Query.NONE, suffix=suffix, extension=".nii.gz"
+            )
+        if len(found) != 1:
+            raise LaionFmriError(
+                f"expected one {what} of {self.subject} {session}, found {len(found)}"
+            )
+        return found[0]
+
     def events(self, session: str) -> list[Path]:
         return self.query(
             self.subject, session=session[4:], task="images", suffix="events", extension=".tsv"
