@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from laion_fmri_datalad.devserver.fixture.stimuli import EMBEDDING_DIMS, embeddi
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.gated import client as gated_client
 from laion_fmri_datalad.gated import remote as gated_remote
-from laion_fmri_datalad.gated.client import request_access
+from laion_fmri_datalad.gated.client import manifest, request_access, served_versions
 from laion_fmri_datalad.gated.register import register_gated
 from laion_fmri_datalad.gated.tokens import TOKEN_ENV, cache_file
 from laion_fmri_datalad.loaders import load_stimuli, load_subject, load_subjects
@@ -88,6 +89,9 @@ def drop(gated_clone: Path) -> None:
 
 
 def test_key_comes_from_the_public_manifest(superdataset: Path, own_server: ServedBucket) -> None:
+    answer = manifest(own_server.access.url)  # the documented shape, through the client
+    assert answer["dataset"] == "laion-fmri" and served_versions(answer) == ["v1"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", answer["current_terms_version"])
     files = {f["name"]: f for f in own_server.access.manifest()[1]["files"]}
     key = (superdataset / "stimuli" / GATED).readlink().name
     assert key == f"SHA256E-s{files[GATED]['size']}--{files[GATED]['sha256']}.h5"
@@ -170,6 +174,10 @@ def test_request_access_stores_a_private_token_and_get_works(
         ("outdated terms", "the terms of use have changed: accept the new terms at http://"),
         ("revoked", "your access token has been revoked"),
         ("unknown", "the access service does not know your token"),
+        (
+            "anonymised",
+            "anonymised after a year without downloads; run `laion-fmri-datalad request-access` again",
+        ),
     ],
 )
 def test_refused_tokens_each_say_why(
@@ -181,6 +189,8 @@ def test_refused_tokens_each_say_why(
         own_server.access.new_terms()
     elif case == "revoked":
         own_server.access.revoke(token)
+    elif case == "anonymised":
+        own_server.access.forget(token)
     else:
         token = "not-a-token-the-service-issued"
     done = datalad_get(gated_clone, f"stimuli/{GATED}", token)
@@ -310,7 +320,13 @@ def test_readers_return_the_generated_values(
     shown = rgba[..., :3] * alpha + 128.0 * (1 - alpha)
     composited = stimuli.get_image(png, format="array").astype(float)
     assert composited.shape == shown.shape and np.abs(composited - shown).max() <= 1.0
-    assert stimuli.get_image(png, composite=False).mode == "RGBA"
+    assert stimuli.get_image(png, as_displayed=False).mode == "RGBA"
+    # images.get shows the image as displayed by default (DESIGN §2.12), the stored mode on ask
+    assert stimuli.images.get(png).mode == "RGB"
+    np.testing.assert_array_equal(np.asarray(stimuli.images.get(png)), composited.astype(np.uint8))
+    assert stimuli.images.get(png, as_displayed=False).mode == "RGBA"
+    assert stimuli.images.get(jpg).mode == "RGB"
+    assert sum(im.is_png for im in catalogue) == 131
     names = [catalogue[i].name for i in (900, 3, 25051, 3)]
     assert stimuli.embeddings.models == tuple(EMBEDDING_DIMS)
     for model in EMBEDDING_DIMS:

@@ -87,9 +87,14 @@ def test_split_counts_and_disjointness(superdataset: Path) -> None:
     shared = [im.name for im in catalogue if im.participant == "shared" and im.dataset != "OOD"]
     ood = sorted(im.name for im in catalogue if im.dataset == "OOD")
     assert len(shared) == 1121 and len(ood) == sum(OOD_TYPES.values()) == 371
-    assert api.list_pools(superdataset) == ["pooled", "shared", *SUBJECTS]
+    assert api.list_pools(superdataset) == ["shared", *SUBJECTS, "pooled"]  # upstream's order
     assert api.list_splits(superdataset) == SPLIT_NAMES
     assert api.list_splits(superdataset, pool="pooled") == POOLED_SPLITS
+    loaded = api.load_split("tau", "sub-03", superdataset)
+    assert loaded.pool == "sub-03" and loaded.label != "sub-03"  # the id passed; the label kept
+    for missing in ("random_0", "ood"):  # pooled has tau and cluster_k5_* only
+        with pytest.raises(ValueError, match=rf"no split '{missing}'.*tau"):
+            api.load_split(missing, "pooled", superdataset)
     random_sizes = {1121: [225, 224, 224, 224, 224], 5833: [1167, 1167, 1167, 1166, 1166]}
     for pool in ["shared", *SUBJECTS]:
         own = [im.name for im in catalogue if pool != "shared" and im.participant == pool]

@@ -30,6 +30,7 @@ from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.devserver.s3load import admin_client
 from laion_fmri_datalad.errors import LaionFmriError, UsageError
 from laion_fmri_datalad.githost import GitHostReport
+from laion_fmri_datalad.loaders.api.discovery import plan_get
 from laion_fmri_datalad.provenance.release import release
 from laion_fmri_datalad.publish import publish
 from laion_fmri_datalad.repo import datalad
@@ -208,6 +209,8 @@ def test_update_moves_an_old_clone_on_and_a_pinned_one_stays(
     datalad.call("update", dataset=str(moving), recursive=True, how="merge", loopback=True)
     assert git(moving, "describe", "--tags").strip() == "1.1.0"
     assert (moving / ".gitmodules").read_text().count(NEW_STREAM) >= 1
+    _, chosen = plan_get("sub-01", stream=["mriqc"], dataset=moving)  # get --stream mriqc
+    assert [str(c.path.relative_to(moving)) for c in chosen] == [NEW_KEY]
     _get(moving, f"{NEW_STREAM}/sub-01")
     assert (moving / NEW_KEY).is_file()
     diff = git(moving, "diff", "1.0.0", "1.1.0", "--stat")

@@ -104,6 +104,13 @@ class AccessService:
             self.state.tokens[request_id]["revoked"] = True
             self._save()
 
+    def forget(self, request_id: str) -> None:
+        """Anonymise a request, as the service does after a year without downloads: the
+        token becomes unknown (404 on refresh)."""
+        with self._lock:
+            del self.state.tokens[request_id]
+            self._save()
+
     def new_terms(self) -> None:
         with self._lock:
             self.state.terms_version += 1
@@ -119,11 +126,21 @@ class AccessService:
         return f"{self.url}/terms/v{self.state.terms_version}"
 
     # -- endpoints -----------------------------------------------------------------------
+    @property
+    def terms_date(self) -> str:
+        """The terms version as upstream's service names it: a date (2026-05-11 for the
+        first terms, a month later for each change)."""
+        month = 5 + self.state.terms_version - 1
+        return f"{2026 + (month - 1) // 12}-{(month - 1) % 12 + 1:02d}-11"
+
     def manifest(self) -> tuple[int, dict[str, Any]]:
+        """The documented manifest (DESIGN §2.12): dataset, date-like terms version, the
+        dataset versions served, the files; plus the terms' URL."""
         files = [{k: f[k] for k in ("name", "size", "sha256")} for f in self.files]
         return 200, {
-            "dataset_version": DATASET_VERSION,
-            "terms_version": self.state.terms_version,
+            "dataset": "laion-fmri",
+            "current_terms_version": self.terms_date,
+            "versions": [DATASET_VERSION],
             "terms_url": self.terms_url,
             "files": files,
         }

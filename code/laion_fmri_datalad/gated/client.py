@@ -49,10 +49,19 @@ def _call(base: str, path: str, body: dict[str, Any] | None = None) -> tuple[int
 
 
 def manifest(base: str) -> dict[str, Any]:
+    """The public manifest: ``files`` (name, size, sha256), and as the service documents it
+    ``dataset``, ``current_terms_version`` (a date, e.g. ``2026-05-11``) and ``versions``
+    (the dataset versions it serves, e.g. ``["v1"]``), each optional."""
     status, answer = _call(base, "/manifest")
-    if status != 200:
+    if status != 200 or not isinstance(answer.get("files", []), list):
         raise AccessError(f"the access service at {base} gave no manifest (HTTP {status})")
     return answer
+
+
+def served_versions(answer: dict[str, Any]) -> list[str]:
+    """The dataset versions a manifest says the service serves (none said: the default)."""
+    versions = answer.get("versions")
+    return [str(v) for v in versions] if isinstance(versions, list) and versions else ["v1"]
 
 
 def request_access(base: str, form: dict[str, Any]) -> str:
@@ -86,7 +95,8 @@ def refresh(base: str, token: str, dataset_version: str) -> dict[str, Any]:
         )
     if status == 404:
         raise AccessError(
-            f"the access service does not know your token (from {TOKEN_ENV} or {cache_file()}); "
-            "request access (`laion-fmri-datalad request-access`)"
+            f"the access service does not know your token (from {TOKEN_ENV} or {cache_file()}): "
+            "it was never issued, or its request was anonymised after a year without downloads; "
+            "run `laion-fmri-datalad request-access` again"
         )
     raise AccessError(f"the access service refused the token (HTTP {status}: {error})")

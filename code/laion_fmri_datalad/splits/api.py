@@ -133,15 +133,23 @@ def read_split(path: Path, source: str = "") -> Split:
     return split
 
 
+def _pool_order(pool: str) -> tuple[int, str]:
+    """Upstream's order: ``shared``, the subjects, ``pooled``, then anything else."""
+    rank = 0 if pool == "shared" else 1 if pool.startswith("sub-") else 2 if pool == "pooled" else 3
+    return rank, pool
+
+
 def pools_in(directory: Path) -> list[str]:
-    """The pool directories of one split set (those holding ``*.json``)."""
+    """The pool directories of one split set (those holding ``*.json``), in upstream's order
+    (``list_pools()``: shared, sub-01 ... sub-07, pooled)."""
     if not directory.is_dir():
         return []
-    return sorted(
+    found = [
         p.name
         for p in directory.iterdir()
         if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.json"))
-    )
+    ]
+    return sorted(found, key=_pool_order)
 
 
 def set_directory(splits_root: Path, source: str) -> Path:

@@ -91,8 +91,10 @@ class Group:
         meta = first.stimuli.metadata
         return meta[meta["unique_or_shared"] == "shared"].reset_index(drop=True)
 
-    def get_shared_images(self, format: ImageFormat = "pil", composite: bool = True) -> list[Any]:
+    def get_shared_images(
+        self, format: ImageFormat = "pil", as_displayed: bool = True
+    ) -> list[Any]:
         """The shared images in metadata order (gated: needs access), as ``format`` says."""
         first = next(iter(self.subjects.values()))
         names = self.get_shared_stimulus_metadata()["image_name"].astype(str).tolist()
-        return first.stimuli.get_images(names, format, composite)
+        return first.stimuli.get_images(names, format, as_displayed)

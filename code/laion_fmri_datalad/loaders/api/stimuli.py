@@ -6,7 +6,7 @@ As upstream's ``Stimuli`` hub: ``stim.metadata``, ``stim.images`` (``[name]`` by
 (:class:`~.segmentations.Segmentations`). Files come from the ``stimuli`` subdataset and are got through DataLad on first use; the
 image HDF5 is gated, so getting it needs an access token (``laion-fmri-datalad
 request-access``). Images are returned as encoded bytes, a PIL image, or an array; RGBA
-images are composited onto mid-grey, as they were displayed, unless ``composite=False``.
+images are composited onto mid-grey, as they were displayed, unless ``as_displayed=False``.
 """
 
 from __future__ import annotations
@@ -104,21 +104,21 @@ class Stimuli:
         return self._encoded([image])[0]
 
     def get_image(
-        self, image: str | int, format: ImageFormat = "pil", composite: bool = True
+        self, image: str | int, format: ImageFormat = "pil", as_displayed: bool = True
     ) -> Any:
         """One image by name or index: ``bytes`` (as stored), a PIL image, or an
-        ``(H, W, C)`` uint8 array; RGBA is composited onto mid-grey unless ``composite=False``."""
-        return self.get_images([image], format, composite)[0]
+        ``(H, W, C)`` uint8 array; RGBA is composited onto mid-grey, as displayed, unless ``as_displayed=False``."""
+        return self.get_images([image], format, as_displayed)[0]
 
     def get_images(
-        self, images: Sequence[str | int], format: ImageFormat = "pil", composite: bool = True
+        self, images: Sequence[str | int], format: ImageFormat = "pil", as_displayed: bool = True
     ) -> list[Any]:
         if format not in ("pil", "bytes", "array"):
             raise unknown("image format", format, ["pil", "bytes", "array"])
         encoded = self._encoded(images)
         if format == "bytes":
             return list(encoded)
-        return [_decoded(data, format, composite) for data in encoded]
+        return [_decoded(data, format, as_displayed) for data in encoded]
 
     # -- embeddings, captions, segmentations -------------------------------------------------
     @cached_property
@@ -175,9 +175,10 @@ class Images:
             return 0 <= key < len(self)
         return False
 
-    def get(self, key: str | int, composite: bool = False) -> Any:
-        """The decoded PIL image, as stored (``composite=True``: RGBA onto mid-grey)."""
-        return self._stimuli.get_image(key, "pil", composite)
+    def get(self, key: str | int, as_displayed: bool = True) -> Any:
+        """The decoded PIL image as it was displayed: transparent pixels composited onto the
+        presentation mid-grey (RGB); ``as_displayed=False`` keeps the stored mode (RGBA)."""
+        return self._stimuli.get_image(key, "pil", as_displayed)
 
     def index_of(self, name: str) -> int:
         return self._stimuli.index_of(name)[0]
@@ -234,13 +235,13 @@ class Embeddings:
         return rows[0] if isinstance(names, str) else rows
 
 
-def _decoded(data: bytes, format: ImageFormat, composite: bool) -> Any:
+def _decoded(data: bytes, format: ImageFormat, as_displayed: bool) -> Any:
     from PIL import Image
 
     opened = Image.open(io.BytesIO(data))
     opened.load()
     picture: Image.Image = opened
-    if composite and picture.mode in ("RGBA", "LA", "P"):
+    if as_displayed and picture.mode in ("RGBA", "LA", "P"):
         rgba = picture.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (*DISPLAY_GREY, 255))
         picture = Image.alpha_composite(background, rgba).convert("RGB")

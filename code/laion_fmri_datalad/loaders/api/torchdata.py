@@ -5,7 +5,8 @@ Item ``i`` is trial ``i`` of the session: ``{"betas", "image", "image_name", "se
 "rep_index"}``. ``len()`` and ``[i]`` are all ``torch.utils.data.DataLoader`` asks of a
 map-style dataset, so it is accepted as is (torch's default collate turns the numpy arrays
 into tensors). With PyTorch installed, items hold tensors as upstream's do; without, numpy
-arrays. ``images=False`` leaves the (gated) images out.
+arrays. ``images=False`` leaves the (gated) images out. The image is the one displayed
+(RGBA composited onto the presentation mid-grey), as a ``(3, H, W)`` float in 0-1.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from ...errors import UsageError
 
 if TYPE_CHECKING:
     from .types import TrialSource
+
+
+REP_COLUMN = "rep_index"
 
 
 def rep_indices(labels: list[str]) -> npt.NDArray[np.int64]:
@@ -54,7 +58,12 @@ class TrialDataset:
         self.image_names = [str(n) for n in rows["image_name"]]
         if len(self.image_names) != len(betas):
             raise UsageError(f"{len(betas)} betas rows for {len(self.image_names)} trials")
-        self.rep_index = rep_indices(self.image_names)
+        # upstream's rule: a rep_index column when the trials carry one, else counted
+        self.rep_index = (
+            np.asarray(rows[REP_COLUMN], dtype=np.int64)
+            if REP_COLUMN in rows.columns
+            else rep_indices(self.image_names)
+        )
         self.image_transform = image_transform
         self.images = images
         self._torch: Any = None

@@ -101,20 +101,22 @@ class TrialStimuliMixin:
 
     @overload
     def get_trial_images(
-        self, session: Session, format: ImageFormat = "pil", composite: bool = True
+        self, session: Session, format: ImageFormat = "pil", as_displayed: bool = True
     ) -> list[Any]: ...
     @overload
     def get_trial_images(
-        self, session: Sessions, format: ImageFormat = "pil", composite: bool = True
+        self, session: Sessions, format: ImageFormat = "pil", as_displayed: bool = True
     ) -> dict[str, list[Any]]: ...
     def get_trial_images(
-        self, session: Session | Sessions, format: ImageFormat = "pil", composite: bool = True
+        self, session: Session | Sessions, format: ImageFormat = "pil", as_displayed: bool = True
     ) -> list[Any] | dict[str, list[Any]]:
         """The images of a session's trials, in trial order (gated: needs access): PIL
         images, arrays or encoded bytes, as ``format`` says."""
         if isinstance(session, list | tuple):
-            return {s: self.get_trial_images(s, format, composite) for s in self._sessions(session)}
-        return self.stimuli.get_images(self._labels(session), format, composite)
+            return {
+                s: self.get_trial_images(s, format, as_displayed) for s in self._sessions(session)
+            }
+        return self.stimuli.get_images(self._labels(session), format, as_displayed)
 
     @overload
     def get_trial_embeddings(self, session: Session, model: str = "CLIP") -> Floats: ...
