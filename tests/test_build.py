@@ -20,7 +20,7 @@ from laion_fmri_datalad.repo.git import git
 
 SUBDATASETS = [
     "archive", "derivatives/anatomical", "derivatives/freesurfer", "derivatives/glmsingle-tedana",
-    "derivatives/localizers", "derivatives/rois", "stimuli",
+    "derivatives/localizers", "derivatives/rois", "derivatives/tedana", "stimuli",
     "sub-01", "sub-03", "sub-05", "sub-06", "sub-07",
 ]  # fmt: skip
 BETAS_01 = (
@@ -56,13 +56,17 @@ def test_every_commit_of_a_build_is_the_users(
         assert identities(root / name) == {test_user}, name or "superdataset"
 
 
-def test_each_subdataset_is_a_dataset_with_a_description(built: tuple[Path, BuildReport]) -> None:
+def test_each_subdataset_is_a_dataset_with_a_description_where_bids_allows(
+    built: tuple[Path, BuildReport],
+) -> None:
     root, _ = built
     modules = git(root, "config", "-f", ".gitmodules", "--get-regexp", r"\.datalad-id$")
     assert len(modules.splitlines()) == len(SUBDATASETS)
     for name in SUBDATASETS:
         assert (root / name / ".datalad" / "config").is_file()
-        assert (root / name / "dataset_description.json").is_file()
+        # a raw subject's subdataset is a directory of the root's BIDS dataset: no description
+        described = (root / name / "dataset_description.json").is_file()
+        assert described != name.startswith("sub-"), name
         log = git(root / name, "log", "--format=%s")
         assert log.splitlines()[0].startswith("[laion-fmri-build]")
     subjects = git(root, "log", "--format=%s").splitlines()

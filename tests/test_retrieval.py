@@ -133,7 +133,7 @@ def test_subject_alone_and_streams(installed_clone: Path, files: dict[str, dict[
     assert planned(installed_clone, "01") == expected(files, ["sub-01"])
     raw = planned(installed_clone, "sub-01", stream="raw", suffix="events")
     assert raw == expected(registered(installed_clone, ("sub-01",)), ["sub-01"], suffix=["events"])
-    assert len(raw) == 2 * 2  # two sessions of two runs
+    assert len(raw) == 2 * 2 + 1  # two sessions of two runs, and ses-02's raw-only run-03
 
 
 def test_filters_combined(installed_clone: Path, store: str, tmp_path: Path) -> None:
@@ -337,7 +337,7 @@ def test_info_counts_files_and_bytes(installed_clone: Path) -> None:
     tally = info.streams["derivatives/glmsingle-tedana"]
     assert (tally.files, tally.bytes) == (len(tracked), total)
     assert (tally.present, tally.present_bytes) == (len(present) + len(in_git), have)
-    assert "derivatives/freesurfer" in info.not_installed
+    assert "derivatives/freesurfer" in info.listed  # not installed: from its listing
     done = subprocess.run(
         [
             sys.executable,

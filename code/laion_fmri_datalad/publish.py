@@ -114,7 +114,7 @@ def publish(
         return publish_to_git_host(
             dataset,
             target,
-            sibling=sibling or DEFAULT_GIT_SIBLING,
+            sibling=DEFAULT_GIT_SIBLING if sibling is None else sibling,
             name=alias,
             pattern=repo_pattern or DEFAULT_PATTERN,
         )
@@ -124,7 +124,11 @@ def publish(
             "names its datasets by id"
         )
     return publish_to_store(
-        dataset, target, sibling=sibling or DEFAULT_SIBLING, alias=alias, jobs=jobs
+        dataset,
+        target,
+        sibling=DEFAULT_SIBLING if sibling is None else sibling,
+        alias=alias,
+        jobs=jobs,
     )
 
 

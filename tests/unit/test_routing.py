@@ -55,6 +55,9 @@ CASES = [
             "sub-01/ses-01/func/sub-01_ses-01_task-images_run-01_space-T1w_desc-optcom_bold.nii.gz",
         ),
     ),
+    # raw dwi/ and fmap/ go to the subject's raw subdataset (the diffusion stream is announced)
+    ("sub-05/ses-03/dwi/sub-05_ses-03_dwi.nii.gz", Route("sub-05", "ses-03/dwi/sub-05_ses-03_dwi.nii.gz")),
+    ("sub-05/ses-03/fmap/sub-05_ses-03_run-02_magnitude2.json", Route("sub-05", "ses-03/fmap/sub-05_ses-03_run-02_magnitude2.json")),
     # a stream no rule names gets a subdataset of its own, named for its prefix
     ("derivatives/mriqc/sub-01/ses-01/anat/x.json", Route("derivatives/mriqc", "sub-01/ses-01/anat/x.json")),
     ("derivatives/retinotopy/dataset_description.json", Route("derivatives/retinotopy", "dataset_description.json")),

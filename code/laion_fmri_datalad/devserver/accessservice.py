@@ -28,7 +28,7 @@ from .s3load import GATED_KEYS, gated_bucket
 from .s3server import LOOPBACK, LocalS3Server
 
 API = "/api/v1"
-DATASET_VERSION = "1"
+DATASET_VERSION = "v1"  # the access service's default dataset version (DESIGN §2.9)
 FORM_FIELDS = ("name", "email", "institution", "purpose")
 
 

@@ -25,7 +25,7 @@ from .client import AccessError, how_to_get_access, manifest, refresh
 from .tokens import find_token, service_url
 
 CHUNK = 1024 * 1024
-DATASET_VERSION = "1"
+DATASET_VERSION = "v1"  # the access service's default dataset version (DESIGN §2.9)
 
 
 def key_sha256(key: str) -> str:
