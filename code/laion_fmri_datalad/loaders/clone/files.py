@@ -77,13 +77,8 @@ class SubjectFiles:
         return sorted({f"ses-{e['session']}" for e in self.entities(GLM) if "session" in e})
 
     def session(self, value: object) -> str:
-        try:
-            name = session_id(value)
-        except (LaionFmriError, ValueError):
-            name = str(value)
-        if name not in self.sessions:
-            raise unknown("session", value, self.sessions, f"for {self.subject}")
-        return name
+        """``value`` as a session with betas (``ses-01``), or a ``UsageError`` naming them."""
+        return _one_of(value, self.sessions, f"for {self.subject}")
 
     def betas(self, session: str) -> Path:
         return self.one(
@@ -113,13 +108,8 @@ class SubjectFiles:
         return sorted({f"ses-{e['session']}" for e in found if "session" in e})
 
     def raw_session(self, value: object) -> str:
-        try:
-            name = session_id(value)
-        except (LaionFmriError, ValueError):
-            name = str(value)
-        if name not in self.raw_sessions:
-            raise unknown("session", value, self.raw_sessions, f"with raw data of {self.subject}")
-        return name
+        """``value`` as a session with raw data, or a ``UsageError`` naming them."""
+        return _one_of(value, self.raw_sessions, f"with raw data of {self.subject}")
 
     def raw_runs(self, session: str) -> list[int]:
         """The runs of a session's raw BOLD, as numbers (runs beyond 12 included)."""
@@ -226,3 +216,14 @@ class SubjectFiles:
         return self.one(
             ROIS, "ROI mask", label=name, res=ROI_RES, suffix="mask", extension=".nii.gz"
         )
+
+
+def _one_of(value: object, sessions: list[str], where: str) -> str:
+    """``value`` (``ses-01``, ``01`` or ``1``) as one of ``sessions``, or a ``UsageError``."""
+    try:
+        name = session_id(value)
+    except (LaionFmriError, ValueError):
+        name = str(value)
+    if name not in sessions:
+        raise unknown("session", value, sessions, where)
+    return name
