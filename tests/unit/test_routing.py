@@ -10,6 +10,7 @@ from laion_fmri_datalad.builder.routing import (
     Route,
     route,
 )
+from laion_fmri_datalad.layout.names import new_stream, stream_of
 
 CASES = [
     (
@@ -83,6 +84,7 @@ def test_route_strips_hyphens_from_roi_labels_only() -> None:
         "derivatives/x.nii.gz",
         "derivatives/.hidden/x.nii.gz",
         "derivatives/-dash/x.nii.gz",
+        "derivatives/splits/shared/tau.json",  # the project's own splits: never a bucket stream
         "notes/todo.txt",
         "stimuli/nested/file.h5",
         "sub-01",
@@ -91,3 +93,10 @@ def test_route_strips_hyphens_from_roi_labels_only() -> None:
 )
 def test_route_returns_none_for_unknown_keys(key: str) -> None:
     assert route(key) is None
+
+
+def test_the_projects_own_derivatives_are_no_stream() -> None:
+    """derivatives/splits is made by datalad run here: no clone lists it as a stream (info
+    counts it whole), and the builder routes no bucket key into it."""
+    assert stream_of("derivatives/splits") is None and new_stream("derivatives/splits") is None
+    assert new_stream("derivatives/mriqc") == "mriqc" and new_stream("derivatives/tedana") is None

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..layout.names import ARCHIVE, STIMULI, SUPERDATASET, derivative
+from ..layout.names import ARCHIVE, PROJECT_DERIVATIVES, STIMULI, SUPERDATASET, derivative
 
 # The bucket's own top-level description and README are kept beside the superdataset's: BIDS
 # allows one of each at the root, and the root's describe this DataLad dataset.
@@ -67,9 +67,13 @@ RULES: tuple[Rule, ...] = (
         lambda m: derivative(m["stream"]),
     ),
     # any other stream: its own subdataset, named for the prefix (a BIDS-label-like name,
-    # so no path trick can make a subdataset elsewhere)
+    # so no path trick can make a subdataset elsewhere); never one the project makes itself
+    # (derivatives/splits: such keys stay unrouted and are reported)
     Rule(
-        re.compile(r"^derivatives/(?P<stream>[A-Za-z0-9][A-Za-z0-9._-]*)/(?P<rest>.+)$"),
+        re.compile(
+            r"^derivatives/(?!(?:" + "|".join(PROJECT_DERIVATIVES) + r")/)"
+            r"(?P<stream>[A-Za-z0-9][A-Za-z0-9._-]*)/(?P<rest>.+)$"
+        ),
         lambda m: derivative(m["stream"]),
     ),
     Rule(re.compile(r"^stimuli/(?P<rest>[^/]+)$"), lambda m: STIMULI),

@@ -15,6 +15,9 @@ DERIVATIVE_STREAMS = (
     "glmsingle-tedana", "rois", "anatomical", "freesurfer", "localizers", "tedana",
 )  # fmt: skip
 DERIVATIVES = "derivatives/"
+# Derivatives this project makes itself (``datalad run``), never a bucket stream: the
+# builder does not route a bucket prefix of that name, and no clone lists it as a stream.
+PROJECT_DERIVATIVES = ("splits",)
 
 
 def derivative(stream: str) -> str:
@@ -24,9 +27,10 @@ def derivative(stream: str) -> str:
 
 def stream_of(subdataset: str) -> str | None:
     """The stream a subdataset holds: ``derivatives/rois`` -> ``rois``; ``sub-01`` -> None."""
-    if subdataset.startswith(DERIVATIVES) and "/" not in subdataset[len(DERIVATIVES) :]:
-        return subdataset[len(DERIVATIVES) :] or None
-    return None
+    stream = subdataset.removeprefix(DERIVATIVES)
+    if stream == subdataset or not stream or "/" in stream or stream in PROJECT_DERIVATIVES:
+        return None
+    return stream
 
 
 def new_stream(subdataset: str) -> str | None:
@@ -41,6 +45,7 @@ ANAT = derivative("anatomical")
 FREESURFER = derivative("freesurfer")
 LOCALIZERS = derivative("localizers")
 TEDANA = derivative("tedana")
+SPLITS = derivative("splits")  # the train/test splits: regenerated and published sets
 # The streams a user names (``get --stream``): raw is each subject's own subdataset, sub-XX.
 STREAMS: dict[str, str | None] = {"raw": None, **{s: derivative(s) for s in DERIVATIVE_STREAMS}}
 DEFAULT_STREAMS = ("glmsingle-tedana", "rois", "anatomical")  # what the loaders read

@@ -30,9 +30,9 @@ from ..choices import unknown
 from ..errors import LaionFmriError, UsageError
 from ..imagenames import ood_type, owner_of
 from ..layout.discovery import find_superdataset
+from ..layout.names import SPLITS
 from ..loaders.clone.content import Content
 
-SPLITS = "derivatives/splits"
 PUBLISHED = "published"
 REGENERATED = "regenerated"
 SOURCES = ("auto", PUBLISHED, REGENERATED)

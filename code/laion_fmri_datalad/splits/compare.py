@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
+from ..layout.names import SPLITS
 from ..loaders.clone.content import Content
 from .api import (
     PUBLISHED,
     REGENERATED,
     SPLIT_ORDER,
-    SPLITS,
     Split,
     pools_in,
     read_split,

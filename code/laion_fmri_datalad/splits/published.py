@@ -28,10 +28,11 @@ from urllib.parse import unquote, urlparse
 from ..errors import LaionFmriError, UsageError
 from ..layout.discovery import is_dataset
 from ..layout.endpoint import is_loopback_url
+from ..layout.names import SPLITS
 from ..repo import datalad
 from ..repo.annex import annex
 from ..repo.git import rev_parse
-from .api import PUBLISHED, SPLITS, SplitFormatError, read_split
+from .api import PUBLISHED, SplitFormatError, read_split
 from .run import ensure_splits_dataset
 
 PUBLISHED_DIR = f"{SPLITS}/{PUBLISHED}"

@@ -11,9 +11,10 @@ from pathlib import Path
 from ..errors import UsageError
 from ..layout.discovery import is_dataset
 from ..layout.endpoint import serves_from_loopback
+from ..layout.names import SPLITS
 from ..repo import datalad
 from ..repo.git import rev_parse
-from .api import REGENERATED, SPLITS
+from .api import REGENERATED
 
 SCRIPT = "code/make_splits.py"
 METADATA = "stimuli/task-images_metadata.csv"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...layout.discovery import subjects_in
-from ...layout.names import GLM, ROIS, new_stream
+from ...layout.names import ARCHIVE, GLM, ROIS, SPLITS, STIMULI
 from ...repo.dataset import registered_subdatasets
 from ...repo.git import gitlinks, tracked_files
 from .content import annexed_size, human, is_installed
@@ -22,7 +22,7 @@ from .listings import listed_sizes
 from .streams import clone_streams
 
 ROI_PATH = re.compile(r"^(sub-[^/]+)/([a-z]+)/sub-[^_/]+_space-T1w_res-1pt8_label-([^_/]+)_mask")
-SHARED_DATASETS = ("stimuli", "archive", "derivatives/splits")
+SHARED_DATASETS = (STIMULI, ARCHIVE, SPLITS)
 SESSION_PATH = re.compile(r"^(sub-[^/]+)/(ses-[^/]+)/")
 LISTED = "listed"  # how a stream's files were counted when it is not installed
 
@@ -138,7 +138,7 @@ def clone_info(dataset: Path, subject: str | None = None) -> CloneInfo:
             label = f"{stream} ({name})" if path is None else name
             _count(root, name, path is not None, chosen, label, info, recorded.get(name))
     for name in SHARED_DATASETS:  # not per subject: counted whole
-        if name in registered and new_stream(name) is None:
+        if name in registered:
             _count(root, name, False, [], name, info, recorded.get(name))
     return info
 
