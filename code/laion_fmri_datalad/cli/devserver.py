@@ -103,7 +103,10 @@ def _ensure_fixture(fixture: Path | None, scale: str, seed: int, workdir: Path) 
     return directory
 
 
-def _wait_for_stop() -> None:
+def _stop_on_signal() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM, its handlers installed before the endpoint is
+    printed: a caller that reads the endpoint and at once sends SIGINT stops the server
+    cleanly instead of interrupting it between the print and the wait."""
     stop = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -111,7 +114,7 @@ def _wait_for_stop() -> None:
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
-    stop.wait()
+    return stop
 
 
 def run_serve(args: argparse.Namespace) -> Report:
@@ -137,6 +140,7 @@ def run_serve(args: argparse.Namespace) -> Report:
                 replace_data=args.replace_data,
             )
         try:
+            stop = _stop_on_signal()
             print(f"endpoint: {served.server.endpoint_url}", flush=True)
             print(f"access service: {served.access.url}", flush=True)
             print(
@@ -144,7 +148,7 @@ def run_serve(args: argparse.Namespace) -> Report:
                 "anonymous read; Ctrl-C stops the server)",
                 flush=True,
             )
-            _wait_for_stop()
+            stop.wait()
         finally:
             served.server.stop()
     return Done("server stopped")
