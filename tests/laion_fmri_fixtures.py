@@ -26,7 +26,7 @@ from laion_fmri_datalad.repo.env import tool_env
 
 if TYPE_CHECKING:
     from laion_fmri_datalad.builder.report import BuildReport
-    from laion_fmri_datalad.devserver.fixture.bucket import Manifest
+    from laion_fmri_datalad.devserver.fixture.bucket import Manifest, ManifestEntry
     from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
     from laion_fmri_datalad.devserver.localbucket import ServedBucket
     from laion_fmri_datalad.loaders import Subject
@@ -166,6 +166,36 @@ def own_server(
     """A server of the synthetic bucket for the requesting module alone, which may change
     its bucket."""
     yield from _serve(fixture_dir, tmp_path_factory.mktemp("own-s3"))
+
+
+SMALL_STREAMS = ("derivatives/anatomical", "derivatives/glmsingle-tedana", "derivatives/rois")
+
+
+def in_small_bucket(entry: ManifestEntry) -> bool:
+    """The small bucket: the top-level files, sub-01's raw data, its anatomy, betas and
+    ROIs (with each stream's own top-level files: what ``get sub-01`` fetches), and the
+    stimuli files under a megabyte; five subdatasets with annexed, multipart, git-stored
+    and withheld objects, not thirteen."""
+    parts = entry.key.split("/")
+    if len(parts) == 1 or parts[0] == "sub-01":
+        return True
+    if "/".join(parts[:2]) in SMALL_STREAMS:
+        return len(parts) == 3 or parts[2] == "sub-01"
+    return parts[0] == "stimuli" and entry.size < 1_000_000
+
+
+@pytest.fixture(scope="module")
+def small_server(
+    fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedBucket]:
+    """A server of the small bucket (``in_small_bucket``) for the requesting module alone:
+    for tests whose cost grows with the bucket's subdatasets and whose point does not (a
+    build stopped at every step, a build through faults)."""
+    from laion_fmri_datalad.devserver.fixture.bucket import write_subset
+
+    subset = tmp_path_factory.mktemp("small-bucket") / "fixture"
+    write_subset(fixture_dir, subset, in_small_bucket)
+    yield from _serve(subset, tmp_path_factory.mktemp("small-s3"))
 
 
 @pytest.fixture(scope="session")

@@ -303,17 +303,26 @@ def test_rerun_of_a_job_in_a_fresh_clone_is_byte_identical_and_checks_its_softwa
     assert git(fresh, "rev-parse", "HEAD") == head
     assert (fresh / responses.output).read_bytes() == before
 
-    report = verify_runs(analysis, workdir=tmp_path)
+    # verify the grouped task's three jobs and what came after (--since, as a user checks
+    # the newest jobs): each rerun in a fresh clone, byte for byte
+    pattern = "Encoding job CLIP_(tau|cluster_k5_0|ood)_sub-01"
+    grouped = git(analysis, "log", "--format=%H %P", "-E", "--grep", pattern).splitlines()
+    assert len(grouped) == 3
+    first = [c for c in grouped if c.split()[1] not in {g.split()[0] for g in grouped}]
+    since = first[0].split()[1]  # the task's fork point: all three jobs come after it
+    report = verify_runs(analysis, workdir=tmp_path, since=since)
     assert report.ok, report.details()
-    assert len(report.checks) >= 4
+    assert len(report.checks) >= 4 and commit.strip() in {c.commit for c in report.checks}
     assert all(c.identical for c in report.checks)
+    with pytest.raises(UsageError, match="--since 'no-such-rev' is not a commit"):
+        verify_runs(analysis, since="no-such-rev")
 
     # other software than the pin: verify and datalad rerun say so in one line, before
     # running; allowed, the job runs and says what differs
     pin = fresh / ENVIRONMENT
     pin.write_text(pin.read_text().replace("numpy==", "numpy==0.0.0+", 1))
     datalad.call("save", dataset=str(fresh), path=[str(pin)], message="another numpy")
-    drifted = verify_runs(fresh, workdir=tmp_path)
+    drifted = verify_runs(fresh, workdir=tmp_path, since=since)
     assert not drifted.ok
     assert all(
         "software differs from code/environment.txt: numpy" in c.error for c in drifted.checks

@@ -19,10 +19,10 @@ from laion_fmri_datalad.devserver.localbucket import ServedBucket
 
 @pytest.fixture(scope="module")
 def reference(
-    own_server: ServedBucket, tmp_path_factory: pytest.TempPathFactory
+    small_server: ServedBucket, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, object]:
     target = tmp_path_factory.mktemp("uninterrupted") / "superdataset"
-    assert build(target, own_server.location).ok
+    assert build(target, small_server.location).ok
     return snapshot(target)
 
 
@@ -45,14 +45,14 @@ KILL_POINTS = [
 
 @pytest.fixture(scope="module")
 def last_occurrences(
-    own_server: ServedBucket, tmp_path_factory: pytest.TempPathFactory
+    small_server: ServedBucket, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, int]:
     """How many of each command a clean build runs (to stop at the last one)."""
     counts = {}
     for match in ("update-ref -m", "read-tree"):
         tmp = tmp_path_factory.mktemp("count")
         code, counts[match] = interrupted_build(
-            tmp / "sd", own_server.location, tmp, match, 10**6, signal.SIGKILL
+            tmp / "sd", small_server.location, tmp, match, 10**6, signal.SIGKILL
         )
         assert code == 0 and counts[match] > 1
     return counts
@@ -65,19 +65,21 @@ def test_a_rerun_after_an_interruption_gives_the_uninterrupted_dataset(
     match: str,
     nth: int,
     sig: signal.Signals,
-    own_server: ServedBucket,
+    small_server: ServedBucket,
     reference: dict[str, object],
     last_occurrences: dict[str, int],
     tmp_path: Path,
 ) -> None:
     occurrence = last_occurrences[match] if nth == -1 else nth
     target = tmp_path / "superdataset"
-    code, reached = interrupted_build(target, own_server.location, tmp_path, match, occurrence, sig)
+    code, reached = interrupted_build(
+        target, small_server.location, tmp_path, match, occurrence, sig
+    )
     assert reached == occurrence and code != 0, f"not stopped at {match!r} #{occurrence}"
-    report = build(target, own_server.location)
+    report = build(target, small_server.location)
     assert report.ok, report.details()
     assert differences(snapshot(target), reference) == []
-    again = build(target, own_server.location)
+    again = build(target, small_server.location)
     assert again.ok and not again.committed and not again.resumed
     if match in ("update-ref -m", "read-tree"):  # stopped between HEAD and the work tree
         assert report.resumed and "resumed the interrupted build of" in report.summary()

@@ -22,8 +22,8 @@ from laion_fmri_datalad.s3client import BucketLocation
 
 
 @pytest.fixture(scope="module")
-def proxy(served: ServedBucket) -> Iterator[FaultProxy]:
-    with FaultProxy(served.server.endpoint_url, Schedule(rate=0.35, seed=7)) as running:
+def proxy(small_server: ServedBucket) -> Iterator[FaultProxy]:
+    with FaultProxy(small_server.server.endpoint_url, Schedule(rate=0.35, seed=7)) as running:
         yield running
 
 
@@ -33,27 +33,27 @@ def through(proxy: FaultProxy, served: ServedBucket) -> BucketLocation:
 
 @pytest.fixture(scope="module")
 def faulty_build(
-    proxy: FaultProxy, served: ServedBucket, tmp_path_factory: pytest.TempPathFactory
+    proxy: FaultProxy, small_server: ServedBucket, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     target = tmp_path_factory.mktemp("faulty") / "superdataset"
     proxy.schedule.enabled = True
-    report = build(target, through(proxy, served), jobs=4)
+    report = build(target, through(proxy, small_server), jobs=4)
     if not report.ok:  # a fault that outlasted every retry is named; a rerun completes it
         assert report.failures, report.details()
-        report = build(target, through(proxy, served), jobs=4)
+        report = build(target, through(proxy, small_server), jobs=4)
     assert report.ok, report.details()
     return target
 
 
 def test_a_build_through_faults_equals_a_clean_one(
-    faulty_build: Path, proxy: FaultProxy, served: ServedBucket, tmp_path: Path
+    faulty_build: Path, proxy: FaultProxy, small_server: ServedBucket, tmp_path: Path
 ) -> None:
     injected = {k: proxy.schedule.counts[k] for k in ("503", "reset", "truncate")}
     assert all(n > 0 for n in injected.values()), injected
     proxy.schedule.enabled = False  # the same endpoint in every URL, no faults
     try:
         clean = tmp_path / "clean"
-        assert build(clean, through(proxy, served)).ok
+        assert build(clean, through(proxy, small_server)).ok
     finally:
         proxy.schedule.enabled = True
     assert differences(snapshot(faulty_build), snapshot(clean)) == []

@@ -47,11 +47,11 @@ def _inject(listed: list[S3Object], extra: list[S3Object]) -> list[S3Object]:
 
 @pytest.fixture(scope="module")
 def hostile_build(
-    own_server: ServedBucket, tmp_path_factory: pytest.TempPathFactory
+    small_server: ServedBucket, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Path, BuildReport, BuildReport, set[str]]]:
     """Upload every hostile key the server takes; inject the rest into the listing."""
-    client = admin_client(own_server.server)
-    bucket = own_server.location.bucket
+    client = admin_client(small_server.server)
+    bucket = small_server.location.bucket
     stored: set[str] = set()
     for key in HOSTILE:
         try:
@@ -77,8 +77,8 @@ def hostile_build(
     patch.setattr(f"{BUILDER}.iter_current", current)
     try:
         target = tmp_path_factory.mktemp("hostile") / "superdataset"
-        first = build(target, own_server.location)
-        second = build(target, own_server.location)
+        first = build(target, small_server.location)
+        second = build(target, small_server.location)
         yield target, first, second, stored
     finally:
         patch.undo()
@@ -122,10 +122,12 @@ def test_the_datasets_own_files_are_untouched(
 
 def test_the_rest_of_the_build_is_complete(
     hostile_build: tuple[Path, BuildReport, BuildReport, set[str]],
-    own_server: ServedBucket,
+    small_server: ServedBucket,
 ) -> None:
     target, _, _, _ = hostile_build
-    public = [e.key for e in own_server.manifest.objects if e.key.startswith("sub-01/ses-01/func/")]
+    public = [
+        e.key for e in small_server.manifest.objects if e.key.startswith("sub-01/ses-01/func/")
+    ]
     assert public
     tracked = set(git(target / "sub-01", "ls-files").splitlines())
     assert {k.removeprefix("sub-01/") for k in public} <= tracked

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from laion_fmri_datalad.builder.builder import build
-from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.layout.discovery import subjects_in
@@ -90,13 +89,24 @@ def _tally_table(info: CloneInfo) -> dict[str, tuple[int, int]]:
     return {name: (t.files, t.bytes) for name, t in info.streams.items()}
 
 
+@pytest.fixture(scope="module")
+def installed(
+    clone_of: Callable[[str, Path], Path], store: str, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A clone with every subdataset installed (no content): what the shipped listings'
+    answers are checked against. Tests only read it."""
+    root = clone_of(store, tmp_path_factory.mktemp("installed") / "laion-fmri")
+    datalad.call("get", path=[str(root)], dataset=str(root), recursive=True, get_data=False)
+    return root
+
+
 def test_info_on_a_fresh_clone_says_what_and_how_big_without_installing(
-    clone_of: Callable[[str, Path], Path], store: str, design: SubjectDesign, tmp_path: Path
+    clone: Path, installed: Path
 ) -> None:
     """On a fresh clone ``info`` answers subjects, sessions, ROIs, streams, and files and
     bytes per stream, subject and session from the shipped listings, installing nothing;
     once the subdatasets are installed, the same figures come from them."""
-    fresh = clone_of(store, tmp_path / "fresh")
+    fresh = clone
     info = clone_info(fresh, None)
     assert not any(is_installed(fresh / name) for name in registered_subdatasets(fresh))
     assert info.not_installed == []
@@ -113,10 +123,6 @@ def test_info_on_a_fresh_clone_says_what_and_how_big_without_installing(
     one = clone_info(fresh, "sub-01")
     assert one.show_sessions and "  ses-01" in one.details()
 
-    installed = clone_of(store, tmp_path / "installed")
-    datalad.call(
-        "get", path=[str(installed)], dataset=str(installed), recursive=True, get_data=False
-    )
     again = clone_info(installed, None)
     assert again.listed == []
     assert _tally_table(again) == _tally_table(info)
@@ -125,13 +131,10 @@ def test_info_on_a_fresh_clone_says_what_and_how_big_without_installing(
     }
 
 
-def test_dry_runs_list_sizes_without_installing(
-    clone_of: Callable[[str, Path], Path], store: str, tmp_path: Path
-) -> None:
+def test_dry_runs_list_sizes_without_installing(clone: Path, installed: Path) -> None:
     """``get --dry-run`` and ``download --dry-run`` on a fresh clone: the files and sizes
-    the real plans (which install the subdatasets) give, with nothing installed."""
-    fresh = clone_of(store, tmp_path / "fresh")
-    installed = clone_of(store, tmp_path / "installed")
+    the real plans give on a clone with its subdatasets installed, with nothing installed."""
+    fresh = clone
 
     def listed(selected: list[Selected], root: Path) -> list[tuple[str, int]]:
         return [(str(s.path.relative_to(root)), s.size) for s in selected]
@@ -165,15 +168,13 @@ def test_fresh_clone_answers_without_installing(clone: Path) -> None:
     assert not is_installed(clone / GLM) and not is_installed(clone / ROIS)
 
 
-def test_listing_answers_equal_pybids_for_every_subject(
-    clone_of: Callable[[str, Path], Path], store: str, tmp_path: Path
-) -> None:
-    clone = clone_of(store, tmp_path / "clone")
+def test_listing_answers_equal_pybids_for_every_subject(installed: Path) -> None:
+    clone = installed
     subjects = subjects_in(clone)
     shipped = {s: answers(load_subject(s, dataset=clone).files) for s in subjects}
     for s in subjects:
         files = load_subject(s, dataset=clone).files
-        assert shipped[s] == from_pybids(files), s  # installs GLM and ROIS on the way
+        assert shipped[s] == from_pybids(files), s
     assert listed_paths(clone, GLM) is not None  # installed at the recorded commit: still used
 
 

@@ -28,6 +28,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="rerun analysis jobs even under software other than their pin (and say what differs)",
     )
+    verify.add_argument(
+        "--since",
+        metavar="REV",
+        help="only the run commits after REV (as datalad rerun --since): the newest jobs of an "
+        "analysis, not all of them again",
+    )
     add_dataset(verify, "the dataset")
     verify.set_defaults(func=run_verify)
 
@@ -51,4 +57,6 @@ def run_verify(args: argparse.Namespace) -> Report:
 
     require_git_annex()
     dataset = dataset_from(args)
-    return verify_runs(dataset, args.revision, allow_drift=args.allow_software_drift)
+    return verify_runs(
+        dataset, args.revision, allow_drift=args.allow_software_drift, since=args.since
+    )

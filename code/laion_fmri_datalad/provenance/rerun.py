@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.software import ALLOW, DRIFT_ENV, ENVIRONMENT, current, differences, parse
-from ..errors import LaionFmriError
+from ..errors import LaionFmriError, UsageError
 from ..layout.endpoint import serves_from_loopback
 from ..repo import datalad
 from ..repo.dataset import registered_subdatasets, remove_dataset
-from ..repo.git import config_regexp, git_oneline, git_or_none
+from ..repo.git import config_regexp, git_oneline, git_or_none, rev_parse
 
 RUN_MARKER = "=== Do not change lines below ==="
 RUN_END = "^^^ Do not change lines above ^^^"
@@ -71,10 +71,13 @@ class VerifyRunsReport:
         return f"{sum(c.ok for c in self.checks)} of {len(self.checks)} runs {verdict}"
 
 
-def run_records(root: Path, revision: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """``(commit, subject, record)`` of each run commit reachable from ``revision``, oldest
-    first."""
-    out = git_oneline(root, "log", "--reverse", "--format=%H%x00%s%x00%B%x1e", revision)
+def run_records(
+    root: Path, revision: str, since: str | None = None
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """``(commit, subject, record)`` of each run commit reachable from ``revision`` (and not
+    from ``since``, where given), oldest first."""
+    span = revision if since is None else f"{since}..{revision}"
+    out = git_oneline(root, "log", "--reverse", "--format=%H%x00%s%x00%B%x1e", span)
     found = []
     for entry in out.split("\x1e"):
         if RUN_MARKER not in entry:
@@ -141,19 +144,32 @@ def _digests(root: Path, patterns: list[str]) -> dict[str, str]:
     return found
 
 
+def _commit(root: Path, revision: str, what: str) -> str:
+    found = rev_parse(root, revision)
+    if found is None:
+        raise UsageError(f"{what} {revision!r} is not a commit of {str(root)!r}")
+    return found
+
+
 def verify_runs(
-    dataset: Path, revision: str = "HEAD", workdir: Path | None = None, allow_drift: bool = False
+    dataset: Path,
+    revision: str = "HEAD",
+    workdir: Path | None = None,
+    allow_drift: bool = False,
+    since: str | None = None,
 ) -> VerifyRunsReport:
-    """Rerun every recorded run commit in the history of ``revision``, each in a fresh
+    """Rerun every recorded run commit in the history of ``revision`` (only those after
+    ``since``, as ``datalad rerun --since`` takes them, where given), each in a fresh
     temporary clone checked out at ``revision``, and compare outputs byte for byte. An
     analysis job under software other than its pin fails with the one line its script
     gives, unless ``allow_drift`` (then it runs, and its log says what differs)."""
     root = Path(dataset).absolute()
+    resolved = _commit(root, revision, "revision")
+    start = None if since is None else _commit(root, since, "--since")
     drift = {DRIFT_ENV: ALLOW} if allow_drift else None
     loopback = serves_from_loopback(root)
-    resolved = git_oneline(root, "rev-parse", "--verify", f"{revision}^{{commit}}")
     report = VerifyRunsReport(resolved)
-    for commit, subject, record in run_records(root, resolved):
+    for commit, subject, record in run_records(root, resolved, start):
         check = RunCheck(commit, subject, str(record.get("cmd", "")))
         report.checks.append(check)
         scratch = Path(tempfile.mkdtemp(prefix="laion-fmri-verify-", dir=workdir))
