@@ -63,9 +63,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 SLOW_FIRST = (
     "test_demo.py",
     "test_analysis.py",
-    "test_build_interrupted.py",
+    "test_analysis_faults.py",
     "test_provenance.py",
-    "test_faults.py",
+    "test_where_users_are.py",
+    "test_build_interrupted.py",
 )
 
 
@@ -184,18 +185,24 @@ def in_small_bucket(entry: ManifestEntry) -> bool:
     return parts[0] == "stimuli" and entry.size < 1_000_000
 
 
-@pytest.fixture(scope="module")
-def small_server(
-    fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServedBucket]:
-    """A server of the small bucket (``in_small_bucket``) for the requesting module alone:
-    for tests whose cost grows with the bucket's subdatasets and whose point does not (a
-    build stopped at every step, a build through faults)."""
+@pytest.fixture(scope="session")
+def small_fixture_dir(fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small bucket (``in_small_bucket``) as a fixture directory; read-only: for tests
+    whose cost grows with the bucket's objects and subdatasets and whose point does not (a
+    build stopped at every step, a build through faults, a server started and stopped)."""
     from laion_fmri_datalad.devserver.fixture.bucket import write_subset
 
-    subset = tmp_path_factory.mktemp("small-bucket") / "fixture"
-    write_subset(fixture_dir, subset, in_small_bucket)
-    yield from _serve(subset, tmp_path_factory.mktemp("small-s3"))
+    directory = tmp_path_factory.mktemp("small-bucket") / "fixture"
+    write_subset(fixture_dir, directory, in_small_bucket)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def small_server(
+    small_fixture_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedBucket]:
+    """A server of the small bucket for the requesting module alone."""
+    yield from _serve(small_fixture_dir, tmp_path_factory.mktemp("small-s3"))
 
 
 @pytest.fixture(scope="session")

@@ -134,9 +134,11 @@ def test_cli_bad_arguments_give_one_line_errors(tmp_path: Path) -> None:
             assert expected in lines[0]
 
 
-def test_serve_prints_the_endpoint_and_stops_on_ctrl_c(fixture_dir: Path, tmp_path: Path) -> None:
+def test_serve_prints_the_endpoint_and_stops_on_ctrl_c(
+    small_fixture_dir: Path, tmp_path: Path
+) -> None:
     proc = subprocess.Popen(
-        cli("serve", "--fixture", str(fixture_dir), "--data", str(tmp_path / "s3")),
+        cli("serve", "--fixture", str(small_fixture_dir), "--data", str(tmp_path / "s3")),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -161,21 +163,21 @@ def test_serve_prints_the_endpoint_and_stops_on_ctrl_c(fixture_dir: Path, tmp_pa
 
 
 def test_restart_keeps_the_recorded_port_despite_time_wait(
-    fixture_dir: Path, tmp_path: Path
+    small_fixture_dir: Path, tmp_path: Path
 ) -> None:
     """The server closes its side of a finished connection first, so its port has sockets
     in TIME_WAIT right after it stops; a restart on the same data must still get it (every
     URL a clone recorded points there)."""
     from laion_fmri_datalad.devserver.localbucket import start_bucket
 
-    first = start_bucket(fixture_dir, tmp_path / "data")
+    first = start_bucket(small_fixture_dir, tmp_path / "data")
     port = first.server.port
     url = f"{first.server.endpoint_url}/{first.location.bucket}/README"
     for _ in range(5):  # finished connections, closed by the server
         with urllib.request.urlopen(url) as answer:
             assert answer.status == 200
     first.server.stop()
-    again = start_bucket(fixture_dir, tmp_path / "data")
+    again = start_bucket(small_fixture_dir, tmp_path / "data")
     try:
         assert again.server.port == port
         with urllib.request.urlopen(url) as answer:
