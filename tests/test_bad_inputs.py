@@ -178,6 +178,9 @@ def cases(w: dict[str, Path]) -> dict[str, Case]:
         "release inside a subdataset": Case(
             ["release", "9.0.0", "-d", str(clone / GLM)], "glmsingle-tedana", [clone]
         ),
+        "verify --since no-such-rev": Case(
+            ["verify", "--since", "no-such-rev", "-d", str(clone)], "'no-such-rev'", [clone]
+        ),
         "info --subject ''": Case(["info", "--subject", "", "-d", str(clone)], "''"),
         "info --subject 99": Case(["info", "--subject", "99", "-d", str(clone)], "'99'"),
         "get -J 0": Case(["get", "-d", str(clone), "-J", "0"], "jobs 0", [clone]),
@@ -294,7 +297,7 @@ NAMES = [
     "publish --repo-name without {path}", "publish --repo-name to a RIA store", "publish --name ''", "publish --name 'a b'",
     "publish to another store under the same sibling", "cite without CITATION.cff",
     "release 1.0", "release 1.0.0-rc1", "release lower than the last",
-    "release inside a subdataset", "info --subject ''", "info --subject 99", "get -J 0",
+    "release inside a subdataset", "verify --since no-such-rev", "info --subject ''", "info --subject 99", "get -J 0",
     "download --n-jobs -1", "get_roi_mask(42)", "get_roi_mask(None)",
     "to_nifti into a missing directory", "to_nifti onto a directory",
     "to_nifti onto a directory named .nii.gz", "to_nifti with string values",
