@@ -5,7 +5,9 @@ asked; and DataLad run in a child process when its environment is not this proce
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,11 +19,13 @@ from laion_fmri_datalad.repo.env import (
     FALLBACK_EMAIL,
     FALLBACK_NAME,
     LOOPBACK_KEY,
+    annex_wheel_dir,
     config_entries,
     config_env,
     tool_env,
     with_config,
     with_extra,
+    with_tools_on_path,
 )
 from laion_fmri_datalad.repo.git import git
 
@@ -167,3 +171,27 @@ def test_extra_git_configuration_is_added_after_the_calls_own() -> None:
     assert ("annex.hardlink", "true") in entries and ("remote.origin.annex-cost", "50") in entries
     assert entries[: len(config_entries(own))] == config_entries(own)
     assert merged["X"] == "1"
+
+
+def test_git_annex_is_the_wheels_binary_itself_and_a_users_own_comes_first(
+    tmp_path: Path,
+) -> None:
+    """The wheel's binary directory just before the scripts directory: ``git-annex`` runs
+    without its script's interpreter; a git-annex the user put earlier on PATH wins."""
+    wheel = annex_wheel_dir()
+    assert wheel is not None  # the git-annex wheel is a dependency
+    scripts = str(Path(sys.executable).parent)
+    env = with_tools_on_path({"PATH": "/usr/bin:/bin"})
+    parts = env["PATH"].split(os.pathsep)
+    assert parts == [wheel, scripts, "/usr/bin", "/bin"]
+    found = shutil.which("git-annex", path=env["PATH"])
+    assert found is not None and Path(found).read_bytes()[:4] == b"\x7fELF"
+    assert env["MAGIC"] == str(Path(wheel) / "magic.mgc")
+    done = subprocess.run(["git-annex", "version", "--raw"], env=env, capture_output=True)
+    assert done.returncode == 0 and done.stdout.strip()
+    own = tmp_path / "bin"
+    own.mkdir()
+    kept = with_tools_on_path({"PATH": f"{own}:{scripts}:/bin", "MAGIC": "/theirs.mgc"})
+    assert kept["PATH"].split(os.pathsep) == [str(own), wheel, scripts, "/bin"]
+    assert kept["MAGIC"] == "/theirs.mgc"
+    assert with_tools_on_path(kept) == kept  # once is enough

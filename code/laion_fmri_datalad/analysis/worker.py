@@ -20,7 +20,7 @@ from pathlib import Path
 from ..repo import datalad
 from ..repo.annex import annex, trust_special_remote
 from ..repo.dataset import remove_dataset
-from ..repo.git import git
+from ..repo.git import config_get, git
 from . import software
 from .create import OUTPUT, STORAGE
 from .jobspec import Job
@@ -118,7 +118,10 @@ def run_task(
         if done:
             step = "push"
             outputs = [path for job in done for path in job.outputs]
-            annex(clone, "enableremote", STORAGE)
+            if not config_get(clone, f"remote.{STORAGE}.annex-uuid"):
+                # the clone's git annex init enables it (autoenable); each start of the
+                # store's special remote costs a DataLad import
+                annex(clone, "enableremote", STORAGE)
             trust_special_remote(clone, STORAGE)
             annex(clone, "copy", "--quiet", "--to", STORAGE, "--", *outputs, extra_env=extra)
             git(clone, "remote", "add", OUTPUT, output_url)

