@@ -214,6 +214,16 @@ def test_localizer_maps(clone: Path, fixture_dir: Path) -> None:
         localizer_statmap_path(
             "sub-01", "floc", "faceVsOther", "4BarScreenfLoc", hemi="R", dataset=clone
         )
+    # ses-31's object localizer: the fixture has both of upstream's run counts (sub-01 the
+    # design page's, sub-03 the localizer page's); the listing decides which runs exist
+    later = localizer_effect_path(
+        "sub-01", "oloc", "objectVsBaseline", "ses-31", 2, hemi="R", dataset=clone
+    )
+    assert "_task-oloc_run-02_hemi-R_" in later.name and later.read_bytes()
+    with pytest.raises(UsageError, match=r"no run 2 of task oloc in sub-03 ses-31; .*: run-01$"):
+        localizer_effect_path(
+            "sub-03", "oloc", "objectVsBaseline", "31", 2, hemi="R", dataset=clone
+        )
     with pytest.raises(UsageError, match="MotionLoc' is the pooled map"):
         localizer_effect_path(
             "sub-01", "MotionLoc", "movingVsBaseline", "MotionLocBarsSML", 1, dataset=clone

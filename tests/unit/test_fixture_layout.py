@@ -212,16 +212,22 @@ def test_localizer_keys_cover_every_session_task_contrast_and_kind(design: Subje
         }
 
 
-def test_localizer_runs_at_real_scale() -> None:
-    real = get_spec("real")
-    assert {t.task: len(run_ids(t, real)) for t in TASKS} == {
+def test_localizer_runs_at_real_scale_and_both_of_upstreams_oloc_counts() -> None:
+    real, tiny = get_spec("real"), get_spec("tiny")
+    assert {t.task: len(run_ids(t, real, "sub-03")) for t in TASKS} == {
         "floc": 8,
         "oloc": 4,
         "MotionLoc": 4,
         "MotionLeft": 4,
         "MotionRight": 4,
     }
-    assert all(len(run_ids(t, get_spec("tiny"))) >= 1 for t in TASKS)
+    oloc = next(t for t in TASKS if t.task == "oloc")
+    assert len(run_ids(oloc, real, "sub-01")) == 8  # the design page's count
+    assert {s: len(run_ids(oloc, tiny, s)) for s in ("sub-01", "sub-03")} == {
+        "sub-01": 2,
+        "sub-03": 1,
+    }
+    assert all(len(run_ids(t, tiny, "sub-05")) >= 1 for t in TASKS)
 
 
 def _policy_denies(key: str) -> bool:

@@ -81,6 +81,12 @@ def _path(
         kind = "contrast" if stat == "z" else "condition"
         if known and contrast not in values:
             raise unknown(kind, contrast, values, f"of task {task} in {ses} ({stat} maps)")
+        runs = sorted({n.split("_run-")[1].split("_")[0] for n in known if "_run-" in n})
+        if runs:  # the listing says how many runs there are (upstream gives two counts)
+            raise UsageError(
+                f"no run {run!r} of task {task} in {sub} {ses}; runs with {stat} maps: "
+                + ", ".join(f"run-{r}" for r in runs)
+            )
         sessions = sorted(p.name for p in folder.parent.parent.glob("ses-*"))
         raise UsageError(
             f"no {stat} map {path.name} in {LOCALIZERS}; sessions with localizers: "
