@@ -4,9 +4,7 @@ imported into a clone, read by the API, and compared with the regenerated set.""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from laion_fmri_datalad.devserver.fixture.published_splits import (
     write_published_splits,
 )
 from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS
+from laion_fmri_datalad.devserver.githost import serve_directory
 from laion_fmri_datalad.imagenames import code_of
 from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.splits import api
@@ -65,22 +64,8 @@ def published_dir(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 @pytest.fixture
 def http_root(published_dir: Path) -> Iterator[str]:
     """The published set served over HTTP on 127.0.0.1."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, directory=str(published_dir), **kwargs)  # type: ignore[arg-type]
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_directory(published_dir) as url:
+        yield url
 
 
 def annex_key(dataset: Path, path: str) -> str:
