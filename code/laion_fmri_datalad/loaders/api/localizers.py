@@ -82,7 +82,8 @@ def _path(
         if known and contrast not in values:
             raise unknown(kind, contrast, values, f"of task {task} in {ses} ({stat} maps)")
         runs = sorted({n.split("_run-")[1].split("_")[0] for n in known if "_run-" in n})
-        if runs:  # the listing says how many runs there are (upstream gives two counts)
+        # the listing says how many runs there are (upstream gives two counts)
+        if run is not None and runs and f"{run_number(run):02d}" not in runs:
             raise UsageError(
                 f"no run {run!r} of task {task} in {sub} {ses}; runs with {stat} maps: "
                 + ", ".join(f"run-{r}" for r in runs)
