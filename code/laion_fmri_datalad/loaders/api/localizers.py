@@ -16,6 +16,7 @@ from pathlib import Path
 from ...choices import unknown
 from ...errors import UsageError
 from ...layout.discovery import find_superdataset, resolve_subjects
+from ...layout.entities import name_entities
 from ...layout.ids import run_number
 from ...layout.names import LOCALIZERS
 from ..clone.content import Content
@@ -76,14 +77,17 @@ def _path(
     folder = content.ensure_installed(LOCALIZERS) / sub / ses / "func"
     path = folder / map_name(sub, task, ses, run, contrast, stat, space, hemi, res)
     if not (path.is_symlink() or path.exists()):
-        known = sorted(p.name for p in folder.glob(f"{sub}_{ses}_task-{task}_*stat-{stat}_*"))
-        values = sorted({n.split("contrast-")[1].split("_")[0] for n in known})
+        known = [
+            name_entities(p.name) for p in folder.glob(f"{sub}_{ses}_task-{task}_*stat-{stat}_*")
+        ]
+        values = sorted({e["contrast"] for e in known})
         kind = "contrast" if stat == "z" else "condition"
         if known and contrast not in values:
             raise unknown(kind, contrast, values, f"of task {task} in {ses} ({stat} maps)")
-        runs = sorted({n.split("_run-")[1].split("_")[0] for n in known if "_run-" in n})
+        runs = sorted({e["run"] for e in known if "run" in e})
         # the listing says how many runs there are (upstream gives two counts)
-        if run is not None and runs and f"{run_number(run):02d}" not in runs:
+        wanted = name_entities(path.name).get("run")
+        if wanted is not None and runs and wanted not in runs:
             raise UsageError(
                 f"no run {run!r} of task {task} in {sub} {ses}; runs with {stat} maps: "
                 + ", ".join(f"run-{r}" for r in runs)
