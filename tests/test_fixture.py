@@ -16,10 +16,10 @@ import pytest
 from laion_fmri_datalad.devserver.fixture.bucket import Manifest, read_manifest, write_fixture
 from laion_fmri_datalad.devserver.fixture.catalogue import OOD_TYPES
 from laion_fmri_datalad.devserver.fixture.history import changes_since_launch
+from laion_fmri_datalad.devserver.fixture.rois import ROI_CATEGORIES, bucket_label
 from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS, is_denied
 from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.imagenames import code_of, owner_of
-from laion_fmri_datalad.rois import ROI_CATEGORIES, bucket_label
 
 GLM = "derivatives/glmsingle-tedana"
 
@@ -68,7 +68,9 @@ def test_every_trial_label_exists_in_the_stimulus_metadata(fixture_dir: Path) ->
 def test_betas_have_one_volume_per_trial_table_row(fixture_dir: Path) -> None:
     for table in trial_tables(fixture_dir):
         trials = pd.read_csv(table, sep="\t")
-        assert list(trials.beta_index) == list(range(len(trials)))
+        # the bucket's numbering: from 0 again in every run (DESIGN §2.14)
+        assert trials.beta_index.tolist() == trials.groupby("run").cumcount().tolist()
+        assert trials.run.nunique() > 1 and trials.beta_index.max() < len(trials) - 1
         betas_name = table.name.replace(
             "_desc-SingletrialBetas_trials.tsv",
             "_space-T1w_stat-effect_desc-SingletrialBetas_statmap.nii.gz",

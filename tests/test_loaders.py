@@ -24,13 +24,13 @@ from laion_fmri_datalad.devserver.fixture import encode
 from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.fixture.raw import EVENT_COLUMNS, events_rows
+from laion_fmri_datalad.devserver.fixture.rois import ROI_CATEGORIES, all_rois
 from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS, get_spec
 from laion_fmri_datalad.errors import MissingContentError, UsageError
 from laion_fmri_datalad.loaders import Subject, load_subject, load_subjects
 from laion_fmri_datalad.loaders.clone.index import index_dir
 from laion_fmri_datalad.repo.env import LOOPBACK_KEY, LOOPBACK_VALUE, with_config
 from laion_fmri_datalad.repo.git import git
-from laion_fmri_datalad.rois import ROI_CATEGORIES, all_rois
 
 SESSIONS = ["ses-01", "ses-02"]  # tiny: two public sessions; ses-31 is withheld
 
@@ -54,7 +54,7 @@ def test_trial_info_is_the_generated_schedule(sub: Subject, design: SubjectDesig
     trials = design.schedule["ses-01"]
     assert list(info.columns) == ["session", "run", "beta_index", "label"]
     assert info["label"].tolist() == [t.image.name for t in trials]
-    assert info["beta_index"].tolist() == list(range(len(trials)))
+    assert info["beta_index"].tolist() == info.groupby("run").cumcount().tolist()
     both = sub.get_trial_info(["ses-01", "02"])
     assert list(both) == SESSIONS
     assert both["ses-02"]["label"].tolist() == [t.image.name for t in design.schedule["ses-02"]]
@@ -162,6 +162,25 @@ def test_betas_trial_and_voxel_filters(sub: Subject, design: SubjectDesign) -> N
     )
 
 
+def test_runs_map_to_volumes_by_row_not_by_beta_index(sub: Subject, design: SubjectDesign) -> None:
+    """``beta_index`` restarts in every run, as in the bucket: each run shows its own images
+    (their own planted signal), read from the volumes at the trials' rows. Reading
+    ``beta_index`` as the volume (the old mapping) gives run 1's volumes for every run."""
+    expected = design.betas("ses-01")[design.brain_mask].T
+    info = sub.get_trial_info("ses-01")
+    assert info["run"].nunique() > 1
+    for run, rows in info.groupby("run").groups.items():
+        names = info.loc[rows, "label"].tolist()
+        values, table = sub.get_betas("ses-01", stimuli=names, return_trials=True)
+        np.testing.assert_array_equal(values, expected[list(rows)])
+        assert table["beta_index"].tolist() == list(range(len(rows)))  # kept as data
+        if run != info["run"].iloc[0]:
+            old_mapping = expected[table["beta_index"].to_numpy()]
+            assert not np.array_equal(values, old_mapping, equal_nan=True), run
+    _, images = sub.get_betas("ses-01", stimuli=names, average_repeats=True, return_trials=True)
+    assert sorted(r for group in images["rows"] for r in group) == list(rows)
+
+
 def test_nc_threshold_as_fraction_warns(sub: Subject) -> None:
     with pytest.warns(UserWarning, match="looks like a fraction.*percent"):
         sub.get_betas("ses-01", roi="FFA1", nc_threshold=0.3)
@@ -204,6 +223,24 @@ def test_noise_ceilings(sub: Subject, design: SubjectDesign) -> None:
         sub.get_noise_ceiling(session="ses-01", desc="Noiseceiling4rep")
     with pytest.raises(UsageError, match=r"no noise ceiling desc 'Noiseceiling4'.*did you mean"):
         sub.get_noise_ceiling(desc="Noiseceiling4")
+
+
+def test_names_only_the_listing_has_are_usable(sub: Subject, design: SubjectDesign) -> None:
+    """ROI names, noise-ceiling descriptions and session labels come from the clone's
+    listing (DESIGN §2.14): the product has no list of them (the catalogue is the fixture's,
+    and ``test_layers`` keeps the product from importing the fixture), so ``pSTSwords`` (the bucket's
+    ``pSTS-words``) and ``noiseceiling33ses`` (one subject's, lower case) work like any
+    other, and sessions without betas are not betas sessions."""
+    assert "pSTSwords" in sub.get_available_rois("character")
+    brain = design.brain_mask
+    np.testing.assert_array_equal(sub.get_roi_mask("pSTSwords"), union(design, ["pSTSwords"]))
+    assert "noiseceiling33ses" in sub.files.noise_ceiling_descs
+    np.testing.assert_array_equal(
+        sub.get_noise_ceiling(desc="noiseceiling33ses"),
+        design.noise_ceiling("NoiseceilingAllrep")[brain],
+    )
+    assert sub.get_sessions() == SESSIONS  # the precision-mapping sessions have no betas
+    assert "ses-Corners1" in sub.files.raw_sessions
 
 
 def test_roi_grammar(sub: Subject, design: SubjectDesign) -> None:

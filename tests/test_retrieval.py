@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 
+from laion_fmri_datalad.devserver.fixture.precision import SESSIONS as PRECISION_SESSIONS
+from laion_fmri_datalad.devserver.fixture.rois import ROI_CATEGORIES
 from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS
 from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.loaders import describe, download, get_rois, get_subjects
 from laion_fmri_datalad.loaders.api.discovery import plan_get
 from laion_fmri_datalad.loaders.clone.content import human
 from laion_fmri_datalad.repo.git import git
-from laion_fmri_datalad.rois import ROI_CATEGORIES
 
 DEFAULT = ("derivatives/glmsingle-tedana", "derivatives/rois", "derivatives/anatomical")
 PAIR = re.compile(r"([a-zA-Z]+)-([a-zA-Z0-9]+)")
@@ -134,6 +135,39 @@ def test_subject_alone_and_streams(installed_clone: Path, files: dict[str, dict[
     raw = planned(installed_clone, "sub-01", stream="raw", suffix="events")
     assert raw == expected(registered(installed_clone, ("sub-01",)), ["sub-01"], suffix=["events"])
     assert len(raw) == 2 * 2 + 1  # two sessions of two runs, and ses-02's raw-only run-03
+
+
+def test_precision_mapping_sessions_are_routed_indexed_gettable_and_in_info(
+    installed_clone: Path,
+) -> None:
+    """The precision-mapping sessions (non-numeric labels, TR 1.5 s, DESIGN §2.14): routed
+    to the subject's subdataset, found by pybids with ``--ses``/``--task``, sized by
+    ``get --dry-run``, and listed by ``info``."""
+    import json
+
+    raw = registered(installed_clone, ("sub-01",))
+    for label, tasks in PRECISION_SESSIONS.items():
+        for task, _ in tasks:
+            got = planned(installed_clone, "sub-01", stream="raw", ses=[label], task=[task])
+            assert got and got == expected(raw, ["sub-01"], ses=[label], task=[task])
+    sidecar = next(p for p in raw if "ses-Corners1" in p and p.endswith("_bold.json"))
+    assert json.loads((installed_clone / sidecar).read_text())["RepetitionTime"] == 1.5
+    cli = [sys.executable, "-m", "laion_fmri_datalad.cli"]
+    dry = subprocess.run(
+        [*cli, "get", "--subject", "01", "--stream", "raw", "--ses", "Corners1", "--task",
+         "UpperLeft", "--dry-run", "--dataset", str(installed_clone)],
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    assert len(dry) == 1 + len(expected(raw, ["sub-01"], ses=["Corners1"], task=["UpperLeft"]))
+    assert all("task-UpperLeft" in line for line in dry[:-1])
+    info = subprocess.run(
+        [*cli, "info", "--subject", "sub-01", "--dataset", str(installed_clone)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    line = next(x for x in info.splitlines() if x.startswith("sub-01: "))
+    assert all(f"ses-{label}" in line.split("more: ")[1] for label in PRECISION_SESSIONS)
+    for label in PRECISION_SESSIONS:
+        assert re.search(rf"^  ses-{label} +[0-9]+ ", info, re.MULTILINE), label
 
 
 def test_filters_combined(installed_clone: Path, store: str, tmp_path: Path) -> None:
@@ -319,7 +353,7 @@ def test_discovery_functions(installed_clone: Path, capsys: pytest.CaptureFixtur
     describe(installed_clone)
     out = capsys.readouterr().out
     assert "subjects: " + " ".join(SUBJECTS) in out
-    assert "sub-01: 2 sessions (ses-01 ... ses-02)" in out
+    assert "sub-01: 2 sessions with betas (ses-01 ... ses-02)" in out
     assert "  face        FFA1 FFA2 OFA pSTSfaces" in out
 
 

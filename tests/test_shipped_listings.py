@@ -46,7 +46,7 @@ def from_pybids(files: SubjectFiles) -> tuple[list[str], dict[str, list[str]], l
     descs = sorted(
         d
         for d in glm.get(subject=files.label, suffix="statmap", target="desc", return_type="id")
-        if d.startswith("Noiseceiling")
+        if d.lower().startswith("noiseceiling")
         and glm.get(subject=files.label, desc=d, session=None, extension=".nii.gz")
     )
     return sessions, catalogue, descs

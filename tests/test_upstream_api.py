@@ -214,12 +214,12 @@ def test_localizer_maps(clone: Path, fixture_dir: Path) -> None:
         localizer_statmap_path(
             "sub-01", "floc", "faceVsOther", "4BarScreenfLoc", hemi="R", dataset=clone
         )
-    # ses-31's object localizer: the fixture has both of upstream's run counts (sub-01 the
-    # design page's, sub-03 the localizer page's); the listing decides which runs exist
+    # the listing decides which runs exist: floc keeps 2 of its 8 runs in the tiny bucket,
+    # ses-31's object localizer 1 of its 4
     later = localizer_effect_path(
-        "sub-01", "oloc", "objectVsBaseline", "ses-31", 2, hemi="R", dataset=clone
+        "sub-01", "floc", "faceVsBaseline", "4BarScreenfLoc", 2, hemi="R", dataset=clone
     )
-    assert "_task-oloc_run-02_hemi-R_" in later.name and later.read_bytes()
+    assert "_task-floc_run-02_hemi-R_" in later.name and later.read_bytes()
     with pytest.raises(UsageError, match=r"no run 2 of task oloc in sub-03 ses-31; .*: run-01$"):
         localizer_effect_path(
             "sub-03", "oloc", "objectVsBaseline", "31", 2, hemi="R", dataset=clone
@@ -241,7 +241,8 @@ def test_metadata_and_trial_namespaces(
     assert meta["image_name"].tolist() == [t.image.name for t in trials]
     assert meta["stim_idx"].tolist() == [design.catalogue_index[t.image.name] for t in trials]
     assert meta["unique_or_shared"].tolist() == [t.image.unique_or_shared for t in trials]
-    assert meta["session_trial"].tolist() == [t.beta_index for t in trials]
+    per_session = [i for s in ("ses-01", "ses-02") for i in range(len(design.schedule[s]))]
+    assert meta["session_trial"].tolist() == per_session  # the row, i.e. the betas volume
     shared = next(i for i, t in enumerate(trials) if t.image.unique_or_shared == "shared")
     name = trials[shared].image.name
     humans = captions[(captions["image_name"] == name) & (captions["source"] == "human")]

@@ -30,3 +30,8 @@ class RepoError(LaionFmriError, RuntimeError):
 
 class MissingContentError(LaionFmriError, FileNotFoundError):
     """A file the loaders need is registered in the dataset but its content is not here."""
+
+
+class DataMismatchError(LaionFmriError, ValueError):
+    """Two files of the dataset that must agree do not (a trial table and its betas, a
+    ``model.h5`` and its mask); the message names both files' figures."""

@@ -269,7 +269,10 @@ def test_average_repeats_is_the_mean_of_each_images_trials() -> None:
     got, table = average_repeats(values, trials)
     assert table["label"].tolist() == ["b.jpg", "a.jpg", "c.jpg"]  # first appearance
     assert table["n_trials"].tolist() == [3, 2, 1]
-    assert table["beta_index"].tolist() == [[0, 2, 5], [1, 4], [3]]
+    assert table["rows"].tolist() == [[0, 2, 5], [1, 4], [3]]
+    # rows as the session's table numbers them (get_betas passes the rows it selected)
+    _, later = average_repeats(values[:3], trials.iloc[3:], rows=[3, 4, 5])
+    assert later["rows"].tolist() == [[3], [4], [5]]
     assert table["session"].tolist() == ["ses-01"] * 3
     for row, name in enumerate(table["label"]):
         picked = [i for i, label in enumerate(labels) if label == name]

@@ -70,3 +70,31 @@ def test_chosen_volumes_in_the_order_given(fixture_dir: Path) -> None:
     n = full.shape[0]
     with pytest.raises(UsageError, match=rf"volume {n} is outside .* \(0 to {n - 1}\)"):
         read_masked_betas(betas, mask, [n])
+
+
+def test_trial_rows_are_volumes_and_a_table_of_another_length_is_one_line(
+    tmp_path: Path,
+) -> None:
+    import pandas as pd
+
+    from laion_fmri_datalad.errors import DataMismatchError
+    from laion_fmri_datalad.loaders.api.trials import trial_volumes
+    from laion_fmri_datalad.loaders.betas.reader import read_header
+
+    # two runs whose beta_index restarts, each run's volumes carrying their own value
+    volumes = np.zeros((2, 2, 2, 6), dtype=np.float32)
+    volumes[..., 3:] = 2.0
+    path = tmp_path / "betas.nii.gz"
+    nib.save(nib.Nifti1Image(volumes, np.eye(4)), path)
+    trials = pd.DataFrame({"run": [1, 1, 1, 2, 2, 2], "beta_index": [0, 1, 2, 0, 1, 2]})
+    n = read_header(path).n_volumes
+    assert n == 6
+    picked = trial_volumes(trials, [3, 4], n, path)
+    assert picked == [3, 4]
+    got = read_masked_betas(path, np.ones((2, 2, 2), dtype=bool), picked)
+    assert (got == 2.0).all()  # run 2's values, not run 1's at beta_index 0 and 1
+    with pytest.raises(DataMismatchError) as err:
+        trial_volumes(trials.iloc[:5], [0], n, path)
+    message = str(err.value)
+    assert "\n" not in message and "6 volumes" in message and "5 rows" in message
+    assert isinstance(err.value, ValueError)

@@ -9,6 +9,12 @@ import pytest
 from bids.layout import Query
 
 from laion_fmri_datalad.builder.routing import route, strip_label_hyphens
+from laion_fmri_datalad.devserver.fixture.rois import (
+    BUCKET_LABELS,
+    ROI_CATEGORIES,
+    all_rois,
+    bucket_label,
+)
 from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.layout.discovery import as_list
 from laion_fmri_datalad.layout.ids import session_id, subject_id
@@ -21,12 +27,6 @@ from laion_fmri_datalad.loaders.clone.selection import (
     Filters,
     _bare,
     _session_queries,
-)
-from laion_fmri_datalad.rois import (
-    BUCKET_LABELS,
-    ROI_CATEGORIES,
-    all_rois,
-    bucket_label,
 )
 
 # ---------------------------------------------------------------------------- subjects, sessions

@@ -17,8 +17,13 @@ from laion_fmri_datalad.devserver.fixture import derivatives, raw
 from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.fixture.localizers import TASKS, localizers, run_ids
-from laion_fmri_datalad.devserver.fixture.spec import denied_patterns, get_spec, is_denied
-from laion_fmri_datalad.rois import ROI_CATEGORIES, bucket_label
+from laion_fmri_datalad.devserver.fixture.rois import ROI_CATEGORIES, bucket_label
+from laion_fmri_datalad.devserver.fixture.spec import (
+    SUBJECTS,
+    denied_patterns,
+    get_spec,
+    is_denied,
+)
 
 # §2.4, in the bucket's spelling.
 ROIS_24 = {
@@ -26,7 +31,7 @@ ROIS_24 = {
     "face": "OFA FFA-1 FFA-2 pSTS-faces",
     "body": "EBA FBA",
     "place": "PPA OPA MPA SPL",
-    "character": "VWFA-1 VWFA-2 mfs-words",
+    "character": "VWFA-1 VWFA-2 mfs-words pSTS-words",  # pSTS-words: §2.14
     "object": "l-objects v-objects",
     "motion": "MT MST",
     "laion": "laion-general laion-EVC laion-dorsal laion-lateral laion-ventral",
@@ -212,7 +217,7 @@ def test_localizer_keys_cover_every_session_task_contrast_and_kind(design: Subje
         }
 
 
-def test_localizer_runs_at_real_scale_and_both_of_upstreams_oloc_counts() -> None:
+def test_localizer_runs_at_real_scale_and_four_oloc_runs() -> None:
     real, tiny = get_spec("real"), get_spec("tiny")
     assert {t.task: len(run_ids(t, real, "sub-03")) for t in TASKS} == {
         "floc": 8,
@@ -222,11 +227,9 @@ def test_localizer_runs_at_real_scale_and_both_of_upstreams_oloc_counts() -> Non
         "MotionRight": 4,
     }
     oloc = next(t for t in TASKS if t.task == "oloc")
-    assert len(run_ids(oloc, real, "sub-01")) == 8  # the design page's count
-    assert {s: len(run_ids(oloc, tiny, s)) for s in ("sub-01", "sub-03")} == {
-        "sub-01": 2,
-        "sub-03": 1,
-    }
+    assert {s: len(run_ids(oloc, real, s)) for s in SUBJECTS} == dict.fromkeys(SUBJECTS, 4)
+    floc = next(t for t in TASKS if t.task == "floc")
+    assert len(run_ids(floc, tiny, "sub-01")) == 2 and len(run_ids(oloc, tiny, "sub-01")) == 1
     assert all(len(run_ids(t, tiny, "sub-05")) >= 1 for t in TASKS)
 
 

@@ -36,9 +36,9 @@ import pandas as pd
 from ..errors import UsageError
 from ..loaders.api.roiselect import resolve_rois
 from ..loaders.api.subject import Subject
-from ..loaders.api.trials import trial_rows
+from ..loaders.api.trials import trial_rows, trial_volumes
 from ..loaders.betas.cache import content_key, ensure_cache, load_betas
-from ..loaders.betas.reader import average_repeats
+from ..loaders.betas.reader import average_repeats, read_header
 from .jobspec import WHOLE_BRAIN
 
 FORMAT = 1
@@ -87,8 +87,9 @@ def _sessions(sub: Subject) -> list[SessionInput]:
         trials = sub.get_trial_info(session)
         rows = trial_rows(trials, None)
         table = trials.iloc[rows].reset_index(drop=True)
-        volumes = [int(v) for v in table["beta_index"].to_numpy()]
-        found.append(SessionInput(session, sub.files.betas(session), table, volumes))
+        betas = sub.files.betas(session)
+        volumes = trial_volumes(trials, rows, read_header(betas).n_volumes, betas)
+        found.append(SessionInput(session, betas, table, volumes))
     return found
 
 
@@ -136,8 +137,8 @@ def write(sub: Subject, voxel_set: str, target: Path, block: int = BLOCK) -> Pat
     n_voxels = int(selection.sum())
     if not n_voxels:
         raise UsageError(f"voxel set {voxel_set!r} of {sub.subject_id} has no voxel")
-    sessions = _sessions(sub)
-    sub.content.ensure_present([s.betas for s in sessions])
+    sub.content.ensure_present([sub.files.betas(s) for s in sub.get_sessions()])
+    sessions = _sessions(sub)  # reads each betas header: the content first
     brain = sub.get_brain_mask().reshape(sub.shape)
     n_images = int(pd.concat([s.trials for s in sessions])["label"].nunique())
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,7 @@ from ...layout.discovery import find_superdataset, subjects_in
 from ...layout.ids import subject_id
 from ..betas.cache import load_betas, standardized
 from ..betas.reader import average_repeats as average_by_image
-from ..betas.reader import read_masked_betas_proxy
+from ..betas.reader import read_header, read_masked_betas_proxy
 from ..clone.content import Content
 from ..clone.files import ROI_RES, SubjectFiles
 from .anatomy import AnatomyMixin
@@ -40,7 +40,7 @@ from .nifti import float_values, nifti_target, write_nifti
 from .rawdata import RawDataMixin
 from .roidata import RoiDataMixin
 from .roiselect import RoiSpec, resolve_rois
-from .trials import trial_rows
+from .trials import trial_rows, trial_volumes
 from .trialstimuli import TrialStimuliMixin
 from .types import BRAIN_MASK_SOURCES, BrainMaskSource, Floats, Mask, Session, Sessions
 
@@ -110,7 +110,8 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
     @overload
     def get_trial_info(self, session: Sessions) -> dict[str, pd.DataFrame]: ...
     def get_trial_info(self, session: Session | Sessions) -> pd.DataFrame | dict[str, pd.DataFrame]:
-        """The trial table (``session, run, beta_index, label``); row i is betas volume i."""
+        """The trial table (``session, run, beta_index, label``); row *i* is betas volume *i*
+        (``beta_index`` counts within the run, from 0 again in every run)."""
         if isinstance(session, list | tuple):
             return {s: self.get_trial_info(s) for s in self._sessions(session)}
         path = self.files.trials(self.files.session(session))
@@ -381,7 +382,9 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
         ``average_repeats``: one row per image, the mean of its (selected) trials, images in
         the order of their first trial. ``return_trials``: also the table of the rows, the
         selected rows of the trial table, or with ``average_repeats`` one row per image
-        (``session, label, n_trials, beta_index``).
+        (``session, label, n_trials, rows``: the rows of the session's trial table averaged).
+        Row *i* of the trial table is volume *i* of the betas; ``beta_index`` (which
+        restarts in every run) is data, never a volume index.
 
         The first read of a session decompresses the 4D file once, front to back, and also
         writes a voxel-major cache of every brain-mask voxel (in the subdataset's git
@@ -401,7 +404,7 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
             rows = trial_rows(trials, stimuli)
             path = self.files.betas(name)
             self.content.ensure_present([path])
-            volumes = [int(v) for v in trials["beta_index"].to_numpy()[rows]]
+            volumes = trial_volumes(trials, rows, read_header(path).n_volumes, path)
             if streaming:
                 values = load_betas(
                     path,
@@ -419,7 +422,7 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
                     values = standardized(values)[volumes]
             table = trials.iloc[rows].reset_index(drop=True)
             if average_repeats:
-                values, table = average_by_image(values, table)
+                values, table = average_by_image(values, table, volumes)
             return (values, table) if return_trials else values
 
         if isinstance(session, list | tuple):

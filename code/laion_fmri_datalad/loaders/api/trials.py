@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ...errors import UsageError
+from ...errors import DataMismatchError, UsageError
 
 if TYPE_CHECKING:
     from .types import TrialSource
@@ -132,6 +132,21 @@ class SubjectSegmentations(_PerTrial):
 
     def get(self, trial_idx: int, noun: str, instance: int = 0) -> npt.NDArray[np.uint8]:
         return self._subject.stimuli.segmentations.get(self._name(trial_idx), noun, instance)
+
+
+def trial_volumes(trials: Any, rows: Sequence[int], n_volumes: int, betas: object) -> list[int]:
+    """The betas volumes of the trial table's ``rows``: row *i* is volume *i*.
+
+    ``beta_index`` is not a volume index: the bucket numbers it from 0 again in every run
+    (DESIGN §2.14), so it stays in the table as data and nothing reads volumes through it.
+    A table whose row count is not the betas' volume count cannot be mapped by position and
+    is refused in one line naming both numbers."""
+    if len(trials) != n_volumes:
+        raise DataMismatchError(
+            f"'{betas}' has {n_volumes} volumes but its trial table has {len(trials)} rows; "
+            "row i of the table must be volume i"
+        )
+    return [int(r) for r in rows]
 
 
 def trial_rows(trials: Any, stimuli: str | Sequence[str] | None) -> list[int]:

@@ -103,6 +103,25 @@ class BetasHeader:
         return any(v is not None and np.isfinite(v) for v in (self.slope, self.inter))
 
 
+def read_header(path: Path) -> BetasHeader:
+    """The header of a 4D NIfTI (the first 348 bytes decompressed, nothing else)."""
+    path = Path(path)
+    with _open(path) as stream:
+        return _header(stream, path)[0]
+
+
+def _header(stream: io.BufferedIOBase, path: Path) -> tuple[BetasHeader, int]:
+    raw = _read_exactly(stream, 348, path)
+    header = nib.Nifti1Header.from_fileobj(io.BytesIO(raw))
+    shape = tuple(int(n) for n in header.get_data_shape())
+    if len(shape) != 4:
+        raise UsageError(f"'{path}' is not a 4D image (shape {shape})")
+    slope, inter = header.get_slope_inter()
+    return BetasHeader(shape, header.get_data_dtype(), slope, inter), int(
+        header.get_data_offset()
+    ) - len(raw)
+
+
 @contextmanager
 def _prefetched(
     stream: io.BufferedIOBase, size: int, n: int, path: Path, ahead: int = PREFETCH
@@ -152,15 +171,9 @@ def open_volumes(path: Path) -> Iterator[tuple[BetasHeader, Iterator[npt.NDArray
     the next volume is taken. The next volume is decompressed meanwhile, in a thread."""
     path = Path(path)
     with _open(path) as stream:
-        raw = _read_exactly(stream, 348, path)
-        header = nib.Nifti1Header.from_fileobj(io.BytesIO(raw))
-        shape = tuple(int(n) for n in header.get_data_shape())
-        if len(shape) != 4:
-            raise UsageError(f"'{path}' is not a 4D image (shape {shape})")
-        slope, inter = header.get_slope_inter()
-        info = BetasHeader(shape, header.get_data_dtype(), slope, inter)
-        _read_exactly(stream, int(header.get_data_offset()) - len(raw), path)
-        size = int(np.prod(shape[:3])) * info.dtype.itemsize
+        info, to_data = _header(stream, path)
+        _read_exactly(stream, to_data, path)
+        size = int(np.prod(info.shape[:3])) * info.dtype.itemsize
         with _prefetched(stream, size, info.n_volumes, path) as buffers:
             volumes = (np.frombuffer(b, dtype=info.dtype) for b in buffers)
             yield info, volumes
@@ -225,16 +238,23 @@ def read_masked_betas_proxy(
     return result
 
 
-def average_repeats(values: Floats, trials: pd.DataFrame) -> tuple[Floats, pd.DataFrame]:
+def average_repeats(
+    values: Floats, trials: pd.DataFrame, rows: Sequence[int] | None = None
+) -> tuple[Floats, pd.DataFrame]:
     """Rows of ``values`` (one per row of ``trials``) averaged over the trials of the same
     image (``label``): one row per image, in the order of their first trial, float32 (sums
     in float64; a NaN in any repeat gives NaN). The companion table has one row per image:
-    ``session, label, n_trials, beta_index`` (the list of volumes averaged)."""
+    ``session, label, n_trials, rows``: the rows averaged, as ``rows`` numbers them (the
+    rows of the session's trial table that ``trials`` holds; default ``trials``' own
+    positions). Row *i* of a session's trial table is volume *i* of its betas."""
     import pandas as pd
 
     labels = trials["label"].astype(str).to_numpy()
     if len(labels) != values.shape[0]:
         raise UsageError(f"{values.shape[0]} rows of betas but {len(labels)} trials")
+    where = np.arange(len(labels)) if rows is None else np.asarray(rows, dtype=np.int64)
+    if where.size != len(labels):
+        raise UsageError(f"{where.size} row numbers for {len(labels)} trials")
     names, first, inverse, counts = np.unique(
         labels, return_index=True, return_inverse=True, return_counts=True
     )
@@ -251,15 +271,12 @@ def average_repeats(values: Floats, trials: pd.DataFrame) -> tuple[Floats, pd.Da
             cols = slice(start, start + 4096)
             sums = np.add.reduceat(values[order, cols].astype(np.float64), starts, axis=0)
             result[:, cols] = sums / n[:, None]
-    beta_index = trials["beta_index"].to_numpy()
     table = pd.DataFrame(
         {
             "session": trials["session"].to_numpy()[first[by_first]],
             "label": names[by_first],
             "n_trials": counts[by_first],
-            "beta_index": [beta_index[g].tolist() for g in np.split(order, starts[1:])]
-            if names.size
-            else [],
+            "rows": [where[g].tolist() for g in np.split(order, starts[1:])] if names.size else [],
         }
     )
     return result, table

@@ -151,9 +151,13 @@ class SubjectFiles:
 
     @cached_property
     def noise_ceiling_descs(self) -> list[str]:
-        """The subject-level noise ceilings (``Noiseceiling4rep`` ...)."""
+        """The subject-level noise ceilings the listing has (``Noiseceiling4rep`` ...; any
+        description that starts with ``noiseceiling`` in any case, ``noiseceiling33ses``
+        too)."""
         found = self.entities(GLM, session=None, suffix="statmap", extension=".nii.gz")
-        return sorted({e["desc"] for e in found if e.get("desc", "").startswith("Noiseceiling")})
+        return sorted(
+            {e["desc"] for e in found if e.get("desc", "").lower().startswith("noiseceiling")}
+        )
 
     def subject_noise_ceiling(self, desc: str) -> Path:
         return self.one(

@@ -81,16 +81,25 @@ class CloneInfo:
             f"{len(self.listed) + len(self.not_installed)} not"
         )
 
+    def _sessions_line(self, subject: str) -> str:
+        """The subject's sessions with betas, then those of every stream without betas (the
+        precision-mapping and anatomy sessions), as the listings name them."""
+        betas = self.sessions.get(subject)
+        shown = (
+            f"{len(betas)} sessions with betas ({betas[0]} ... {betas[-1]})"
+            if betas
+            else f"sessions with betas: ({GLM} neither installed nor listed)"
+        )
+        others = sorted(
+            {s for owner, s in self.by_session if owner == subject} - set(betas or ()),
+            key=str.lower,
+        )
+        return shown + (f"; {len(others)} more: {' '.join(others)}" if others else "")
+
     def details(self) -> str:
         lines = [f"LAION-fMRI clone at {self.root}", f"subjects: {' '.join(self.subjects)}"]
         for subject in self.subjects:
-            sessions = self.sessions.get(subject)
-            shown = (
-                f"{len(sessions)} sessions ({sessions[0]} ... {sessions[-1]})"
-                if sessions
-                else f"sessions: ({GLM} neither installed nor listed)"
-            )
-            lines.append(f"{subject}: {shown}")
+            lines.append(f"{subject}: {self._sessions_line(subject)}")
         # subjects with the same ROIs are listed together
         groups: dict[str, list[str]] = {}
         for subject in self.subjects:
