@@ -362,6 +362,12 @@ def test_release_cite_and_version_pinned_content(
         # the VSS 2026 talk first (the preferred citation), GLMsingle as a reference
         assert text.startswith("Preferred citation: Zerbe, J., Roth, J., Mell, M. M.")
         assert "Vision Sciences Society" in text and "10.7554/eLife.77599" in text
+        # the access facts (DESIGN §2.14): CC0 for the data, the DUA for the images, and
+        # the bucket's AWS Open Data entry
+        assert "Licence: CC0-1.0 for the fMRI data, derivatives and metadata; the " in text
+        assert "data use agreement" in text
+        assert "Where it is: arn:aws:s3:::laion-fmri (" in text
+        assert "registry.opendata.aws/laion-fmri" in text
         bib = render_citation(clone, "bibtex")
         entries = [e.split(",", 1)[0] for e in bib.split("\n\n")]
         dataset_key = "@misc{laionfmri" + version.replace(".", "_")

@@ -15,6 +15,7 @@ import pytest
 from laion_fmri_datalad.builder.report import BuildReport
 from laion_fmri_datalad.cli import main
 from laion_fmri_datalad.devserver.fixture.catalogue import OOD_TYPES, build_catalogue
+from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.fixture.published_splits import (
     REVIEWED_SWAPS,
     write_published_splits,
@@ -205,3 +206,77 @@ def test_compare_reports_identical_and_moved_splits(
     assert "sub-01:\n  random_0      differs: test-set Jaccard 0.995" in out
     assert out.rstrip().splitlines()[-1].startswith("33 of 78 splits identical, 45 differ")
     assert main(["splits", "compare", "--strict", "-d", str(dataset)]) == 1
+
+
+def test_brain_scores_calls_run_on_a_clone(
+    dataset: Path, design: SubjectDesign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Brain-Score's LAION-fMRI data packaging and benchmark (brain-score/vision,
+    ``brainscore_vision/data/laion_fmri/data_packaging/build_assembly.py``,
+    ``prepare_shared.py``, ``benchmarks/laion_fmri/benchmark.py``), call by call with its
+    arguments and the use it makes of each answer; only the imports are the project's, and
+    the clone is named the way upstream names its data, by the environment."""
+    from laion_fmri_datalad.loaders import load_subject
+    from laion_fmri_datalad.splits.api import get_split_masks, get_train_test_ids
+
+    monkeypatch.setenv("LAION_FMRI_DATASET", str(dataset))
+    region_defs = {"V1": ["V1v", "V1d"], "V2": ["V2v", "V2d"], "V3": ["V3v", "V3d"], "V4": ["hV4"]}
+    it_base = "laionventral"
+    sub = load_subject("sub-01")
+    masks = sub.get_roi_masks(queries=[r for rs in region_defs.values() for r in rs] + [it_base])
+    n_voxels_brain = sub.get_n_voxels()
+    retinotopic = np.zeros(n_voxels_brain, dtype=bool)
+    regions = {}
+    for region, parts in region_defs.items():
+        regions[region] = np.any([masks[p] > 0 for p in parts], axis=0)
+        retinotopic |= regions[region]
+    regions["IT"] = (masks[it_base] > 0) & ~retinotopic
+    combined = np.any(list(regions.values()), axis=0)
+    assert combined.any() and regions["IT"].shape == (n_voxels_brain,)
+    values, tables = [], []
+    for ses in sub.get_sessions():
+        betas = sub.get_betas(session=ses, mask=combined)
+        trials = sub.get_trial_info(session=ses)
+        assert betas.shape == (len(trials), int(combined.sum()))
+        expected = design.betas(ses)[design.brain_mask].T[:, combined]
+        np.testing.assert_array_equal(betas, expected)  # row i is volume i, in every run
+        values.append(betas)
+        tables.append(trials)
+    trials = pd.concat(tables, ignore_index=True)
+    coords = pd.DataFrame(
+        {
+            "stimulus_id": trials["label"],
+            "session": trials["session"],
+            "run": trials["run"],
+            "beta_index": trials["beta_index"],
+            "repetition": trials.groupby("label").cumcount().to_numpy(),
+        }
+    )
+    assert len(coords) == sum(len(v) for v in values)
+    for desc in ("Noiseceiling4rep", "Noiseceiling12rep", "NoiseceilingAllrep"):
+        nc = sub.get_noise_ceiling(desc=desc)
+        assert nc.shape == (n_voxels_brain,) and nc[combined].dtype == np.float32
+    # prepare_shared.py: the shared pool's tau and ood images
+    tau_train, tau_test = get_train_test_ids("tau", pool="shared")
+    _, ood_test = get_train_test_ids("ood", pool="shared")
+    keep = set(tau_train) | set(tau_test) | set(ood_test)
+    assert keep & set(coords["stimulus_id"])
+    # benchmark.py: masks over the assembly's presentations, by label
+    presentations = pd.DataFrame(
+        {"label": coords["stimulus_id"], "repetition": coords["repetition"]}
+    )
+    shared = presentations[presentations["label"].str.startswith("shared_")]
+    for split, ood in (("tau", None), ("ood", ["gabor"]), ("cluster_k5_0", None)):
+        # benchmark.py passes ood_types only for an ood_<type> split
+        train, test = (
+            get_split_masks(shared, split, pool="shared", ood_types=ood)
+            if ood
+            else get_split_masks(shared, split, pool="shared")
+        )
+        assert train.shape == test.shape == (len(shared),) and not (train & test).any()
+    own = presentations  # the per-subject pool takes the subject's own trials
+    train, test = get_split_masks(own, "tau", pool="sub-01")
+    assert (train | test).any()
+    # rebuild_assemblies.py's download, with this project's command name (dry run: sizes)
+    download = ["download", "--subject", "sub-01", "--extension", "nii.gz", "tsv", "json"]
+    assert main([*download, "--n-jobs", "4", "--dry-run", "-d", str(dataset)]) == 0

@@ -92,6 +92,7 @@ class Citation:
     described_as: str  # "v1.0.0" or "3 commits after v1.0.0" or "untagged"
     preferred: Work | None = None
     references: tuple[Work, ...] = ()
+    identifiers: tuple[str, ...] = ()  # "value (description)" of CITATION.cff's identifiers
 
     def text(self) -> str:
         year = self.date[:4] if self.date else "n.d."
@@ -103,7 +104,18 @@ class Citation:
         lines = [f"Preferred citation: {self.preferred.text()}"] if self.preferred else []
         lines += [f"The dataset version used: {dataset}"]
         lines += [f"Also cite: {work.text()}" for work in self.references]
+        lines += [f"Licence: {access}" for access in self.access()]
+        lines += [f"Where it is: {identifier}" for identifier in self.identifiers]
         return "\n".join(lines)
+
+    def access(self) -> list[str]:
+        """The licence of the data and the terms of the images (DESIGN §2.14)."""
+        if not self.license:
+            return []
+        return [
+            f"{self.license} for the fMRI data, derivatives and metadata; the stimulus images "
+            "only under the authors' data use agreement (laion-fmri-datalad request-access)"
+        ]
 
     def bibtex(self) -> str:
         key = "laionfmri" + (self.tag or self.commit[:8]).replace(".", "_")
@@ -170,6 +182,12 @@ def citation(root: Path) -> Citation:
         described_as=described,
         preferred=Work.of(data["preferred-citation"]) if data.get("preferred-citation") else None,
         references=tuple(Work.of(r) for r in data.get("references", [])),
+        identifiers=tuple(
+            f"{i['value']}"
+            + (f" ({' '.join(str(i['description']).split())})" if "description" in i else "")
+            for i in data.get("identifiers", [])
+            if "value" in i
+        ),
     )
 
 
