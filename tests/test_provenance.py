@@ -380,3 +380,47 @@ def test_release_cite_and_version_pinned_content(
         )
     with pytest.raises(UsageError, match="no citation format 'ris'"):
         render_citation(superdataset, "ris")
+    moving_an_existing_clone(Path(clone_of(str(superdataset), tmp_path / "moving")), old_bytes)
+
+
+def moving_an_existing_clone(clone: Path, old_bytes: bytes) -> None:
+    """A clone at 2.0.0 with the betas' subdataset installed and its file got: a plain
+    ``git checkout 1.0.0`` leaves the subdataset at 2.0.0's commit, which every reader
+    notices (cite refuses, info and the loaders say so in one line with the fix);
+    ``laion-fmri-datalad checkout`` moves both, to 1.0.0 and back, bytes and citation
+    agreeing each time."""
+    import datalad.api as dl
+
+    from laion_fmri_datalad.cli import main
+    from laion_fmri_datalad.errors import PinWarning
+    from laion_fmri_datalad.loaders.clone.content import Content
+    from laion_fmri_datalad.loaders.clone.info import clone_info
+
+    def got() -> bytes:
+        dl.get(path=str(clone / GLM / BETAS), dataset=str(clone), result_renderer="disabled")
+        return (clone / GLM / BETAS).read_bytes()
+
+    assert got() == NEW_BETAS
+    git(clone, "checkout", "-q", "1.0.0")  # what the docs said before: the subdataset stays
+    assert git(clone, "status", "--porcelain").strip() == f"M {GLM}"
+    assert got() == NEW_BETAS  # datalad get: notneeded, the newer bytes
+    fix = f"laion-fmri-datalad checkout 1.0.0 -d {clone}"
+    with pytest.raises(UsageError, match=r"cannot cite: subdataset 'derivatives/glmsingle") as err:
+        render_citation(clone, "text")
+    assert fix in str(err.value) and "\n" not in str(err.value)
+    assert any(fix in line for line in clone_info(clone).details().splitlines()[:3])
+    with pytest.warns(PinWarning, match="is at commit .* but the checked-out superdataset"):
+        Content(clone).ensure_installed(GLM)
+    for version, expected in (("1.0.0", old_bytes), ("2.0.0", NEW_BETAS), ("1.0.0", old_bytes)):
+        assert main(["checkout", version, "-d", str(clone)]) == 0
+        assert git(clone, "status", "--porcelain").strip() == ""
+        assert got() == expected
+        text = render_citation(clone, "text")
+        assert f"(Version {version})" in text and f"tag {version}" in text
+    # the plain-git way the message names: back to 2.0.0 and the subdataset after it
+    git(clone, "checkout", "-q", "2.0.0")
+    git(clone, "submodule", "update", GLM)
+    assert git(clone, "status", "--porcelain").strip() == "" and got() == NEW_BETAS
+    head = git(clone, "rev-parse", "HEAD")
+    assert main(["checkout", "9.9.9", "-d", str(clone)]) == 2  # one line, nothing moved
+    assert git(clone, "rev-parse", "HEAD") == head

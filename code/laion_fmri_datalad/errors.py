@@ -35,3 +35,9 @@ class MissingContentError(LaionFmriError, FileNotFoundError):
 class DataMismatchError(LaionFmriError, ValueError):
     """Two files of the dataset that must agree do not (a trial table and its betas, a
     ``model.h5`` and its mask); the message names both files' figures."""
+
+
+class PinWarning(UserWarning):
+    """An installed subdataset is not at the commit the checked-out superdataset records:
+    what is read there is another version than the one the superdataset (and its citation)
+    names. The message names the subdataset, both commits and the command that fixes it."""

@@ -21,6 +21,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_dataset(cite, "the clone")
     cite.set_defaults(func=run_cite)
 
+    checkout = sub.add_parser(
+        "checkout",
+        help="move a clone to a release, branch or commit with every installed subdataset at "
+        "the commit it records (a plain git checkout leaves them where they were)",
+    )
+    checkout.add_argument("revision", help="a release tag (1.0.0), a branch or a commit")
+    add_dataset(checkout, "the clone")
+    checkout.set_defaults(func=run_checkout)
+
     verify = sub.add_parser("verify", help="rerun recorded datalad run commits and compare outputs")
     verify.add_argument("revision", nargs="?", default="HEAD")
     verify.add_argument(
@@ -50,6 +59,19 @@ def run_cite(args: argparse.Namespace) -> Report:
     from ..provenance.cite import render
 
     return Done(render(find_superdataset(args.dataset), args.format))
+
+
+def run_checkout(args: argparse.Namespace) -> Report:
+    from ..layout.discovery import find_superdataset
+    from ..repo.pins import move_to
+
+    root = find_superdataset(args.dataset)
+    moved = move_to(root, args.revision)
+    shown = f": {' '.join(moved)}" if moved else ""
+    return Done(
+        f"{root} at {args.revision}; {len(moved)} installed subdatasets moved to the commits "
+        f"it records{shown} (datalad get fetches this version's files)"
+    )
 
 
 def run_verify(args: argparse.Namespace) -> Report:

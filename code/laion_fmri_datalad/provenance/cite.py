@@ -16,6 +16,7 @@ import yaml
 from ..choices import unknown
 from ..errors import UsageError
 from ..repo.git import git_oneline, git_or_none
+from ..repo.pins import drifted
 from .gitquery import version_tags
 
 FORMATS = ("text", "bibtex", "cff")
@@ -155,6 +156,9 @@ def citation(root: Path) -> Citation:
             f"{str(root)!r} has no CITATION.cff; cite from a clone of the LAION-fMRI "
             "superdataset (its top directory)"
         )
+    drift = drifted(root)
+    if drift:  # the citation would name a version whose bytes are not the ones here
+        raise UsageError("cannot cite: " + drift[0].line(root))
     data = yaml.safe_load(cff.read_text())
     commit = git_oneline(root, "rev-parse", "HEAD")
     exact = git_or_none(root, "describe", "--tags", "--exact-match", "HEAD") or None

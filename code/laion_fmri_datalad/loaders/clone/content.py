@@ -15,18 +15,20 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ...errors import LaionFmriError, MissingContentError
+from ...errors import LaionFmriError, MissingContentError, PinWarning
 from ...layout.endpoint import serves_from_loopback
 from ...locks import file_lock
 from ...repo import datalad
 from ...repo.annex import key_size
 from ...repo.dataset import registered_subdatasets
 from ...repo.git import git_or_none, missing_files, restore_missing
+from ...repo.pins import drifted
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
 
@@ -89,12 +91,17 @@ class Content:
         path = self.root / subdataset
         if subdataset in self._checked:
             return path
+        self._install(subdataset, path)
+        self._checked.add(subdataset)
+        for drift in drifted(self.root, [subdataset]):  # once per subdataset and process
+            warnings.warn(drift.line(self.root), PinWarning, stacklevel=3)
+        return path
+
+    def _install(self, subdataset: str, path: Path) -> None:
         if is_installed(path) and not self.fetch:
-            self._checked.add(subdataset)
-            return path
+            return
         if is_working_repository(path) and not missing_files(path):
-            self._checked.add(subdataset)  # whole: no lock, so a read-only clone works
-            return path
+            return  # whole: no lock, so a read-only clone works
         if not self.fetch:
             raise MissingContentError(
                 f"subdataset {subdataset!r} is not installed in {str(self.root)!r}; "
@@ -121,8 +128,6 @@ class Content:
                     raise MissingContentError(
                         f"DataLad could not install subdataset {subdataset!r}"
                     )
-        self._checked.add(subdataset)
-        return path
 
     def ensure_subdatasets(self, paths: Sequence[Path]) -> None:
         """Install (or repair) the subdatasets holding ``paths``, one process at a time."""

@@ -17,6 +17,7 @@ from ...layout.discovery import subjects_in
 from ...layout.names import ARCHIVE, GLM, ROIS, SPLITS, STIMULI
 from ...repo.dataset import registered_subdatasets
 from ...repo.git import gitlinks, tracked_files
+from ...repo.pins import drifted
 from .content import annexed_size, human, is_installed
 from .listings import listed_sizes
 from .streams import clone_streams
@@ -66,6 +67,7 @@ class CloneInfo:
     listed: list[str] = field(default_factory=list)  # not installed: counted from listings
     not_installed: list[str] = field(default_factory=list)  # not installed and not listed
     show_sessions: bool = False  # one row per session (info --subject)
+    drift: list[str] = field(default_factory=list)  # installed subdatasets at another commit
 
     ok: bool = True
 
@@ -97,7 +99,8 @@ class CloneInfo:
         return shown + (f"; {len(others)} more: {' '.join(others)}" if others else "")
 
     def details(self) -> str:
-        lines = [f"LAION-fMRI clone at {self.root}", f"subjects: {' '.join(self.subjects)}"]
+        lines = [f"LAION-fMRI clone at {self.root}", *(f"warning: {d}" for d in self.drift)]
+        lines.append(f"subjects: {' '.join(self.subjects)}")
         for subject in self.subjects:
             lines.append(f"{subject}: {self._sessions_line(subject)}")
         # subjects with the same ROIs are listed together
@@ -138,6 +141,7 @@ def clone_info(dataset: Path, subject: str | None = None) -> CloneInfo:
     subjects = subjects_in(root)
     chosen = subjects if subject is None else [subject]
     info = CloneInfo(root, chosen, show_sessions=subject is not None)
+    info.drift = [d.line(root) for d in drifted(root)]
     registered = registered_subdatasets(root)
     recorded = gitlinks(root, "HEAD", sorted(registered))
     for stream, path in clone_streams(root).items():
