@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from docsnippets import SKIP_REASONS, Block, blocks
 from laion_fmri_datalad.builder.storage import goes_to_git
 from laion_fmri_datalad.devserver.fixture.bucket import iter_objects
 from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.fixture.history import changes_since_launch
+from laion_fmri_datalad.devserver.fixture.published_splits import write_published_splits
 from laion_fmri_datalad.devserver.fixture.spec import get_spec, is_denied
+from laion_fmri_datalad.devserver.githost import serve_directory
 
 GLM = "derivatives/glmsingle-tedana"
 CLIP = "stimuli/task-images_desc-CLIP_embeddings.h5"
@@ -27,14 +34,17 @@ def annexed(key: str) -> bool:
     return not is_denied(key) and not goes_to_git(key, 0)
 
 
-# The whole job in one test: 4 minutes alone, three or four times that beside the suite's
-# other workers (CI's run of it passed the suite's 900 s limit)
-@pytest.mark.timeout(1800)
-def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> None:
-    workdir = tmp_path / "demo"
-    launch = {o.key: o.data for o in iter_objects(get_spec("tiny"), 0, state="launch")}
-    launch_clip = launch[CLIP]
-    current_clip = next(o.data for o in changes_since_launch(0, "tiny") if o.key == CLIP)
+@dataclass(frozen=True)
+class DemoRun:
+    workdir: Path
+    out: str
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """``make demo``'s command, run once: its directory (the documented context of the
+    docs' blocks) and what it printed."""
+    workdir = tmp_path_factory.mktemp("demo-run") / "demo"
     done = subprocess.run(
         [sys.executable, "-m", "laion_fmri_datalad.cli", "demo", "--workdir", str(workdir)],
         capture_output=True,
@@ -42,7 +52,18 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
         timeout=1700,  # 13 steps; the 20 encoding jobs of step 13 take the longest
     )
     assert done.returncode == 0, done.stderr
-    out = done.stdout
+    return DemoRun(workdir, done.stdout)
+
+
+# The whole job: 4 minutes alone, three or four times that beside the suite's other workers
+# (CI's run of it passed the suite's 900 s limit)
+@pytest.mark.timeout(1800)
+def test_demo_ends_with_verified_content_in_the_users_clone(demo: DemoRun) -> None:
+    workdir = demo.workdir
+    launch = {o.key: o.data for o in iter_objects(get_spec("tiny"), 0, state="launch")}
+    launch_clip = launch[CLIP]
+    current_clip = next(o.data for o in changes_since_launch(0, "tiny") if o.key == CLIP)
+    out = demo.out
     assert "[10/13] verify" in out and " 0 failed" in out
     raw = [k for k in launch if k.startswith("sub-01/ses-01/") and annexed(k)]
     session = [k for k in launch if k.startswith(f"{GLM}/sub-01/ses-01/") and annexed(k)]
@@ -128,3 +149,90 @@ def test_demo_ends_with_verified_content_in_the_users_clone(tmp_path: Path) -> N
         assert figure.format == "PNG"
     leftover = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, text=True)
     assert leftover.stdout == ""  # the server is stopped
+
+
+@dataclass(frozen=True)
+class Serving:
+    store_url: str  # the demo's RIA store behind a static web server
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def serving(demo: DemoRun) -> Iterator[Serving]:
+    """``make serve`` (the demo's bucket and access service again, on the same port) and
+    the demo's store behind a static web server, for the docs' blocks."""
+    cli = [sys.executable, "-m", "laion_fmri_datalad.cli"]
+    server = subprocess.Popen(
+        [*cli, "serve", "--fixture", str(demo.workdir / "fixture"), "--data",
+         str(demo.workdir / "s3")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert server.stdout is not None
+    env = dict(os.environ)
+    for line in server.stdout:
+        if line.startswith("access service: "):
+            env["LAION_FMRI_ACCESS_URL"] = line.split(": ", 1)[1].strip()
+        if line.startswith("bucket: "):
+            break
+    assert "LAION_FMRI_ACCESS_URL" in env, "serve did not start"
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["PAGER"] = "cat"
+    try:
+        with serve_directory(demo.workdir / "ria") as url:
+            yield Serving(f"ria+{url}", env)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+
+
+def placeholders(demo: DemoRun, serving: Serving) -> dict[str, str]:
+    """What a reader puts in place of the docs' placeholders, here: the demo's store."""
+    ria = demo.workdir / "ria"
+    published = demo.workdir.parent / "published-splits"
+    if not published.is_dir():  # the authors' split set, as the fixture writes it
+        write_published_splits(
+            published, regenerated=demo.workdir / "superdataset/derivatives/splits/regenerated"
+        )
+    return {
+        "~/laion-fmri-splits": str(published),
+        "ria+https://HOST/PATH": serving.store_url,
+        "ria+file:///data/laion-fmri-store": f"ria+file://{ria}",
+        "ria+file:///STORE": f"ria+file://{ria}",
+    }
+
+
+DOC_BLOCKS = blocks()
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("block", DOC_BLOCKS, ids=[b.name for b in DOC_BLOCKS])
+def test_documented_block_runs(
+    block: Block, demo: DemoRun, serving: Serving, tmp_path: Path
+) -> None:
+    """Each block of the README and docs/ runs as written, in a directory of its own that
+    holds what the docs assume (``.demo/`` after ``make demo``, the user's clone as
+    ``laion-fmri``, the virtual environment as ``.venv``); the blocks of one document run
+    in order and share that clone, as a reader following them does."""
+    if block.skip is not None:
+        assert block.skip.startswith(SKIP_REASONS), block.skip
+        pytest.skip(block.skip)
+    (tmp_path / ".demo").symlink_to(demo.workdir)
+    (tmp_path / ".venv").symlink_to(Path(sys.executable).parents[1])
+    text = block.text
+    if "datalad clone" not in text:
+        (tmp_path / "laion-fmri").symlink_to(demo.workdir / "clone")
+    for placeholder, value in placeholders(demo, serving).items():
+        text = text.replace(placeholder, value)
+    if block.language == "python":
+        script = tmp_path / "block.py"
+        script.write_text(text)
+        command = [sys.executable, str(script)]
+    else:
+        command = ["bash", "-euo", "pipefail", "-c", text]
+    done = subprocess.run(
+        command, cwd=tmp_path, env=serving.env, capture_output=True, text=True, timeout=540
+    )
+    assert done.returncode == 0, (
+        f"{block.name}:\n{text}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    )
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..access import ALLOWED, probe_access
+from ..layout.bidsfiles import generated_files
 from ..layout.discovery import is_dataset
 from ..layout.names import INVENTORY, SUPERDATASET
 from ..repo.dataset import committed_text
@@ -382,6 +383,11 @@ def register_dataset(
         outcome.changes.writes["dataset_description.json"] = (REGULAR, generated)
     elif not described and generated is None and committed is not None:
         outcome.changes.deletes.add("dataset_description.json")
+    # what makes the derivative valid BIDS (SpatialReference sidecars, .bidsignore), unless
+    # the bucket has a file of that name; written again when this code's version differs
+    for relpath, data in generated_files(name).items():
+        if relpath not in outcome.inventory and committed_text(path, relpath) != data.decode():
+            outcome.changes.writes[relpath] = (REGULAR, data)
     message = dataset_message(name, report, location)
     with report.add_time("register:annex-branch"):
         register_urls(path, outcome.urls, message)

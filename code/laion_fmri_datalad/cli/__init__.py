@@ -21,8 +21,9 @@ from ..errors import LaionFmriError, UsageError
 from ..repo.env import tool_env
 from ..reports import Report, exit_code, render
 from . import access, analysis, building, cache, clone, devserver, provenance, splits
-from .options import OneLineParser
+from .options import OneLineParser, as_options
 
+SIGPIPE_EXIT = 128 + signal.SIGPIPE  # 141: what a shell reports for a tool SIGPIPE ended
 COMMAND_MODULES = (devserver, building, clone, splits, provenance, access, cache, analysis)
 PROG = "laion-fmri-datalad"
 
@@ -63,6 +64,18 @@ def _set_up_process(*, loopback: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader of our output went away (`info | head -3`): stop quietly, as a tool
+        # killed by SIGPIPE does, and point stdout at /dev/null so that the flush at exit
+        # does not raise again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return SIGPIPE_EXIT
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbose)
     _set_up_process(loopback=getattr(args, "loopback", False))
@@ -71,10 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         report: Report = args.func(args)
     except UsageError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {as_options(str(exc))}", file=sys.stderr)
         return 2
     except LaionFmriError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {as_options(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

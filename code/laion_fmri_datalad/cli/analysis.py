@@ -4,8 +4,9 @@
 superdataset installed as ``inputs/laion-fmri`` and the reference analysis in ``code/``;
 ``analysis run encoding -d DIR --subject all --roi face --split random_0 tau --embedding
 CLIP -J 2`` runs one job per subject, split, ROI set and embedding on Dask (``--cluster
-local``, or ``slurm``/``pbs``/``sge``/``lsf`` through dask-jobqueue), each in an ephemeral
-clone under ``datalad run``, and merges the results; again, it runs only what is missing.
+local``, or ``slurm``/``pbs``/``sge``/``lsf`` through dask-jobqueue), grouped into tasks that
+each run their jobs under ``datalad run`` in one clone of their own (its content hard-linked
+from one fetched copy), and merges the results; again, it runs only what is missing.
 """
 
 from __future__ import annotations

@@ -68,3 +68,15 @@ def dataset_from(args: argparse.Namespace) -> Path:
     if len(given) == 2 and given[0].absolute() != given[1].absolute():
         raise UsageError(f"two datasets given, -d {given[0]} and TARGET {given[1]}; give one")
     return given[0] if given else Path()
+
+
+# The product's messages name Python's parameters (``dataset=PATH``); on the command line the
+# same value is an option. One table, used where the command line prints an error.
+OPTION_FOR_PARAMETER = {"dataset=PATH": "-d/--dataset PATH"}
+
+
+def as_options(message: str) -> str:
+    """``message`` with each Python parameter it names spelled as its command-line option."""
+    for parameter, option in OPTION_FOR_PARAMETER.items():
+        message = message.replace(parameter, option)
+    return message

@@ -14,7 +14,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names as mypy and editors see them; imported on first use
-    from .api.discovery import describe, download, get_rois, get_subjects
+    from .api.discovery import (
+        describe,
+        download,
+        get_rois,
+        get_subjects,
+        plan_download,
+        plan_get,
+    )
     from .api.group import Group, load_subjects
     from .api.stimuli import Stimuli, load_stimuli
     from .api.subject import Subject, load_subject
@@ -28,6 +35,8 @@ _WHERE = {
     "describe": "api.discovery",
     "get_rois": "api.discovery",
     "get_subjects": "api.discovery",
+    "plan_download": "api.discovery",
+    "plan_get": "api.discovery",
     "Stimuli": "api.stimuli",
     "load_stimuli": "api.stimuli",
 }
@@ -43,6 +52,8 @@ __all__ = [
     "load_stimuli",
     "load_subject",
     "load_subjects",
+    "plan_download",
+    "plan_get",
 ]
 
 

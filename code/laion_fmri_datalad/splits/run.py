@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
+from ..layout.bidsfiles import generated_files
 from ..layout.discovery import is_dataset
 from ..layout.endpoint import serves_from_loopback
 from ..layout.names import SPLITS
@@ -66,6 +67,8 @@ def ensure_splits_dataset(superdataset: Path) -> None:
     }
     (target / "dataset_description.json").write_text(json.dumps(description, indent=2) + "\n")
     (target / "README.md").write_text(README)
+    for relpath, data in generated_files(SPLITS).items():  # the split files, declared
+        (target / relpath).write_bytes(data)
     datalad.call(
         "save",
         dataset=str(superdataset),
