@@ -112,6 +112,19 @@ def test_without_a_token_get_says_how_to_get_access(gated_clone: Path, no_token:
     assert (gated_clone / "stimuli/task-images_desc-CLIP_embeddings.h5").is_file()
 
 
+def test_without_a_token_the_loaders_say_how_once(gated_clone: Path, no_token: None) -> None:
+    """The remote's error reaches the loaders' one line once, though git-annex repeats it
+    per attempt and DataLad keeps every copy."""
+    from laion_fmri_datalad.errors import LaionFmriError
+    from laion_fmri_datalad.loaders.clone.content import Content
+
+    with pytest.raises(LaionFmriError) as err:
+        Content(gated_clone).ensure_present([gated_clone / "stimuli" / GATED])
+    message = str(err.value)
+    assert message.count("no access token for the gated stimuli") == 1, message
+    assert "\n" not in message
+
+
 def test_request_access_stores_a_private_token_and_get_works(
     gated_clone: Path, own_server: ServedBucket, no_token: None
 ) -> None:

@@ -288,3 +288,35 @@ def test_every_tiny_localizer_key_is_denied_by_policy_exactly_when_held_out(
     assert not any(_policy_denies(k) or is_denied(k) for k in keys)
     glm = [o.key for o in derivatives.glmsingle_figures(design) if "/ses-31/" in o.key]
     assert glm and all(_policy_denies(k) and is_denied(k) for k in glm)
+
+
+def test_model_h5_holds_the_betas_voxel_major_as_the_bucket_does() -> None:
+    """``betasmd``: (n_voxels, 1, 1, n_trials) float32, contiguous (no chunks), after the
+    diagnostics; row i is the anatomical brain mask's i-th voxel in C order, column j the
+    trial table's row j; the same float32 values as the NIfTI betas, NaNs included."""
+    import h5py
+
+    design = SubjectDesign(0, "sub-03", get_spec("tiny"), build_catalogue())
+    objects = {o.key: o.data for o in derivatives.glmsingle(design)}
+    stem = "derivatives/glmsingle-tedana/sub-03/ses-02/func/sub-03_ses-02_task-images"
+    model = objects[f"{stem}_space-T1w_desc-GLMsingle_model.h5"]
+    with h5py.File(io.BytesIO(model), "r") as handle:
+        betasmd = handle["betasmd"]
+        n_trials = len(design.schedule["ses-02"])
+        assert betasmd.shape == (int(design.brain_mask.sum()), 1, 1, n_trials)
+        assert betasmd.chunks is None and betasmd.dtype == np.float32
+        assert betasmd.compression is None
+        offset = betasmd.id.get_offset()
+        diagnostics = [handle[name].id.get_offset() for name in ("HRFindex", "R2", "meanvol")]
+        assert offset is not None and offset > max(d for d in diagnostics if d is not None)
+        rows = betasmd[:, 0, 0, :]
+    raw = np.frombuffer(model, dtype="<f4", count=rows.size, offset=offset).reshape(rows.shape)
+    np.testing.assert_array_equal(raw, rows)  # contiguous: each voxel's trials side by side
+    nifti = nib.Nifti1Image.from_bytes(
+        gzip.decompress(
+            objects[f"{stem}_space-T1w_stat-effect_desc-SingletrialBetas_statmap.nii.gz"]
+        )
+    )
+    volume = np.asarray(nifti.dataobj, dtype=np.float32)
+    np.testing.assert_array_equal(rows, volume[design.brain_mask])  # NaNs in the same places
+    assert np.isnan(rows).any()

@@ -116,5 +116,9 @@ def test_publish_failure_formats_datalads_message_tuples(
 
 def test_result_message_joins_message_and_error_on_one_line() -> None:
     record = {"status": "error", "message": ("cannot get %s", "x.nii.gz"), "error_message": "a\nb"}
-    assert datalad.result_message(record) == "cannot get x.nii.gz; a b"
+    assert datalad.result_message(record) == "cannot get x.nii.gz; a; b"
     assert datalad.result_message({"status": "impossible"}) == "status impossible"
+    # git-annex repeats a special remote's error per attempt; DataLad keeps every copy
+    token = "no access token for the gated stimuli: run `laion-fmri-datalad request-access`"
+    repeated = {"status": "error", "message": f"{token}\n{token}\n{token}", "error_message": token}
+    assert datalad.result_message(repeated) == token

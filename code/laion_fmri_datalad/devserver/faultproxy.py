@@ -4,11 +4,13 @@ reliability tests and ``benchmarks/stress_reliability.py``.
 Each request is forwarded to the server, or answered with a fault chosen by a seeded
 schedule: ``503`` (an S3 ``SlowDown``), ``reset`` (the connection closed with a TCP reset
 before any answer) or ``truncate`` (the server's status and ``Content-Length``, then half
-the body, then the connection closed). A URL gets at most ``per_url`` faults, so a client
-that retries always gets through in the end; ``counts`` says what was injected, and
-``body_bytes`` how many bytes of response bodies went to clients (the benchmarks' count of
-what a run fetched). Traffic goes only to the upstream given, which must be on the loopback
-interface.
+the body, then the connection closed). A URL (with its ``Range``, so each byte range of a
+file is a request of its own) gets at most ``per_url`` faults, so a client that retries
+always gets through in the end; ``counts`` says what was injected and forwarded,
+``requests`` how many requests came in, and ``body_bytes`` how many bytes of response bodies
+went to clients (the benchmarks' count of what a run fetched). ``delay`` seconds pass before
+each answer (a distant bucket's round trip). Traffic goes only to the upstream given, which
+must be on the loopback interface.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
@@ -41,8 +44,10 @@ class Schedule:
     kinds: tuple[str, ...] = FAULTS
     seed: int = 0
     enabled: bool = True
+    delay: float = 0.0
     counts: Counter[str] = field(default_factory=Counter)
     body_bytes: int = 0
+    requests: int = 0
     _seen: Counter[str] = field(default_factory=Counter)
     _random: random.Random = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -52,6 +57,7 @@ class Schedule:
 
     def fault_for(self, url: str) -> str | None:
         with self._lock:
+            self.requests += 1
             fault = None
             if (
                 self.enabled
@@ -78,7 +84,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._proxy()
 
     def _proxy(self) -> None:
-        fault = self.server.schedule.fault_for(f"{self.command} {self.path}")
+        schedule = self.server.schedule
+        if schedule.delay:
+            time.sleep(schedule.delay)
+        fault = schedule.fault_for(f"{self.command} {self.path} {self.headers.get('Range', '')}")
         if fault == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True

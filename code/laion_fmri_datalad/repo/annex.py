@@ -85,3 +85,20 @@ def trust_special_remote(repo: Path, name: str) -> None:
     found = re.search(r"--safe (\S+)", done.stdout.decode() + done.stderr.decode())
     if found:
         annex(repo, "verifyremote", name, "--safe", found.group(1))
+
+
+def key_urls(repo: Path, keys: Sequence[str]) -> dict[str, list[str]]:
+    """The URLs git-annex records for each of ``keys`` in ``repo`` (its web remote's: for
+    this dataset's files, the bucket's versioned URLs), in one ``whereis --batch-keys``."""
+    if not keys:
+        return {}
+    out = git(repo, "annex", "whereis", "--json", "--batch-keys", input="\n".join(keys).encode())
+    found: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        if line.strip():
+            record = json.loads(line)
+            urls = [u for where in record.get("whereis", []) for u in where.get("urls", [])]
+            found[str(record.get("key"))] = [
+                u for u in urls if u.startswith(("http://", "https://"))
+            ]
+    return found

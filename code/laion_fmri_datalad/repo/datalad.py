@@ -45,8 +45,9 @@ def failures(results: Iterable[Result]) -> list[Result]:
 
 
 def result_message(result: Result) -> str:
-    """The reason in a DataLad result record, on one line (DataLad gives messages as
-    ``(format, *args)`` tuples)."""
+    """The reason in a DataLad result record, on one line, each distinct line of it once
+    (DataLad gives messages as ``(format, *args)`` tuples; git-annex repeats a special
+    remote's error once per attempt, and DataLad may put it in both fields)."""
     parts: list[str] = []
     for field in ("message", "error_message"):
         value = result.get(field)
@@ -55,10 +56,11 @@ def result_message(result: Result) -> str:
                 value = str(value[0]) % tuple(value[1:])
             except (TypeError, ValueError):
                 value = " ".join(str(v) for v in value)
-        if value:
-            parts.append(str(value))
-    text = "; ".join(parts) or f"status {result.get('status')}"
-    return " ".join(text.split())
+        for line in str(value or "").splitlines():
+            line = " ".join(line.split())
+            if line and line not in parts:
+                parts.append(line)
+    return "; ".join(parts) or f"status {result.get('status')}"
 
 
 def failure_error(command: str, dataset: Path | str | None, failed: list[Result]) -> RepoError:

@@ -36,6 +36,7 @@ from ..betas.reader import read_header, read_masked_betas_proxy
 from ..clone.content import Content
 from ..clone.files import ROI_RES, SubjectFiles
 from .anatomy import AnatomyMixin
+from .modelbetas import check_source, model_betas, model_rows, reads_model
 from .nifti import float_values, nifti_target, write_nifti
 from .rawdata import RawDataMixin
 from .roidata import RoiDataMixin
@@ -308,6 +309,7 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
         return_trials: Literal[False] = False,
         cache: bool | None = None,
         mask_source: BrainMaskSource | None = None,
+        source: str = "auto",
     ) -> Floats: ...
     @overload
     def get_betas(
@@ -324,6 +326,7 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
         return_trials: Literal[True],
         cache: bool | None = None,
         mask_source: BrainMaskSource | None = None,
+        source: str = "auto",
     ) -> tuple[Floats, pd.DataFrame]: ...
     @overload
     def get_betas(
@@ -340,6 +343,7 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
         return_trials: Literal[False] = False,
         cache: bool | None = None,
         mask_source: BrainMaskSource | None = None,
+        source: str = "auto",
     ) -> dict[str, Floats]: ...
     @overload
     def get_betas(
@@ -356,6 +360,7 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
         return_trials: Literal[True],
         cache: bool | None = None,
         mask_source: BrainMaskSource | None = None,
+        source: str = "auto",
     ) -> dict[str, tuple[Floats, pd.DataFrame]]: ...
     def get_betas(
         self,
@@ -371,6 +376,7 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
         return_trials: bool = False,
         cache: bool | None = None,
         mask_source: BrainMaskSource | None = None,
+        source: str = "auto",
     ) -> Any:
         """Single-trial betas, float32 ``(n_trials, n_voxels)``, NaNs kept.
 
@@ -386,6 +392,12 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
         Row *i* of the trial table is volume *i* of the betas; ``beta_index`` (which
         restarts in every run) is data, never a volume index.
 
+        ``source``: ``"auto"`` (default) reads the NIfTI when its content (or its cache) is
+        here, else only the selected voxels' rows of the session's ``model.h5`` from the
+        bucket, by byte ranges, all sessions of a list at once, cached by the file's key (a
+        second query of those voxels reads nothing from the network); ``"nifti"`` and
+        ``"model"`` force one. Both give the same float32 values.
+
         The first read of a session decompresses the 4D file once, front to back, and also
         writes a voxel-major cache of every brain-mask voxel (in the subdataset's git
         directory, or ``$LAION_FMRI_CACHE_DIR``); later reads of the session, of any voxels
@@ -395,13 +407,37 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
         list of sessions gives a dict. ``mask_source`` (``"anatomical"``, ``"rsquare"``;
         default: the subject's) chooses the brain mask the voxels are counted in."""
 
-        def one(session: Session) -> Any:
-            name = self.files.session(session)
+        source = check_source(source)
+        prefetched: dict[str, Floats] = {}
+
+        def selected(name: str) -> Mask:
             selection = self._selection(roi, mask, mask_source)
             if nc_threshold is not None:
                 selection = selection & self._above(name, nc_threshold, mask_source)
+            return selection
+
+        def from_model(name: str) -> npt.NDArray[np.intp] | None:
+            """The model.h5 rows this session is read from, or None: the NIfTI."""
+            rows = model_rows(self, selected(name), mask_source)
+            path = self.files.betas(name)
+            return rows if reads_model(self, path, source, rows, cache, mask_source) else None
+
+        def one(session: Session) -> Any:
+            name = self.files.session(session)
+            selection = selected(name)
             trials = self.get_trial_info(name)
             rows = trial_rows(trials, stimuli)
+            model = from_model(name) if name not in prefetched else None
+            if name in prefetched or model is not None:
+                if model is not None:  # not fetched with the other sessions
+                    prefetched.update(model_betas(self, {name: (model, len(trials))}))
+                every = prefetched.pop(name)  # every trial: zscore needs them all
+                volumes = trial_volumes(trials, rows, every.shape[0], self.files.model(name))
+                values = standardized(every)[volumes] if zscore else every[volumes]
+                table = trials.iloc[rows].reset_index(drop=True)
+                if average_repeats:
+                    values, table = average_by_image(values, table, volumes)
+                return (values, table) if return_trials else values
             path = self.files.betas(name)
             self.content.ensure_present([path])
             volumes = trial_volumes(trials, rows, read_header(path).n_volumes, path)
@@ -426,7 +462,16 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
             return (values, table) if return_trials else values
 
         if isinstance(session, list | tuple):
-            return {s: one(s) for s in self._sessions(session)}
+            names = self._sessions(session)
+            if source != "nifti":  # the sessions read from model.h5, fetched together
+                wanted = {n: from_model(n) for n in names}
+                rows_of = {n: r for n, r in wanted.items() if r is not None}
+                if rows_of:
+                    counts = {n: len(self.get_trial_info(n)) for n in rows_of}
+                    prefetched.update(
+                        model_betas(self, {n: (r, counts[n]) for n, r in rows_of.items()})
+                    )
+            return {s: one(s) for s in names}
         return one(session)
 
     def _above(

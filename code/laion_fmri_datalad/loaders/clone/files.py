@@ -91,6 +91,17 @@ class SubjectFiles:
             extension=".nii.gz",
         )
 
+    def model(self, session: str) -> Path:
+        """GLMsingle's ``model.h5`` of a session (its betas voxel-major, DESIGN §2.13)."""
+        return self.one(
+            GLM,
+            "GLMsingle model",
+            session=session[4:],
+            desc="GLMsingle",
+            suffix="model",
+            extension=".h5",
+        )
+
     def trials(self, session: str) -> Path:
         return self.one(
             GLM,

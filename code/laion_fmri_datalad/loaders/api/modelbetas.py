@@ -1,0 +1,107 @@
+"""``get_betas(..., source=)``: which file a session's betas are read from.
+
+``"nifti"`` reads the 4D ``..._desc-SingletrialBetas_statmap.nii.gz`` (got whole, then the
+voxel-major cache); ``"model"`` reads only the selected voxels' rows of the session's
+``..._desc-GLMsingle_model.h5`` from the bucket by byte ranges (``betas/modelfile.py``); the
+two give the same float32 values, bit for bit. ``"auto"`` (the default) reads what is here:
+the NIfTI when its content is present or its voxel-major cache is, else ``model.h5``, which
+holds only the anatomical brain mask's voxels (a selection reaching outside it, possible with
+``mask_source="rsquare"``, is read from the NIfTI).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from ...choices import unknown
+from ...errors import MissingContentError
+from ...layout.names import GLM
+from ..betas.cache import CacheFile, enabled
+from ..betas.modelfile import ModelFile, RowQuery, read_rows
+from ..clone.content import is_present
+from .types import BrainMaskSource, Floats, Mask
+
+if TYPE_CHECKING:
+    from .subject import Subject
+
+SOURCES = ("auto", "nifti", "model")
+ANATOMICAL: BrainMaskSource = "anatomical"
+
+
+def check_source(source: object) -> str:
+    if not isinstance(source, str) or source not in SOURCES:
+        raise unknown("source", str(source), SOURCES)
+    return source
+
+
+def model_rows(
+    sub: Subject, selection: Mask, mask_source: BrainMaskSource | None
+) -> npt.NDArray[np.intp] | None:
+    """The rows of ``betasmd`` (positions in the anatomical brain mask, C order) of the
+    selected voxels, in the selection's order; None when some lie outside that mask."""
+    anatomical = sub._brain_of(ANATOMICAL)
+    grid = np.zeros(sub.shape, dtype=bool)
+    grid[sub._brain_of(mask_source)] = selection
+    if (grid & ~anatomical).any():
+        return None
+    return np.flatnonzero(grid[anatomical])
+
+
+def reads_model(
+    sub: Subject,
+    betas: Path,
+    source: str,
+    rows: npt.NDArray[np.intp] | None,
+    cache: bool | None,
+    mask_source: BrainMaskSource | None,
+) -> bool:
+    """Whether this session's betas come from ``model.h5``."""
+    if source == "nifti":
+        return False
+    if rows is None:
+        if source == "model":
+            raise MissingContentError(
+                "source='model' reads the anatomical brain mask's voxels, and this selection "
+                "reaches outside it; use mask_source='anatomical' or source='nifti'"
+            )
+        return False
+    if source == "model":
+        return True
+    if is_present(betas):
+        return False
+    use_cache = enabled() if cache is None else cache
+    return not (use_cache and CacheFile.of(betas, sub._brain_of(mask_source)).valid())
+
+
+def model_file(sub: Subject, session: str) -> ModelFile:
+    """The session's ``model.h5`` with the versioned URL git-annex records for its key."""
+    from ...repo.annex import key_urls
+    from ..betas.cache import content_key
+
+    path = sub.files.model(session)
+    key = content_key(path)
+    urls = key_urls(sub.content.root / GLM, [key]).get(key, [])
+    if not urls:
+        raise MissingContentError(
+            f"{sub.content.relative(path)}: git-annex records no URL for its key {key}; "
+            "read the NIfTI instead (source='nifti')"
+        )
+    return ModelFile.of(path, urls[0])
+
+
+def model_betas(
+    sub: Subject, wanted: dict[str, tuple[npt.NDArray[np.intp], int]]
+) -> dict[str, Floats]:
+    """Per session, ``(n_trials, len(rows))``: every trial of the wanted rows, all sessions'
+    missing rows fetched together."""
+    sessions = list(wanted)
+    queries = [
+        RowQuery(model_file(sub, s), wanted[s][0], sub.get_n_voxels(ANATOMICAL), wanted[s][1])
+        for s in sessions
+    ]
+    rows = read_rows(queries)
+    return {s: np.ascontiguousarray(r.T) for s, r in zip(sessions, rows, strict=True)}
