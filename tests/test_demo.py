@@ -44,7 +44,7 @@ class DemoRun:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """``make demo``'s command, run once: its directory (the documented context of the
     docs' blocks) and what it printed."""
-    workdir = tmp_path_factory.mktemp("demo-run") / "demo"
+    workdir = tmp_path_factory.mktemp("demo-run") / ".demo"  # where make demo puts it
     done = subprocess.run(
         [sys.executable, "-m", "laion_fmri_datalad.cli", "demo", "--workdir", str(workdir)],
         capture_output=True,
@@ -209,18 +209,20 @@ DOC_BLOCKS = blocks()
 def test_documented_block_runs(
     block: Block, demo: DemoRun, serving: Serving, tmp_path: Path
 ) -> None:
-    """Each block of the README and docs/ runs as written, in a directory of its own that
-    holds what the docs assume (``.demo/`` after ``make demo``, the user's clone as
-    ``laion-fmri``, the virtual environment as ``.venv``); the blocks of one document run
-    in order and share that clone, as a reader following them does."""
+    """Each block of the README and docs/ runs as written, where the docs assume it runs:
+    beside ``.demo/`` after ``make demo``, with the user's clone as ``laion-fmri`` and the
+    virtual environment as ``.venv`` (a block that clones, in an empty directory); the
+    blocks run in order and share that clone, as a reader following them does."""
     if block.skip is not None:
         assert block.skip.startswith(SKIP_REASONS), block.skip
         pytest.skip(block.skip)
-    (tmp_path / ".demo").symlink_to(demo.workdir)
-    (tmp_path / ".venv").symlink_to(Path(sys.executable).parents[1])
+    here = demo.workdir.parent  # the repository's place: .demo/ beside the user's clone
+    for name, target in ((".venv", Path(sys.executable).parents[1]), ("laion-fmri", ".demo/clone")):
+        if not (here / name).is_symlink():
+            (here / name).symlink_to(target)
     text = block.text
-    if "datalad clone" not in text:
-        (tmp_path / "laion-fmri").symlink_to(demo.workdir / "clone")
+    if "datalad clone" in text:  # a block that clones starts in an empty directory
+        here = tmp_path
     for placeholder, value in placeholders(demo, serving).items():
         text = text.replace(placeholder, value)
     if block.language == "python":
@@ -230,7 +232,7 @@ def test_documented_block_runs(
     else:
         command = ["bash", "-euo", "pipefail", "-c", text]
     done = subprocess.run(
-        command, cwd=tmp_path, env=serving.env, capture_output=True, text=True, timeout=540
+        command, cwd=here, env=serving.env, capture_output=True, text=True, timeout=540
     )
     assert done.returncode == 0, (
         f"{block.name}:\n{text}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"

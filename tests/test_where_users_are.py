@@ -232,8 +232,9 @@ def everything_public(
     clone = tmp_path_factory.mktemp("bids") / "clone"
     datalad.call("clone", source=web_store, path=str(clone))
     datalad.call("get", path=[str(clone)], dataset=str(clone), recursive=True, get_data=False)
-    targets = sorted(p for p in clone.iterdir() if not p.name.startswith("."))
-    _get(clone, *(str(p.relative_to(clone)) for p in targets))
+    datalad.call(
+        "get", path=[str(clone)], dataset=str(clone), recursive=True, loopback=True, jobs=4
+    )
     return clone
 
 

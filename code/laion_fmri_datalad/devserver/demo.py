@@ -37,6 +37,7 @@ from ..publish import publish
 from ..repo import datalad
 from ..repo.dataset import remove_dataset
 from ..repo.git import git
+from ..repo.pins import move_to
 from ..reports import Done
 from ..splits.run import make_splits
 from .encodingfigure import encoding_figure
@@ -203,7 +204,7 @@ def _releases_in_the_clone(demo: Demo) -> list[TagCheck]:
     ]
     for check in checks:
         print(f"  {check.line()}")
-    git(demo.clone, "checkout", "--quiet", branch)  # the newest release: back on the branch
+    move_to(demo.clone, branch)  # the newest release: back on the branch, subdatasets too
     return checks
 
 

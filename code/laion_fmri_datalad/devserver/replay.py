@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..contentcheck import verify_present
 from ..repo import datalad
-from ..repo.git import git
+from ..repo.pins import move_to
 from .fixture.history import CHANGED_ON, changes_since_launch, embedding_key
 from .fixture.model import FixtureObject
 from .localbucket import ServedBucket
@@ -68,9 +68,10 @@ def check_at_tag(clone: Path, tag: str, expected: bytes) -> TagCheck:
     """Check ``tag`` out in the user's clone (the subdatasets too), get the embedding
     file with DataLad, and compare its bytes with ``expected``; fsck it against its key."""
     path = embedding_key(MODEL)
-    git(clone, "checkout", "--quiet", tag)
     datalad.call("get", dataset=str(clone), path=[str(clone / "stimuli")], get_data=False)
-    git(clone, "submodule", "update", "--quiet", "--checkout", "--", "stimuli")
+    move_to(
+        clone, tag
+    )  # the superdataset and every installed subdataset (laion-fmri-datalad checkout)
     datalad.call("get", dataset=str(clone), path=[str(clone / path)])
     data = (clone / path).read_bytes()
     verified = verify_present(clone / "stimuli", [str(clone / path)])
