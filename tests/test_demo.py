@@ -154,6 +154,7 @@ def test_demo_ends_with_verified_content_in_the_users_clone(demo: DemoRun) -> No
 @dataclass(frozen=True)
 class Serving:
     store_url: str  # the demo's RIA store behind a static web server
+    endpoint: str  # the demo's bucket, served again
     env: dict[str, str]
 
 
@@ -169,7 +170,10 @@ def serving(demo: DemoRun) -> Iterator[Serving]:
     )  # fmt: skip
     assert server.stdout is not None
     env = dict(os.environ)
+    endpoint = ""
     for line in server.stdout:
+        if line.startswith("endpoint: "):
+            endpoint = line.split(": ", 1)[1].strip()
         if line.startswith("access service: "):
             env["LAION_FMRI_ACCESS_URL"] = line.split(": ", 1)[1].strip()
         if line.startswith("bucket: "):
@@ -179,7 +183,7 @@ def serving(demo: DemoRun) -> Iterator[Serving]:
     env["PAGER"] = "cat"
     try:
         with serve_directory(demo.workdir / "ria") as url:
-            yield Serving(f"ria+{url}", env)
+            yield Serving(f"ria+{url}", endpoint, env)
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
@@ -194,6 +198,7 @@ def placeholders(demo: DemoRun, serving: Serving) -> dict[str, str]:
             published, regenerated=demo.workdir / "superdataset/derivatives/splits/regenerated"
         )
     return {
+        "https://laion-fmri.s3.us-west-2.amazonaws.com": f"{serving.endpoint}/laion-fmri",
         "~/laion-fmri-splits": str(published),
         "ria+https://HOST/PATH": serving.store_url,
         "ria+file:///data/laion-fmri-store": f"ria+file://{ria}",

@@ -148,3 +148,36 @@ def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"):
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+def test_betas_command_dry_run_then_npz(
+    clone: Path, design: SubjectDesign, fresh_cache: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    cli = [sys.executable, "-m", "laion_fmri_datalad.cli", "betas", "--subject", "01"]
+    where = ["--roi", "FFA1", "--ses", "01", "02", "-d", str(clone)]
+    dry = subprocess.run([*cli, *where, "--dry-run"], capture_output=True, text=True, check=True)
+    lines = dry.stdout.splitlines()
+    assert lines[0].startswith(
+        "ses-01: sub-01_ses-01_task-images_space-T1w_desc-GLMsingle_model.h5: "
+    )
+    assert " ranges, " in lines[0] and lines[-1].startswith("would read ")
+    assert not list(tmp_path.glob("*.npz"))
+    output = tmp_path / "ffa1.npz"
+    done = subprocess.run([*cli, *where, "-o", str(output)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    sub = load_subject("sub-01", dataset=clone)
+    ffa = sub.get_roi_mask("FFA1")
+    with np.load(output) as saved:
+        for session in SESSIONS:
+            np.testing.assert_array_equal(saved[session], truth(design, session)[:, ffa])
+            assert (
+                saved[f"{session}_label"].tolist() == sub.get_trial_info(session)["label"].tolist()
+            )
+        assert saved["voxels"].tolist() == np.flatnonzero(ffa).tolist()
+    assert not (clone / NIFTI.format(s="ses-01")).exists()
+    missing = subprocess.run([*cli, *where], capture_output=True, text=True)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+    assert "-o/--output" in missing.stderr

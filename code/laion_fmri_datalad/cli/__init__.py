@@ -20,11 +20,13 @@ from .. import __version__
 from ..errors import LaionFmriError, UsageError
 from ..repo.env import tool_env
 from ..reports import Report, exit_code, render
-from . import access, analysis, building, cache, clone, devserver, provenance, splits
+from . import access, analysis, betas, building, cache, clone, devserver, provenance, splits
 from .options import OneLineParser, as_options
 
 SIGPIPE_EXIT = 128 + signal.SIGPIPE  # 141: what a shell reports for a tool SIGPIPE ended
-COMMAND_MODULES = (devserver, building, clone, splits, provenance, access, cache, analysis)
+COMMAND_MODULES = (
+    devserver, building, clone, betas, splits, provenance, access, cache, analysis,
+)  # fmt: skip
 PROG = "laion-fmri-datalad"
 
 

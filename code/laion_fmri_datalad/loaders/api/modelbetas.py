@@ -11,6 +11,7 @@ holds only the anatomical brain mask's voxels (a selection reaching outside it, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,8 +22,8 @@ from ...choices import unknown
 from ...errors import MissingContentError
 from ...layout.names import GLM
 from ..betas.cache import CacheFile, enabled
-from ..betas.modelfile import ModelFile, RowQuery, read_rows
-from ..clone.content import is_present
+from ..betas.modelfile import ModelFile, RowQuery, plan, read_rows
+from ..clone.content import human, is_present
 from .types import BrainMaskSource, Floats, Mask
 
 if TYPE_CHECKING:
@@ -105,3 +106,63 @@ def model_betas(
     ]
     rows = read_rows(queries)
     return {s: np.ascontiguousarray(r.T) for s, r in zip(sessions, rows, strict=True)}
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """What reading some voxels of some sessions from ``model.h5`` costs, before it is done:
+    per session the byte ranges of the rows not cached yet."""
+
+    sessions: dict[str, list[tuple[int, int]]]  # session -> (start, end) ranges, end exclusive
+    names: dict[str, str]
+    cached: dict[str, int]  # rows already in the row cache
+    n_voxels: int
+
+    @property
+    def bytes(self) -> int:
+        return sum(end - start for ranges in self.sessions.values() for start, end in ranges)
+
+    @property
+    def requests(self) -> int:
+        return sum(len(ranges) for ranges in self.sessions.values())
+
+    ok: bool = True
+
+    def details(self) -> str:
+        lines = []
+        for session, ranges in self.sessions.items():
+            shown = " ".join(f"{a}-{b - 1}" for a, b in ranges[:8])
+            more = f" ... ({len(ranges) - 8} more)" if len(ranges) > 8 else ""
+            lines.append(
+                f"{session}: {self.names[session]}: {len(ranges)} ranges, "
+                f"{human(sum(b - a for a, b in ranges))}, {self.cached[session]} rows cached: "
+                f"{shown}{more}"
+            )
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        return (
+            f"would read {human(self.bytes)} in {self.requests} range requests for "
+            f"{self.n_voxels} voxels of {len(self.sessions)} sessions (plus each file's header "
+            "once, a few 64 kB ranges, unless cached)"
+        )
+
+
+def plan_model_reads(
+    sub: Subject, sessions: list[str], rows: npt.NDArray[np.intp], n_trials: dict[str, int]
+) -> ReadPlan:
+    """The ranges ``model_betas`` would fetch (reads each file's header, not its rows)."""
+    queries = [
+        RowQuery(model_file(sub, s), rows, sub.get_n_voxels(ANATOMICAL), n_trials[s])
+        for s in sessions
+    ]
+    planned = plan(queries)
+    return ReadPlan(
+        {
+            s: [r.byte_range(p.layout) for r in p.runs]
+            for s, p in zip(sessions, planned, strict=True)
+        },
+        {s: p.query.model.name for s, p in zip(sessions, planned, strict=True)},
+        {s: int(np.isin(rows, p.cached).sum()) for s, p in zip(sessions, planned, strict=True)},
+        int(rows.size),
+    )

@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +27,11 @@ import numpy.typing as npt
 
 from ...errors import DataMismatchError
 from .cache import cache_dir, content_key, session_label
-from .rangefetch import ByteRange, fetch
+from .rangefetch import CONCURRENCY, ByteRange, fetch
 from .ranges import GAP_ROWS, BetasLayout, RowRun, bytes_of, coalesce, rows_from
 
 BLOCK = 64 * 1024  # what one header read asks for
+HEADERS_AT_ONCE = 16
 Floats = npt.NDArray[np.float32]
 
 
@@ -196,10 +198,12 @@ class Planned:
 
 
 def plan(queries: Sequence[RowQuery], gap: int = GAP_ROWS) -> list[Planned]:
-    """Per file: its layout (checked), the rows already cached, and the runs to fetch."""
+    """Per file: its layout (checked), the rows already cached, and the runs to fetch. The
+    headers of files not yet cached are read in parallel (each is a few dependent reads)."""
+    with ThreadPoolExecutor(max(1, min(len(queries), HEADERS_AT_ONCE))) as pool:
+        layouts = list(pool.map(lambda q: read_layout(q.model), queries))
     planned = []
-    for query in queries:
-        layout = read_layout(query.model)
+    for query, layout in zip(queries, layouts, strict=True):
         layout.check(query.n_voxels, query.n_trials, query.model.name)
         cached, values = RowCache(query.model).load()
         item = Planned(query, layout, cached, values, [])
@@ -212,6 +216,7 @@ def read_rows(
     queries: Sequence[RowQuery],
     gap: int = GAP_ROWS,
     progress: Callable[[int], None] | None = None,
+    concurrency: int = CONCURRENCY,
 ) -> list[Floats]:
     """Per query, ``(len(rows), n_trials)`` float32: cached rows from the cache, the rest
     fetched (every file's runs in one concurrent batch) and then cached."""
@@ -221,7 +226,7 @@ def read_rows(
         for p in planned
         for run in p.runs
     ]
-    payloads = iter(fetch(ranges, progress=progress))
+    payloads = iter(fetch(ranges, progress=progress, concurrency=concurrency))
     results = []
     for item in planned:
         missing = item.missing

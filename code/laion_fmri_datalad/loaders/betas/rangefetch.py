@@ -21,7 +21,7 @@ from typing import Any
 
 from ...errors import LaionFmriError
 
-CONCURRENCY = 16  # range requests in flight (benchmarks/README.md: the measurement)
+CONCURRENCY = 64  # range requests in flight (benchmarks/README.md: the measurement)
 ATTEMPTS = 6
 PAUSE = 0.2  # seconds before the second try, doubling after
 
