@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,6 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_betas import BRAIN, SHAPE, ellipsoid
-from laion_fmri_datalad.devserver.faultproxy import FaultProxy, Schedule
 from laion_fmri_datalad.devserver.s3load import admin_client, ensure_bucket
 from laion_fmri_datalad.devserver.s3server import LocalS3Server
 from laion_fmri_datalad.loaders.betas import modelfile
@@ -102,14 +103,47 @@ def upstream_recipe(url: str, rows: npt.NDArray[np.intp], n_voxels: int) -> npt.
     ).T
 
 
-def measured(proxy: FaultProxy, work: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    before = (proxy.schedule.requests, proxy.schedule.body_bytes)
+class Proxy:
+    """The fault proxy (``devserver/faultproxy.py``) in a process of its own, so that its
+    work does not compete with the client's for this process's interpreter: it waits
+    ``DELAY`` before every answer, counts requests and body bytes, and injects faults when
+    told."""
+
+    def __init__(self, upstream: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "laion_fmri_datalad.devserver.faultproxy", upstream,
+             "--delay", str(DELAY)],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+
+    def _control(self, query: str = "") -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}/__faultproxy__/stats{query}") as answer:
+            stats: dict[str, Any] = json.loads(answer.read())
+        return stats
+
+    def stats(self) -> dict[str, Any]:
+        return self._control()
+
+    def faults(self, rate: float, per_url: int = 3) -> dict[str, Any]:
+        return self._control(f"?rate={rate}&per_url={per_url}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def measured(proxy: Proxy, work: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    before = proxy.stats()
     start = time.perf_counter()
     result = work(*args, **kwargs)
+    seconds = time.perf_counter() - start
+    after = proxy.stats()
     return {
-        "seconds": round(time.perf_counter() - start, 3),
-        "requests": proxy.schedule.requests - before[0],
-        "bytes": proxy.schedule.body_bytes - before[1],
+        "seconds": round(seconds, 3),
+        "requests": after["requests"] - before["requests"],
+        "bytes": after["body_bytes"] - before["body_bytes"],
         "result": result,
     }
 
@@ -137,10 +171,12 @@ def main() -> None:
         urls = {}
         for session, path in files.items():
             key = KEY.format(s=session)
-            client.upload_file(str(path), BUCKET, key)
+            if not _uploaded(client, key, path.stat().st_size):
+                print(f"uploading {key}", flush=True)
+                client.upload_file(str(path), BUCKET, key)
             urls[session] = key
-        schedule = Schedule(rate=0.0, delay=DELAY)
-        with FaultProxy(server.endpoint_url, schedule) as proxy:
+        proxy = Proxy(server.endpoint_url)
+        try:
             url = {s: f"{proxy.url}/{BUCKET}/{k}" for s, k in urls.items()}
             for roi, rows in rois(brain).items():
                 roi_bytes = rows.size * row_bytes * len(sessions)
@@ -170,7 +206,16 @@ def main() -> None:
                 line["gap"] = gaps(proxy, url, files, rows, n_voxels, sessions)
                 report[roi] = line
                 print(json.dumps({roi: line}, indent=1), flush=True)
+        finally:
+            proxy.stop()
     (work / "report.json").write_text(json.dumps(report, indent=1))
+
+
+def _uploaded(client: Any, key: str, size: int) -> bool:
+    try:
+        return int(client.head_object(Bucket=BUCKET, Key=key)["ContentLength"]) == size
+    except Exception:
+        return False
 
 
 def _upstream_sessions(
@@ -205,7 +250,7 @@ def _bare_get(url: str, path: Path, size: int) -> int:
 
 
 def faults(
-    proxy: FaultProxy,
+    proxy: Proxy,
     url: dict[str, str],
     files: dict[str, Path],
     rows: npt.NDArray[np.intp],
@@ -214,7 +259,7 @@ def faults(
     expected: list[npt.NDArray[np.float32]],
 ) -> dict[str, Any]:
     """20% of requests answered with a 503, a reset or a cut body (each range at most 3)."""
-    proxy.schedule.rate, proxy.schedule.per_url = 0.2, 3
+    before = proxy.faults(0.2, 3)["counts"]
     survived = 0
     for session in sessions:
         try:
@@ -229,8 +274,8 @@ def faults(
         ]
         got = read_rows(queries)
     identical = all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
-    injected = {k: v for k, v in proxy.schedule.counts.items() if k != "forwarded"}
-    proxy.schedule.rate = 0.0
+    after = proxy.faults(0.0)["counts"]
+    injected = {k: v - before.get(k, 0) for k, v in after.items() if k != "forwarded"}
     return {
         "upstream_sessions_survived": survived,
         "ours_identical": identical,
@@ -239,7 +284,7 @@ def faults(
 
 
 def gaps(
-    proxy: FaultProxy,
+    proxy: Proxy,
     url: dict[str, str],
     files: dict[str, Path],
     rows: npt.NDArray[np.intp],

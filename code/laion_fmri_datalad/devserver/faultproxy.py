@@ -15,8 +15,10 @@ must be on the loopback interface.
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import http.server
+import json
 import random
 import socket
 import struct
@@ -28,6 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 FAULTS = ("503", "reset", "truncate")
+CONTROL = "/__faultproxy__/"
 SLOW_DOWN = (
     b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
     b"<Message>Please reduce your request rate.</Message></Error>"
@@ -83,7 +86,36 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._proxy()
 
+    def _control(self) -> bool:
+        """``/__faultproxy__/stats`` (counts as JSON) and ``/__faultproxy__/set?rate=R&
+        per_url=N`` (a new fault rate): for a benchmark that runs the proxy in a process of
+        its own (``python -m laion_fmri_datalad.devserver.faultproxy``)."""
+        if not self.path.startswith(CONTROL):
+            return False
+        schedule = self.server.schedule
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        if "rate" in query:
+            schedule.rate = float(query["rate"][0])
+        if "per_url" in query:
+            schedule.per_url = int(query["per_url"][0])
+        with schedule._lock:
+            body = json.dumps(
+                {
+                    "requests": schedule.requests,
+                    "body_bytes": schedule.body_bytes,
+                    "counts": dict(schedule.counts),
+                }
+            ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return True
+
     def _proxy(self) -> None:
+        if self._control():
+            return
         schedule = self.server.schedule
         if schedule.delay:
             time.sleep(schedule.delay)
@@ -172,3 +204,21 @@ class FaultProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main() -> None:
+    """Serve a proxy in front of ``UPSTREAM`` until killed; print its URL first."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("upstream")
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--rate", type=float, default=0.0)
+    parser.add_argument("--per-url", type=int, default=1)
+    args = parser.parse_args()
+    schedule = Schedule(rate=args.rate, per_url=args.per_url, delay=args.delay)
+    proxy = FaultProxy(args.upstream, schedule)
+    print(proxy.url, flush=True)
+    proxy.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -94,14 +94,15 @@ def model_file(sub: Subject, session: str) -> ModelFile:
     return ModelFile.of(path, urls[0])
 
 
-def model_betas(
-    sub: Subject, wanted: dict[str, tuple[npt.NDArray[np.intp], int]]
-) -> dict[str, Floats]:
-    """Per session, ``(n_trials, len(rows))``: every trial of the wanted rows, all sessions'
-    missing rows fetched together."""
-    sessions = list(wanted)
+def model_betas(sub: Subject, wanted: dict[str, npt.NDArray[np.intp] | None]) -> dict[str, Floats]:
+    """Per session whose rows are given (None: not read from ``model.h5``), ``(n_trials,
+    len(rows))``: every trial of those rows, all sessions' missing rows fetched together."""
+    rows_of = {s: r for s, r in wanted.items() if r is not None}
+    sessions = list(rows_of)
     queries = [
-        RowQuery(model_file(sub, s), wanted[s][0], sub.get_n_voxels(ANATOMICAL), wanted[s][1])
+        RowQuery(
+            model_file(sub, s), rows_of[s], sub.get_n_voxels(ANATOMICAL), len(sub.get_trial_info(s))
+        )
         for s in sessions
     ]
     rows = read_rows(queries)

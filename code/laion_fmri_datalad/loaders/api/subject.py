@@ -427,50 +427,36 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
             selection = selected(name)
             trials = self.get_trial_info(name)
             rows = trial_rows(trials, stimuli)
-            model = from_model(name) if name not in prefetched else None
-            if name in prefetched or model is not None:
-                if model is not None:  # not fetched with the other sessions
-                    prefetched.update(model_betas(self, {name: (model, len(trials))}))
+            model = None if name in prefetched else from_model(name)
+            if model is not None:  # a session not fetched with the others of a list
+                prefetched.update(model_betas(self, {name: model}))
+            if name in prefetched:
                 every = prefetched.pop(name)  # every trial: zscore needs them all
                 volumes = trial_volumes(trials, rows, every.shape[0], self.files.model(name))
                 values = standardized(every)[volumes] if zscore else every[volumes]
-                table = trials.iloc[rows].reset_index(drop=True)
-                if average_repeats:
-                    values, table = average_by_image(values, table, volumes)
-                return (values, table) if return_trials else values
-            path = self.files.betas(name)
-            self.content.ensure_present([path])
-            volumes = trial_volumes(trials, rows, read_header(path).n_volumes, path)
-            if streaming:
-                values = load_betas(
-                    path,
-                    self._brain_of(mask_source),
-                    selection,
-                    volumes,
-                    zscore=zscore,
-                    use_cache=cache,
-                )
             else:
-                grid = np.zeros(self.shape, dtype=bool)
-                grid[self._brain_of(mask_source)] = selection
-                values = read_masked_betas_proxy(path, grid, None if zscore else volumes)
-                if zscore:
-                    values = standardized(values)[volumes]
+                path = self.files.betas(name)
+                self.content.ensure_present([path])
+                volumes = trial_volumes(trials, rows, read_header(path).n_volumes, path)
+                values = nifti_values(path, selection, volumes)
             table = trials.iloc[rows].reset_index(drop=True)
             if average_repeats:
                 values, table = average_by_image(values, table, volumes)
             return (values, table) if return_trials else values
 
+        def nifti_values(path: Path, selection: Mask, volumes: list[int]) -> Floats:
+            if streaming:
+                brain = self._brain_of(mask_source)
+                return load_betas(path, brain, selection, volumes, zscore=zscore, use_cache=cache)
+            grid = np.zeros(self.shape, dtype=bool)
+            grid[self._brain_of(mask_source)] = selection
+            values = read_masked_betas_proxy(path, grid, None if zscore else volumes)
+            return standardized(values)[volumes] if zscore else values
+
         if isinstance(session, list | tuple):
             names = self._sessions(session)
             if source != "nifti":  # the sessions read from model.h5, fetched together
-                wanted = {n: from_model(n) for n in names}
-                rows_of = {n: r for n, r in wanted.items() if r is not None}
-                if rows_of:
-                    counts = {n: len(self.get_trial_info(n)) for n in rows_of}
-                    prefetched.update(
-                        model_betas(self, {n: (r, counts[n]) for n, r in rows_of.items()})
-                    )
+                prefetched.update(model_betas(self, {n: from_model(n) for n in names}))
             return {s: one(s) for s in names}
         return one(session)
 

@@ -18,7 +18,6 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +30,6 @@ from .rangefetch import CONCURRENCY, ByteRange, fetch
 from .ranges import GAP_ROWS, BetasLayout, RowRun, bytes_of, coalesce, rows_from
 
 BLOCK = 64 * 1024  # what one header read asks for
-HEADERS_AT_ONCE = 16
 Floats = npt.NDArray[np.float32]
 
 
@@ -108,14 +106,22 @@ class _RangeFile(io.RawIOBase):
         return count
 
 
-def read_layout(model: ModelFile) -> BetasLayout:
-    """Where ``betasmd`` lies in ``model``: from the cache, else from the file's header."""
-    saved = model.cache / "layout.json"
+def _saved_layout(model: ModelFile) -> Path:
+    return model.cache / "layout.json"
+
+
+def read_layout(model: ModelFile, first_block: bytes | None = None) -> BetasLayout:
+    """Where ``betasmd`` lies in ``model``: from the cache, else from the file's header
+    (``first_block``: its first ``BLOCK`` bytes, when already fetched)."""
+    saved = _saved_layout(model)
     if saved.is_file():
         return BetasLayout(**json.loads(saved.read_text()))
     import h5py
 
-    with h5py.File(_RangeFile(model), "r") as handle:
+    source = _RangeFile(model)
+    if first_block is not None:
+        source.blocks[0] = first_block
+    with h5py.File(source, "r") as handle:
         if "betasmd" not in handle:
             raise DataMismatchError(f"{model.name} has no dataset 'betasmd'")
         dataset = handle["betasmd"]
@@ -199,9 +205,12 @@ class Planned:
 
 def plan(queries: Sequence[RowQuery], gap: int = GAP_ROWS) -> list[Planned]:
     """Per file: its layout (checked), the rows already cached, and the runs to fetch. The
-    headers of files not yet cached are read in parallel (each is a few dependent reads)."""
-    with ThreadPoolExecutor(max(1, min(len(queries), HEADERS_AT_ONCE))) as pool:
-        layouts = list(pool.map(lambda q: read_layout(q.model), queries))
+    first block of every header not yet cached is fetched in one batch (h5py reads one file
+    at a time, holding its lock, so only what it asks for beyond that is sequential)."""
+    new = [q.model for q in queries if not _saved_layout(q.model).is_file()]
+    firsts = fetch([ByteRange(m.url, 0, min(BLOCK, m.size), m.name) for m in new]) if new else []
+    first = {m.path: block for m, block in zip(new, firsts, strict=True)}
+    layouts = [read_layout(q.model, first.get(q.model.path)) for q in queries]
     planned = []
     for query, layout in zip(queries, layouts, strict=True):
         layout.check(query.n_voxels, query.n_trials, query.model.name)
