@@ -162,6 +162,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 class FaultProxyServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # a client opening many connections at once (64 range requests in flight) would overrun
+    # the default listen backlog of 5: the kernel drops the rest, and they retry after 1 s
+    request_queue_size = 256
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that drops its connection (as clients do after a fault) is no error of

@@ -64,6 +64,8 @@ def fetch(
 ) -> list[bytes]:
     """The bytes of every range, in order; ``progress(n)`` after each round with the bytes
     that arrived whole in it."""
+    if not ranges:
+        return []
     results: list[bytes | None] = [None] * len(ranges)
     pending = list(range(len(ranges)))
     why: dict[int, str] = {}
