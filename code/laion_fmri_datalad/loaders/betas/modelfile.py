@@ -111,18 +111,15 @@ def _saved_layout(model: ModelFile) -> Path:
     return model.cache / "layout.json"
 
 
-def read_layout(model: ModelFile, first_block: bytes | None = None) -> BetasLayout:
+def read_layout(model: ModelFile, source: _RangeFile | None = None) -> BetasLayout:
     """Where ``betasmd`` lies in ``model``: from the cache, else from the file's header
-    (``first_block``: its first ``BLOCK`` bytes, when already fetched)."""
+    (read through ``source``, which may hold blocks fetched already)."""
     saved = _saved_layout(model)
     if saved.is_file():
         return BetasLayout(**json.loads(saved.read_text()))
     import h5py
 
-    source = _RangeFile(model)
-    if first_block is not None:
-        source.blocks[0] = first_block
-    with h5py.File(source, "r") as handle:
+    with h5py.File(source or _RangeFile(model), "r") as handle:
         if "betasmd" not in handle:
             raise DataMismatchError(f"{model.name} has no dataset 'betasmd'")
         dataset = handle["betasmd"]
@@ -204,14 +201,34 @@ class Planned:
         return bytes_of(self.runs, self.layout)
 
 
+def _header_sources(models: list[ModelFile]) -> dict[Path, _RangeFile]:
+    """Header readers for ``models``, primed with the blocks their headers are likely to
+    need, fetched in two batches: every file's first block; then, once the first file's
+    header is read, the blocks it needed from every other file (a session's files share a
+    layout, so their metadata sit at nearly the same offsets). A block guessed wrong is
+    fetched when h5py asks for it, as without the guess."""
+    sources = {m.path: _RangeFile(m) for m in models}
+    if not models:
+        return sources
+    firsts = fetch([ByteRange(m.url, 0, min(BLOCK, m.size), m.name) for m in models])
+    for model, data in zip(models, firsts, strict=True):
+        sources[model.path].blocks[0] = data
+    first, rest = models[0], models[1:]
+    read_layout(first, sources[first.path])  # cached: its blocks tell where the rest look
+    needed = sorted(b for b in sources[first.path].blocks if b)
+    guesses = [(m, b) for m in rest for b in needed if b * BLOCK < m.size]
+    ranges = [ByteRange(m.url, b * BLOCK, min((b + 1) * BLOCK, m.size), m.name) for m, b in guesses]
+    for (model, number), data in zip(guesses, fetch(ranges), strict=True):
+        sources[model.path].blocks[number] = data
+    return sources
+
+
 def plan(queries: Sequence[RowQuery], gap: int = GAP_ROWS) -> list[Planned]:
     """Per file: its layout (checked), the rows already cached, and the runs to fetch. The
     first block of every header not yet cached is fetched in one batch (h5py reads one file
     at a time, holding its lock, so only what it asks for beyond that is sequential)."""
-    new = [q.model for q in queries if not _saved_layout(q.model).is_file()]
-    firsts = fetch([ByteRange(m.url, 0, min(BLOCK, m.size), m.name) for m in new]) if new else []
-    first = {m.path: block for m, block in zip(new, firsts, strict=True)}
-    layouts = [read_layout(q.model, first.get(q.model.path)) for q in queries]
+    sources = _header_sources([q.model for q in queries if not _saved_layout(q.model).is_file()])
+    layouts = [read_layout(q.model, sources.get(q.model.path)) for q in queries]
     planned = []
     for query, layout in zip(queries, layouts, strict=True):
         layout.check(query.n_voxels, query.n_trials, query.model.name)

@@ -42,10 +42,20 @@ class ByteRange:
         return self.end - self.start
 
 
+CONNECT_TIMEOUT = 10  # seconds to open a connection
+READ_TIMEOUT = 30  # seconds without a byte: the range is asked for again
+
+
 def _filesystem() -> Any:
+    """fsspec's HTTP filesystem (one per process: its connection pool is reused), with
+    timeouts so that a stalled connection fails and is retried instead of hanging."""
+    import aiohttp
     import fsspec
 
-    return fsspec.filesystem("http")
+    timeout = aiohttp.ClientTimeout(
+        total=None, sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT
+    )
+    return fsspec.filesystem("http", client_kwargs={"timeout": timeout})
 
 
 def _why(answer: object, size: int) -> str:
