@@ -61,6 +61,14 @@ def test_a_fresh_clone_reads_an_roi_without_the_sessions_nifti(
     counted.clear()
     again = sub.get_betas(SESSIONS, roi="FFA1")  # the header and the rows are cached
     assert counted == [0] and all(np.array_equal(again[s], got[s]) for s in SESSIONS)
+    # cache info and cache clear see the row caches with the betas caches
+    from laion_fmri_datalad.loaders.betas.cacheadmin import cache_info, clear_caches
+
+    rows = [e for e in cache_info(clone).entries if e.path.name.endswith("--rows")]
+    assert sorted(e.session for e in rows) == SESSIONS and all(e.size > 0 for e in rows)
+    assert len(clear_caches(clone, ["sub-01"], ["ses-01"]).removed) >= 1
+    left = [e.session for e in cache_info(clone).entries if e.path.name.endswith("--rows")]
+    assert left == ["ses-02"]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ and the user's cache directory) and returns reports for the ``cache`` command.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
@@ -22,6 +23,7 @@ from ...layout.names import GLM
 from ...repo.git import git
 from ..clone.content import human, is_installed
 from . import cache as betacache
+from .modelfile import ROWS
 
 ProgressBar = Callable[..., AbstractContextManager[Callable[[int], None]]]
 
@@ -52,7 +54,9 @@ def iter_entries(root: Path) -> Iterator[CacheEntry]:
     for directory in cache_dirs(root):
         if not directory.is_dir():
             continue
-        for path in sorted(directory.glob(f"*{betacache.SUFFIX}")):
+        # voxel-major caches of the NIfTI, and the row caches of model.h5 (a folder each)
+        found = [*directory.glob(f"*{betacache.SUFFIX}"), *directory.glob(f"*{ROWS}")]
+        for path in sorted(found):
             if path.name.startswith("."):
                 continue
             label = path.name.split("--", 1)[0]
@@ -61,8 +65,14 @@ def iter_entries(root: Path) -> Iterator[CacheEntry]:
                 path,
                 f"sub-{parts.get('sub', '?')}",
                 f"ses-{parts.get('ses', '?')}",
-                path.stat().st_size,
+                _size(path),
             )
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+    return path.stat().st_size
 
 
 def _chosen(
@@ -123,8 +133,11 @@ def clear_caches(
     keeps reading it; the next query rebuilds it."""
     removed = []
     for entry in cache_info(root, subjects, sessions).entries:
-        entry.path.unlink(missing_ok=True)
-        entry.path.with_name(entry.path.name + ".lock").unlink(missing_ok=True)
+        if entry.path.is_dir():
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            entry.path.unlink(missing_ok=True)
+            entry.path.with_name(entry.path.name + ".lock").unlink(missing_ok=True)
         removed.append(entry)
     return CacheCleared(removed)
 

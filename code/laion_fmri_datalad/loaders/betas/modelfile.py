@@ -30,6 +30,7 @@ from .rangefetch import CONCURRENCY, ByteRange, fetch
 from .ranges import GAP_ROWS, BetasLayout, RowRun, bytes_of, coalesce, rows_from
 
 BLOCK = 64 * 1024  # what one header read asks for
+ROWS = "--rows"  # a row cache's folder ends so (``cache info`` and ``cache clear`` find it)
 Floats = npt.NDArray[np.float32]
 
 
@@ -48,7 +49,7 @@ class ModelFile:
 
     @property
     def cache(self) -> Path:
-        return cache_dir(self.path) / f"{session_label(self.path)}--{self.key}--rows"
+        return cache_dir(self.path) / f"{session_label(self.path)}--{self.key}{ROWS}"
 
     @classmethod
     def of(cls, path: Path, url: str) -> ModelFile:
