@@ -70,11 +70,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
     except BrokenPipeError:
         # the reader of our output went away (`info | head -3`): stop quietly, as a tool
-        # killed by SIGPIPE does, and point stdout at /dev/null so that the flush at exit
-        # does not raise again
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # killed by SIGPIPE does
+        _stdout_to_devnull()
         return SIGPIPE_EXIT
+    except SystemExit:
+        # argparse printed help or an error and exits; it ignores a failed write, so what it
+        # printed is still buffered: flush it here, where a closed pipe can be met quietly
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _stdout_to_devnull()
+            raise SystemExit(SIGPIPE_EXIT) from None
+        raise
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null, so that the flush at exit does not raise again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _main(argv: Sequence[str] | None) -> int:
