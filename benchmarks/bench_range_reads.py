@@ -32,6 +32,7 @@ import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +185,7 @@ def main() -> None:
         proxy = Proxy(server.endpoint_url)
         try:
             url = {s: f"{proxy.url}/{BUCKET}/{k}" for s, k in urls.items()}
+            served = Served(url, files, sessions, n_voxels)
             for roi, rows in rois(brain).items():
                 roi_bytes = rows.size * row_bytes * len(sessions)
                 line: dict[str, Any] = {"voxels": int(rows.size), "roi_bytes": roi_bytes}
@@ -191,8 +193,7 @@ def main() -> None:
                 up = measured(proxy, _upstream_sessions, url, sessions, rows, n_voxels)
                 bare = measured(proxy, _bare_gets, url, files, sessions, row_bytes * rows.size)
                 with tempfile.TemporaryDirectory() as cache:
-                    models = {s: _model(files[s], url[s], Path(cache)) for s in sessions}
-                    queries = [RowQuery(models[s], rows, n_voxels, N_TRIALS) for s in sessions]
+                    queries = served.queries(rows, Path(cache))
                     ours = measured(proxy, read_rows, queries)
                     again = measured(proxy, read_rows, queries)
                 for got, want in zip(ours["result"], up["result"], strict=True):
@@ -210,8 +211,8 @@ def main() -> None:
                 line["nifti_bytes_over_roi"] = round(NIFTI_BYTES * len(sessions) / roi_bytes)
                 line["requests_per_session"] = ours["requests"] / len(sessions)
                 print(f"{roi}: through faults, then gap and concurrency", flush=True)
-                line["faults"] = faults(proxy, url, files, rows, n_voxels, sessions, ours["result"])
-                line["gap"] = gaps(proxy, url, files, rows, n_voxels, sessions)
+                line["faults"] = faults(proxy, served, rows, ours["result"])
+                line["gap"] = gaps(proxy, served, rows)
                 report[roi] = line
                 print(json.dumps({roi: line}, indent=1), flush=True)
         finally:
@@ -224,6 +225,23 @@ def _uploaded(client: Any, key: str, size: int) -> bool:
         return int(client.head_object(Bucket=BUCKET, Key=key)["ContentLength"]) == size
     except Exception:
         return False
+
+
+@dataclass(frozen=True)
+class Served:
+    """The sessions' files as the proxy serves them."""
+
+    url: dict[str, str]
+    files: dict[str, Path]
+    sessions: list[str]
+    n_voxels: int
+
+    def queries(self, rows: npt.NDArray[np.intp], cache: Path) -> list[RowQuery]:
+        """What ``read_rows`` takes for ``rows`` of every session, its caches in ``cache``."""
+        return [
+            RowQuery(_model(self.files[s], self.url[s], cache), rows, self.n_voxels, N_TRIALS)
+            for s in self.sessions
+        ]
 
 
 def _upstream_sessions(
@@ -259,28 +277,21 @@ def _bare_get(url: str, path: Path, size: int) -> int:
 
 def faults(
     proxy: Proxy,
-    url: dict[str, str],
-    files: dict[str, Path],
+    served: Served,
     rows: npt.NDArray[np.intp],
-    n_voxels: int,
-    sessions: list[str],
     expected: list[npt.NDArray[np.float32]],
 ) -> dict[str, Any]:
     """20% of requests answered with a 503, a reset or a cut body (each range at most 3)."""
     before = proxy.faults(0.2, 3)["counts"]
     survived = 0
-    for session in sessions:
+    for session in served.sessions:
         try:
-            upstream_recipe(url[session], rows, n_voxels, limit=30)
+            upstream_recipe(served.url[session], rows, served.n_voxels, limit=30)
             survived += 1
         except Exception:
             pass
     with tempfile.TemporaryDirectory() as cache:
-        queries = [
-            RowQuery(_model(files[s], url[s], Path(cache)), rows, n_voxels, N_TRIALS)
-            for s in sessions
-        ]
-        got = read_rows(queries)
+        got = read_rows(served.queries(rows, Path(cache)))
     identical = all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
     after = proxy.faults(0.0)["counts"]
     injected = {k: v - before.get(k, 0) for k, v in after.items() if k != "forwarded"}
@@ -291,14 +302,7 @@ def faults(
     }
 
 
-def gaps(
-    proxy: Proxy,
-    url: dict[str, str],
-    files: dict[str, Path],
-    rows: npt.NDArray[np.intp],
-    n_voxels: int,
-    sessions: list[str],
-) -> dict[str, Any]:
+def gaps(proxy: Proxy, served: Served, rows: npt.NDArray[np.intp]) -> dict[str, Any]:
     """The rows alone (headers read first), for gap thresholds at the chosen concurrency and
     for concurrencies at the chosen gap."""
     found = {}
@@ -306,10 +310,7 @@ def gaps(
     settings += [(GAP_ROWS, c) for c in (8, 16, 32, 128) if c != CONCURRENCY]
     for gap, concurrency in settings:
         with tempfile.TemporaryDirectory() as cache:
-            queries = [
-                RowQuery(_model(files[s], url[s], Path(cache)), rows, n_voxels, N_TRIALS)
-                for s in sessions
-            ]
+            queries = served.queries(rows, Path(cache))
             modelfile.plan(queries)  # headers first: the rows alone are measured
             result = measured(proxy, read_rows, queries, gap=gap, concurrency=concurrency)
         found[f"gap {gap}, {concurrency} in flight"] = {

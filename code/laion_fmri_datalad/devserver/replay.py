@@ -69,9 +69,8 @@ def check_at_tag(clone: Path, tag: str, expected: bytes) -> TagCheck:
     file with DataLad, and compare its bytes with ``expected``; fsck it against its key."""
     path = embedding_key(MODEL)
     datalad.call("get", dataset=str(clone), path=[str(clone / "stimuli")], get_data=False)
-    move_to(
-        clone, tag
-    )  # the superdataset and every installed subdataset (laion-fmri-datalad checkout)
+    # the superdataset and every installed subdataset, as laion-fmri-datalad checkout does
+    move_to(clone, tag)
     datalad.call("get", dataset=str(clone), path=[str(clone / path)])
     data = (clone / path).read_bytes()
     verified = verify_present(clone / "stimuli", [str(clone / path)])

@@ -78,6 +78,22 @@ def reads_model(
     return not (use_cache and CacheFile.of(betas, sub._brain_of(mask_source)).valid())
 
 
+def model_query(
+    sub: Subject,
+    betas: Path,
+    selection: Mask,
+    mask_source: BrainMaskSource | None,
+    source: str,
+    cache: bool | None,
+    n_trials: int,
+) -> tuple[npt.NDArray[np.intp], int] | None:
+    """The ``model.h5`` rows a session's ``selection`` is read from, with its trial count
+    (what ``model_betas`` takes), or None when it is read from the NIfTI."""
+    rows = model_rows(sub, selection, mask_source)
+    chosen = reads_model(sub, betas, source, rows, cache, mask_source)
+    return (rows, n_trials) if chosen and rows is not None else None
+
+
 def model_file(sub: Subject, session: str) -> ModelFile:
     """The session's ``model.h5`` with the versioned URL git-annex records for its key."""
     from ...repo.annex import key_urls
@@ -94,16 +110,18 @@ def model_file(sub: Subject, session: str) -> ModelFile:
     return ModelFile.of(path, urls[0])
 
 
-def model_betas(sub: Subject, wanted: dict[str, npt.NDArray[np.intp] | None]) -> dict[str, Floats]:
-    """Per session whose rows are given (None: not read from ``model.h5``), ``(n_trials,
-    len(rows))``: every trial of those rows, all sessions' missing rows fetched together."""
-    rows_of = {s: r for s, r in wanted.items() if r is not None}
-    sessions = list(rows_of)
+def model_betas(
+    sub: Subject, wanted: dict[str, tuple[npt.NDArray[np.intp], int] | None]
+) -> dict[str, Floats]:
+    """Per session whose rows and trial count are given (None: not read from ``model.h5``),
+    ``(n_trials, len(rows))``: every trial of those rows, all sessions' missing rows fetched
+    together."""
+    given = {s: w for s, w in wanted.items() if w is not None}
+    sessions = list(given)
+    n_voxels = sub.get_n_voxels(ANATOMICAL)
     queries = [
-        RowQuery(
-            model_file(sub, s), rows_of[s], sub.get_n_voxels(ANATOMICAL), len(sub.get_trial_info(s))
-        )
-        for s in sessions
+        RowQuery(model_file(sub, s), rows, n_voxels, n_trials)
+        for s, (rows, n_trials) in given.items()
     ]
     rows = read_rows(queries)
     return {s: np.ascontiguousarray(r.T) for s, r in zip(sessions, rows, strict=True)}
@@ -118,6 +136,7 @@ class ReadPlan:
     names: dict[str, str]
     cached: dict[str, int]  # rows already in the row cache
     n_voxels: int
+    ok: bool = True
 
     @property
     def bytes(self) -> int:
@@ -126,8 +145,6 @@ class ReadPlan:
     @property
     def requests(self) -> int:
         return sum(len(ranges) for ranges in self.sessions.values())
-
-    ok: bool = True
 
     def details(self) -> str:
         lines = []

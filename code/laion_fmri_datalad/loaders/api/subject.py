@@ -12,6 +12,7 @@ mixins of ``anatomy``, ``roidata`` and ``trialstimuli`` (none imports ``Subject`
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -36,7 +37,7 @@ from ..betas.reader import read_header, read_masked_betas_proxy
 from ..clone.content import Content
 from ..clone.files import ROI_RES, SubjectFiles
 from .anatomy import AnatomyMixin
-from .modelbetas import check_source, model_betas, model_rows, reads_model
+from .modelbetas import check_source, model_betas, model_query
 from .nifti import float_values, nifti_target, write_nifti
 from .rawdata import RawDataMixin
 from .roidata import RoiDataMixin
@@ -406,33 +407,33 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
         reads through nibabel's array proxy (slower on gzip, any format nibabel reads). A
         list of sessions gives a dict. ``mask_source`` (``"anatomical"``, ``"rsquare"``;
         default: the subject's) chooses the brain mask the voxels are counted in."""
-
         source = check_source(source)
         prefetched: dict[str, Floats] = {}
 
+        @functools.cache  # a list's sessions are asked twice: the noise ceiling read once
         def selected(name: str) -> Mask:
             selection = self._selection(roi, mask, mask_source)
             if nc_threshold is not None:
                 selection = selection & self._above(name, nc_threshold, mask_source)
             return selection
 
-        def from_model(name: str) -> npt.NDArray[np.intp] | None:
-            """The model.h5 rows this session is read from, or None: the NIfTI."""
-            rows = model_rows(self, selected(name), mask_source)
-            path = self.files.betas(name)
-            return rows if reads_model(self, path, source, rows, cache, mask_source) else None
+        trials_of = functools.cache(self.get_trial_info)
+
+        def from_model(name: str) -> tuple[npt.NDArray[np.intp], int] | None:
+            betas, n_trials = self.files.betas(name), len(trials_of(name))
+            return model_query(self, betas, selected(name), mask_source, source, cache, n_trials)
 
         def one(session: Session) -> Any:
             name = self.files.session(session)
             selection = selected(name)
-            trials = self.get_trial_info(name)
+            trials = trials_of(name)
             rows = trial_rows(trials, stimuli)
             model = None if name in prefetched else from_model(name)
             if model is not None:  # a session not fetched with the others of a list
                 prefetched.update(model_betas(self, {name: model}))
             if name in prefetched:
                 every = prefetched.pop(name)  # every trial: zscore needs them all
-                volumes = trial_volumes(trials, rows, every.shape[0], self.files.model(name))
+                volumes = trial_volumes(trials, rows, every.shape[0], f"{name}'s model.h5")
                 values = standardized(every)[volumes] if zscore else every[volumes]
             else:
                 path = self.files.betas(name)

@@ -68,7 +68,6 @@ class _RangeFile(io.RawIOBase):
         self.model = model
         self.position = 0
         self.blocks: dict[int, bytes] = {}
-        self.requests = 0
 
     def readable(self) -> bool:
         return True
@@ -99,7 +98,6 @@ class _RangeFile(io.RawIOBase):
         if missing:  # h5py reads in small pieces, mostly from blocks already here
             for block, data in zip(missing, fetch(ranges), strict=True):
                 self.blocks[block] = data
-            self.requests += len(missing)
         joined = b"".join(self.blocks[b] for b in wanted)
         start = self.position - wanted[0] * BLOCK
         count = end - self.position
