@@ -35,6 +35,7 @@ from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.layout.names import ANALYSIS_INPUTS
 from laion_fmri_datalad.loaders.api.subject import Subject, load_subject
 from laion_fmri_datalad.loaders.betas.reader import average_repeats
+from laion_fmri_datalad.loaders.clone.content import human, is_present
 from laion_fmri_datalad.locks import file_lock
 from laion_fmri_datalad.provenance.rerun import verify_runs
 from laion_fmri_datalad.repo import datalad
@@ -138,7 +139,8 @@ def test_fan_out_failure_and_rerun_of_only_the_missing_job(
     datalad.call("save", dataset=str(analysis), path=[str(script)], message="a bug")
     jobs = request(analysis, ["sub-01", FAILING], ["random_0"], ["face"], ["CLIP"])
 
-    first = run_jobs(analysis, jobs, workers=2)
+    said: list[str] = []
+    first = run_jobs(analysis, jobs, workers=2, announce=said.append)
     assert not first.ok
     assert [o.job_id for o in first.failed] == [f"CLIP_random_0_{FAILING}_roi-face"]
     failed = first.failed[0]
@@ -151,13 +153,27 @@ def test_fan_out_failure_and_rerun_of_only_the_missing_job(
     assert first.stages["encoding"].merge.merged == ["CLIP_random_0_sub-01_roi-face"]
     assert first.fetch.fetched > 0 and first.fetch.fetched_bytes > 0
     assert set(first.seconds) == {"plan", "fetch", "responses", "encoding"}
-    # each session's voxel-major cache built once, ahead, in the shared directory
-    caches = sorted(
-        p.name.split("--")[0] for p in (default_shared(analysis) / "cache/betas").glob("*.h5")
-    )
-    assert caches == sorted(
-        f"{s}_{ses}" for s in ("sub-01", FAILING) for ses in ("ses-01", "ses-02")
-    )
+    # an ROI set's responses read each session's model.h5 rows by byte ranges: its row
+    # cache in the shared directory, no 4D betas got or cached, none in the fetch
+    cached = default_shared(analysis) / "cache/betas"
+    rows = sorted(p.name.split("--")[0] for p in cached.glob("*--rows"))
+    assert rows == sorted(f"{s}_{ses}" for s in ("sub-01", FAILING) for ses in ("ses-01", "ses-02"))
+    assert list(cached.glob("*.h5")) == []
+    inputs = analysis / ANALYSIS_INPUTS
+    unread = [*inputs.rglob("*_desc-SingletrialBetas_statmap.nii.gz"), *inputs.rglob("*_model.h5")]
+    assert unread and not any(is_present(p) for p in unread)
+    record = git(analysis, "log", "-1", "--format=%B", "--grep", "Responses job responses_sub-01")
+    assert "_desc-GLMsingle_model.h5" in record and "SingletrialBetas_statmap" not in record
+    assert "Read by byte ranges: the 2 inputs ending _model.h5" in record
+    # the plan names them, and once the masks are here, the bytes and requests they cost:
+    # the face ROI's rows of every trial, as the reader coalesces them
+    assert "2 read ROI sets from 4 model.h5 files by byte ranges" in said[0]
+    expected = sum(stage.range_bytes(inputs, s, "face")[0] for s in ("sub-01", FAILING))
+    sub = load_subject("sub-01", dataset=inputs, fetch=False)
+    row = len(sub.get_trial_info("ses-01")) * 4  # the bytes of a voxel's trials
+    ranged = stage.range_bytes(inputs, "sub-01", "face")[0] / 2  # per session
+    assert int(sub.get_roi_mask("face").sum()) * row <= ranged < sub.get_n_voxels() * row
+    assert f"range reads: {human(expected)} in " in said[1]
     assert store_branches(analysis) == []  # merged branches deleted; the failed task pushed none
     done = JobSpec("CLIP", "random_0", "sub-01", "face")
     assert summaries(analysis) == [done.summary]
@@ -302,6 +318,9 @@ def test_rerun_of_a_job_in_a_fresh_clone_is_byte_identical_and_checks_its_softwa
     datalad.call("rerun", dataset=str(fresh), revision=record.strip())
     assert git(fresh, "rev-parse", "HEAD") == head
     assert (fresh / responses.output).read_bytes() == before
+    # verify reruns it as its record says: the other inputs got, model.h5 read by ranges
+    checked = verify_runs(analysis, revision=record.strip(), since=f"{record.strip()}~1")
+    assert checked.ok and [c.identical for c in checked.checks] == [[responses.output]]
 
     # verify the grouped task's three jobs and what came after (--since, as a user checks
     # the newest jobs): each rerun in a fresh clone, byte for byte

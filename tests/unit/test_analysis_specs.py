@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from laion_fmri_datalad.analysis import software
-from laion_fmri_datalad.analysis.jobspec import JobSpec, ResponsesSpec
+from laion_fmri_datalad.analysis.jobspec import JobSpec, ResponsesSpec, ranged_inputs
 from laion_fmri_datalad.errors import UsageError
 
 pytestmark = pytest.mark.unit
@@ -29,7 +29,18 @@ def test_an_encoding_job_reads_the_responses_file_never_the_betas() -> None:
     assert job.inputs[0] == responses.output
     assert job.argv[-4:] == ("--responses", responses.output, "--noise-ceiling", "nc.nii.gz")
     assert job.message == "[laion-fmri] Encoding job CLIP_tau_sub-01_roi-face"
-    assert responses.job([]).message == "[laion-fmri] Responses job responses_sub-01_roi-face"
+    assert responses.job([], []).message == "[laion-fmri] Responses job responses_sub-01_roi-face"
+
+
+def test_a_responses_job_declares_its_ranged_inputs_and_its_record_says_which() -> None:
+    model = "inputs/x/sub-01_ses-01_task-images_space-T1w_desc-GLMsingle_model.h5"
+    job = ResponsesSpec("sub-01", "face").job(["mask.nii.gz", "trials.tsv"], [model])
+    assert job.inputs == ("mask.nii.gz", "trials.tsv", model)  # the record names all three
+    assert job.got == ("mask.nii.gz", "trials.tsv") and job.ranged == (model,)
+    lines = job.record_lines()
+    assert ranged_inputs(lines, list(job.inputs)) == [model]
+    assert ranged_inputs("a record without the line", list(job.inputs)) == []
+    assert ResponsesSpec("sub-01", "all").job(["betas.nii.gz"], []).record_lines() == ""
 
 
 def test_the_pin_names_python_this_package_its_commit_and_its_dependencies() -> None:

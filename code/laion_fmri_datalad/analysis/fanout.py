@@ -6,7 +6,8 @@ finished in the store; drop the encoding jobs whose results are committed; plan 
 responses jobs their subjects need (one per subject and voxel set, unless a committed
 responses file covers it) and name every job's inputs with the loaders (subdatasets
 installed, no content fetched); print the plan; get every input of the run once into
-``inputs/laion-fmri`` (``sharing``); run the responses jobs, merge them and get their files
+``inputs/laion-fmri`` (``sharing``), but the ``model.h5`` files the responses jobs of ROI
+sets read by byte ranges (their bytes printed then); run the responses jobs, merge them and get their files
 here; run the encoding jobs, several to a worker task; merge. A failed job is reported with
 its log and not merged; the others are unaffected; running again runs only what is missing.
 """
@@ -159,19 +160,33 @@ class Plan:
     inputs: list[Path]  # of the superdataset, absolute: fetched once
     per_task: int
     reads: dict[str, ResponsesSpec]  # encoding job id -> the responses file it reads
-    betas: list[tuple[str, Path]]  # (subject, betas file) the responses jobs read
+    betas: list[tuple[str, Path]]  # (subject, betas file) the responses jobs read whole
+    ranged: dict[ResponsesSpec, list[Path]]  # the model.h5 files an ROI set reads by ranges
+
+    def range_text(self, superdataset: Path) -> str:
+        """What the responses jobs of ROI sets will read by byte ranges (the masks and
+        trial tables present: after the fetch)."""
+        counted = [responses.range_bytes(superdataset, s.subject, s.voxel_set) for s in self.ranged]
+        files = sum(len(paths) for paths in self.ranged.values())
+        return (
+            f"  range reads: {human(sum(b for b, _ in counted))} in "
+            f"{sum(r for _, r in counted)} requests from {files} model.h5 files "
+            "(plus each file's header, a few small ranges, once)"
+        )
 
     def text(self, report: FanoutReport, where: Path, shared: Path, workers: int) -> str:
         missing = [p for p in self.inputs if not is_present(p)]
         size = sum(annexed_size(p) or 0 for p in self.inputs)
         to_get = sum(annexed_size(p) or 0 for p in missing)
         tasks = math.ceil(len(self.encoding) / self.per_task) if self.encoding else 0
+        ranged = sum(len(paths) for paths in self.ranged.values())
         return "\n".join(
             [
                 f"plan: {report.requested} encoding jobs requested, {report.already} done",
                 f"  fetch once: {len(missing)} of {len(self.inputs)} input files, "
                 f"{human(to_get)} of {human(size)}, into {report.inputs}",
-                f"  responses: {len(self.responses)} jobs (one per subject and voxel set)",
+                f"  responses: {len(self.responses)} jobs (one per subject and voxel set); "
+                f"{len(self.ranged)} read ROI sets from {ranged} model.h5 files by byte ranges",
                 f"  encoding: {len(self.encoding)} jobs in {tasks} tasks of up to "
                 f"{self.per_task}, on {workers} workers",
                 f"  clones under {where}; shared content links and caches in {shared}",
@@ -192,27 +207,32 @@ def plan_run(analysis: Path, todo: list[JobSpec], per_task: int | None, workers:
     stage_one: list[Job] = []
     inputs: dict[Path, None] = {}
     betas: list[tuple[str, Path]] = []
+    ranged: dict[ResponsesSpec, list[Path]] = {}
     for subject, spec in chosen.items():
         if spec.output not in done:
-            found, read = responses.input_paths(superdataset, subject, spec.voxel_set)
-            stage_one.append(spec.job(_relative(analysis, found)))
-            inputs.update(dict.fromkeys(found))
-            betas += [(subject, path) for path in read]
+            found = responses.input_paths(superdataset, subject, spec.voxel_set)
+            stage_one.append(
+                spec.job(_relative(analysis, found.got), _relative(analysis, found.ranged))
+            )
+            inputs.update(dict.fromkeys(found.got))
+            betas += [(subject, path) for path in found.betas]
+            if found.ranged:
+                ranged[spec] = found.ranged
     stage_two: list[Job] = []
     for job in todo:
-        found, noise_ceiling = encodejob.input_paths(superdataset, job)
-        inputs.update(dict.fromkeys(found))
+        paths, noise_ceiling = encodejob.input_paths(superdataset, job)
+        inputs.update(dict.fromkeys(paths))
         spec = chosen[job.subject]
         stage_two.append(
             job.job(
                 spec,
-                [spec.output, *_relative(analysis, found)],
+                [spec.output, *_relative(analysis, paths)],
                 os.path.relpath(noise_ceiling, analysis),
             )
         )
     size = per_task or max(1, min(MAX_PER_TASK, math.ceil(len(stage_two) / (2 * workers))))
     reads = {job.job_id: chosen[job.subject] for job in todo}
-    return Plan(stage_one, stage_two, list(inputs), size, reads, betas)
+    return Plan(stage_one, stage_two, list(inputs), size, reads, betas, ranged)
 
 
 def run_jobs(
@@ -360,6 +380,8 @@ def _fan_out(
     loopback = serves_from_loopback(analysis / ANALYSIS_INPUTS)
     began = time.monotonic()
     report.fetch = _fetch_once(analysis, plan.inputs, workers, loopback, bar)
+    if plan.ranged:
+        announce(plan.range_text(analysis / ANALYSIS_INPUTS))
     link_datasets(shared, analysis / ANALYSIS_INPUTS)
     report.seconds["fetch"] = time.monotonic() - began
     context = (analysis, store, where, job_env(shared), loopback)

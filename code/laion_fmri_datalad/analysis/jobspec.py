@@ -20,6 +20,8 @@ SCRIPT = "code/encode.py"
 RESPONSES_SCRIPT = "code/responses.py"
 WHOLE_BRAIN = "all"  # as an ROI set of the analysis: every voxel of the brain mask
 STAGES = ("responses", "encoding")
+RANGED_MARKER = "Read by byte ranges:"  # a run record's line: some inputs are never got
+RANGED_SUFFIX = "_model.h5"  # what those inputs are: sessions' GLMsingle model files
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -125,15 +127,26 @@ class ResponsesSpec:
     def output(self) -> str:
         return f"{RESPONSES}/{self.subject}/{self.subject}_roi-{self.voxel_set}_responses.h5"
 
-    def job(self, inputs: list[str]) -> Job:
+    def job(self, inputs: list[str], ranged: list[str]) -> Job:
+        """The runnable job: ``inputs`` got whole, ``ranged`` read by byte ranges."""
         argv = ("--subject", self.subject, "--voxels", self.voxel_set)
-        return Job(self.job_id, "responses", RESPONSES_SCRIPT, argv, tuple(inputs), (self.output,))
+        return Job(
+            self.job_id,
+            "responses",
+            RESPONSES_SCRIPT,
+            argv,
+            (*inputs, *ranged),
+            (self.output,),
+            tuple(ranged),
+        )
 
 
 @dataclass(frozen=True)
 class Job:
     """A job as a worker runs it: ``python SCRIPT ARGV`` under ``datalad run`` with its
-    inputs and outputs declared (paths relative to the analysis dataset)."""
+    inputs and outputs declared (paths relative to the analysis dataset). ``ranged``: the
+    inputs it reads by byte ranges (``model.h5``), declared but never got whole: the worker
+    gets the others and runs with ``--assume-ready inputs``."""
 
     job_id: str
     stage: str
@@ -141,10 +154,33 @@ class Job:
     argv: tuple[str, ...]
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    ranged: tuple[str, ...] = ()
+
+    @property
+    def got(self) -> tuple[str, ...]:
+        """The inputs got whole before the command runs."""
+        return tuple(p for p in self.inputs if p not in self.ranged)
 
     @property
     def message(self) -> str:
         return f"[laion-fmri] {self.stage.capitalize()} job {self.job_id}"
+
+    def record_lines(self) -> str:
+        """What the run record's ``inputs`` do not say: which of them the job read by byte
+        ranges (``datalad rerun`` gets every input whole unless told otherwise)."""
+        if not self.ranged:
+            return ""
+        return (
+            f"{RANGED_MARKER} the {len(self.ranged)} inputs ending {RANGED_SUFFIX}; get the "
+            "others, then 'datalad rerun --assume-ready inputs'"
+        )
+
+
+def ranged_inputs(message: str, inputs: list[str]) -> list[str]:
+    """The inputs of a run record that its job read by byte ranges (its message says so)."""
+    if RANGED_MARKER not in message:
+        return []
+    return [path for path in inputs if path.endswith(RANGED_SUFFIX)]
 
 
 def expand(

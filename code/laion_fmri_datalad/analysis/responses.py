@@ -7,17 +7,20 @@ Values: each voxel's single-trial betas z-scored within each session (over all i
 as ``get_betas(zscore=True)``), then averaged over every show of an image in every session,
 images in name order: exactly the loaders' ``get_betas(session, zscore=True)`` of every
 session, concatenated and averaged with ``average_repeats``. They are computed a block of
-voxels at a time from each session's voxel-major cache (built once per session, shared
-through ``$LAION_FMRI_CACHE_DIR``), so memory stays at one block of every trial, whatever
-the voxel set (``all``: the whole brain mask).
+voxels at a time, so memory stays at one block of every trial, whatever the voxel set. An
+ROI set reads only its voxels' rows of each session's ``model.h5`` by byte ranges, all
+sessions at once (``loaders/api/modelbetas.py``; rows cached by the file's key in
+``$LAION_FMRI_CACHE_DIR``); the whole brain (``all``) reads each session's 4D betas whole,
+through its voxel-major cache (built once per session, shared the same way). Both give the
+same float32 values, bit for bit.
 
 The file (format ``FORMAT``): ``responses`` float32 ``(n_images, n_voxels)`` in chunks of
 ``CHUNK``, with Fletcher-32 checksums; ``images`` (names), ``n_trials`` (shows averaged per
 image), ``voxels`` (``(n_voxels, 3)`` positions in the grid, C order), ``roi_names`` and
 ``roi_membership`` (bool ``(n_rois, n_voxels)``); attributes: subject, voxel set, grid shape
-and affine, the ROI catalogue, the sessions, the git-annex key of each session's betas and
-the git blob id of its trial table. Written without timestamps to a temporary name and moved into place: a
-rerun writes the same bytes.
+and affine, the ROI catalogue, the sessions, the name and git-annex key of the file each
+session's betas were read from and the git blob id of its trial table. Written without
+timestamps to a temporary name and moved into place: a rerun writes the same bytes.
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from ..errors import UsageError
+from ..loaders.api.modelbetas import ANATOMICAL, model_betas, model_rows
 from ..loaders.api.roiselect import resolve_rois
 from ..loaders.api.subject import Subject
 from ..loaders.api.trials import trial_rows, trial_volumes
-from ..loaders.betas.cache import content_key, ensure_cache, load_betas
+from ..loaders.betas.cache import content_key, ensure_cache, load_betas, standardized
+from ..loaders.betas.ranges import BetasLayout, bytes_of, coalesce
 from ..loaders.betas.reader import average_repeats, read_header
 from .jobspec import WHOLE_BRAIN
 
@@ -64,9 +69,19 @@ def identity(path: Path) -> str:
 @dataclass(frozen=True)
 class SessionInput:
     session: str
-    betas: Path
+    betas: Path  # the file its values are read from: the 4D NIfTI, or model.h5 by ranges
     trials: pd.DataFrame  # the rows read (every trial), with session and label
     volumes: list[int]
+
+
+Reader = Callable[[list[SessionInput], Mask], list[Floats]]
+
+
+def reads_model(sub: Subject, voxel_set: str) -> bool:
+    """Whether the responses of ``voxel_set`` are read from ``model.h5`` by byte ranges: an
+    ROI set counted in the anatomical brain mask (whose voxels are ``betasmd``'s rows) is;
+    the whole brain is read from the 4D files whole, which cost no more for every voxel."""
+    return voxel_set != WHOLE_BRAIN and sub.brain_mask_source == ANATOMICAL
 
 
 def voxel_names(sub: Subject, voxel_set: str) -> tuple[list[str], Mask]:
@@ -81,16 +96,49 @@ def voxel_names(sub: Subject, voxel_set: str) -> tuple[list[str], Mask]:
     return names, np.asarray(sub.get_roi_mask(names))
 
 
-def _sessions(sub: Subject) -> list[SessionInput]:
+def _sessions(sub: Subject, ranged: bool) -> list[SessionInput]:
+    """Every session's trials and the volumes they are (rows by position); from
+    ``model.h5`` (``ranged``) the table's length is checked against ``betasmd`` as it is
+    read."""
     found = []
     for session in sub.get_sessions():
         trials = sub.get_trial_info(session)
         rows = trial_rows(trials, None)
         table = trials.iloc[rows].reset_index(drop=True)
-        betas = sub.files.betas(session)
-        volumes = trial_volumes(trials, rows, read_header(betas).n_volumes, betas)
-        found.append(SessionInput(session, betas, table, volumes))
+        if ranged:
+            source = sub.files.model(session)
+            volumes = trial_volumes(trials, rows, len(trials), source)
+        else:
+            source = sub.files.betas(session)
+            volumes = trial_volumes(trials, rows, read_header(source).n_volumes, source)
+        found.append(SessionInput(session, source, table, volumes))
     return found
+
+
+def nifti_reader(brain: Mask) -> Reader:
+    """The sessions' z-scored betas of some voxels from the 4D files' voxel-major caches."""
+
+    def read(sessions: list[SessionInput], wanted: Mask) -> list[Floats]:
+        for s in sessions:
+            ensure_cache(s.betas, brain)  # one pass per session, or none: built before
+        return [load_betas(s.betas, brain, wanted, s.volumes, zscore=True) for s in sessions]
+
+    return read
+
+
+def model_reader(sub: Subject) -> Reader:
+    """The sessions' z-scored betas of some voxels (of the anatomical brain mask) read from
+    their ``model.h5`` rows, all sessions' ranges at once; each row holds every trial, so
+    the z-score is over the session's trials as from the NIfTI."""
+
+    def read(sessions: list[SessionInput], wanted: Mask) -> list[Floats]:
+        rows = model_rows(sub, wanted, ANATOMICAL)
+        if rows is None:  # wanted is over the anatomical mask: it cannot reach outside
+            raise UsageError(f"{sub.subject_id}: voxels outside the anatomical brain mask")
+        got = model_betas(sub, {s.session: (rows, len(s.volumes)) for s in sessions})
+        return [standardized(got[s.session])[s.volumes] for s in sessions]
+
+    return read
 
 
 def _blocks(positions: npt.NDArray[np.intp], size: int) -> Iterator[npt.NDArray[np.intp]]:
@@ -100,16 +148,14 @@ def _blocks(positions: npt.NDArray[np.intp], size: int) -> Iterator[npt.NDArray[
 
 def compute(
     sessions: list[SessionInput],
-    brain: Mask,
+    read: Reader,
     selection: Mask,
     write_block: Callable[[slice, Floats], None],
     block: int = BLOCK,
 ) -> tuple[list[str], npt.NDArray[np.int32]]:
-    """Compute the responses of the ``selection`` (bool over ``brain``'s voxels) block by
-    block, handing each ``(columns, values)`` to ``write_block``; returns the image names
-    and the shows per image."""
-    for s in sessions:
-        ensure_cache(s.betas, brain)  # one pass per session, or none: built before
+    """Compute the responses of the ``selection`` (bool over the brain mask's voxels) block
+    by block, each block's betas from ``read``, handing each ``(columns, values)`` to
+    ``write_block``; returns the image names and the shows per image."""
     table = pd.concat([s.trials for s in sessions], ignore_index=True)
     names: list[str] = []
     counts = np.zeros(0, dtype=np.int32)
@@ -117,9 +163,7 @@ def compute(
     for chunk in _blocks(np.flatnonzero(selection), block):
         wanted = np.zeros(selection.size, dtype=bool)
         wanted[chunk] = True
-        values = np.concatenate(
-            [load_betas(s.betas, brain, wanted, s.volumes, zscore=True) for s in sessions]
-        )
+        values = np.concatenate(read(sessions, wanted))
         means, images = average_repeats(values, table)
         order = np.argsort(images["label"].to_numpy(), kind="stable")
         names = [str(n) for n in images["label"].to_numpy()[order]]
@@ -137,9 +181,12 @@ def write(sub: Subject, voxel_set: str, target: Path, block: int = BLOCK) -> Pat
     n_voxels = int(selection.sum())
     if not n_voxels:
         raise UsageError(f"voxel set {voxel_set!r} of {sub.subject_id} has no voxel")
-    sub.content.ensure_present([sub.files.betas(s) for s in sub.get_sessions()])
-    sessions = _sessions(sub)  # reads each betas header: the content first
+    ranged = reads_model(sub, voxel_set)
+    if not ranged:
+        sub.content.ensure_present([sub.files.betas(s) for s in sub.get_sessions()])
+    sessions = _sessions(sub, ranged)  # reads each NIfTI's header: the content first
     brain = sub.get_brain_mask().reshape(sub.shape)
+    read = model_reader(sub) if ranged else nifti_reader(brain)
     n_images = int(pd.concat([s.trials for s in sessions])["label"].nunique())
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
@@ -157,7 +204,7 @@ def write(sub: Subject, voxel_set: str, target: Path, block: int = BLOCK) -> Pat
             def put(cols: slice, values: Floats) -> None:
                 data[:, cols] = values
 
-            images, counts = compute(sessions, brain, selection, put, block)
+            images, counts = compute(sessions, read, selection, put, block)
             ijk = np.argwhere(brain)[selection].astype(np.int32)
             membership = np.stack([sub.get_roi_mask(n)[selection] for n in names])
             strings = h5py.string_dtype()
@@ -181,6 +228,7 @@ def write(sub: Subject, voxel_set: str, target: Path, block: int = BLOCK) -> Pat
                     "roi_catalogue": json.dumps(sub.files.roi_catalogue, sort_keys=True),
                     "sessions": json.dumps([s.session for s in sessions]),
                     "betas_keys": json.dumps([identity(s.betas) for s in sessions]),
+                    "betas_files": json.dumps([s.betas.name for s in sessions]),
                     "trials_keys": json.dumps(
                         [identity(sub.files.trials(s.session)) for s in sessions]
                     ),
@@ -303,16 +351,49 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def input_paths(superdataset: Path, subject: str, voxel_set: str) -> tuple[list[Path], list[Path]]:
-    """Every file the responses job reads (absolute), from the loaders' queries alone (no
-    content fetched): the brain mask, the ROI masks of the set, and every session's trial
-    table and betas; and the betas apart (whose caches are built ahead)."""
+@dataclass(frozen=True)
+class StageInputs:
+    """What a responses job reads (absolute paths), from the loaders' queries alone (no
+    content fetched): ``got`` whole (the brain mask, the set's ROI masks, every session's
+    trial table, and for the whole brain its 4D betas, whose caches are built ahead, also
+    listed in ``betas``), and ``ranged``: the ``model.h5`` files an ROI set reads by byte
+    ranges, declared in its run record but never got."""
+
+    got: list[Path]
+    betas: list[Path]
+    ranged: list[Path]
+
+
+def input_paths(superdataset: Path, subject: str, voxel_set: str) -> StageInputs:
     from ..loaders.api.subject import load_subject
 
     sub = load_subject(subject, dataset=superdataset)
     spec = "all" if voxel_set == WHOLE_BRAIN else voxel_set.split("+")
     names = resolve_rois(spec, sub.files.roi_catalogue, subject)
-    betas = [sub.files.betas(session) for session in sub.get_sessions()]
-    trials = [sub.files.trials(session) for session in sub.get_sessions()]
-    paths = [sub.files.anatomical_mask(), *(sub.files.roi(n) for n in names)]
-    return [*paths, *(p for pair in zip(trials, betas, strict=True) for p in pair)], betas
+    sessions = sub.get_sessions()
+    trials = [sub.files.trials(session) for session in sessions]
+    masks = [sub.files.anatomical_mask(), *(sub.files.roi(n) for n in names)]
+    if reads_model(sub, voxel_set):  # the files' names end RANGED_SUFFIX
+        return StageInputs([*masks, *trials], [], [sub.files.model(s) for s in sessions])
+    betas = [sub.files.betas(session) for session in sessions]
+    pairs = [p for pair in zip(trials, betas, strict=True) for p in pair]
+    return StageInputs([*masks, *pairs], betas, [])
+
+
+def range_bytes(superdataset: Path, subject: str, voxel_set: str) -> tuple[int, int]:
+    """``(bytes, requests)`` the responses job of an ROI set will read from its sessions'
+    ``model.h5`` (rows coalesced as the reader does; each file's header, a few small
+    ranges, apart), from the masks and the trial tables: no request made."""
+    from ..loaders.api.subject import load_subject
+
+    sub = load_subject(subject, dataset=superdataset, fetch=False)
+    rows = model_rows(sub, voxel_names(sub, voxel_set)[1], ANATOMICAL)
+    if rows is None:
+        return 0, 0
+    runs = coalesce(rows)
+    n_voxels = sub.get_n_voxels(ANATOMICAL)
+    total = sum(
+        bytes_of(runs, BetasLayout(0, n_voxels, len(sub.get_trial_info(s))))
+        for s in sub.get_sessions()
+    )
+    return total, len(runs) * len(sub.get_sessions())

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..analysis.jobspec import ranged_inputs
 from ..analysis.software import ALLOW, DRIFT_ENV, ENVIRONMENT, current, differences, parse
 from ..errors import LaionFmriError, UsageError
 from ..layout.endpoint import serves_from_loopback
 from ..repo import datalad
 from ..repo.dataset import registered_subdatasets, remove_dataset
-from ..repo.git import config_regexp, git_oneline, git_or_none, rev_parse
+from ..repo.git import config_regexp, git, git_oneline, git_or_none, rev_parse
 
 RUN_MARKER = "=== Do not change lines below ==="
 RUN_END = "^^^ Do not change lines above ^^^"
@@ -203,6 +204,18 @@ def verify_runs(
                 if failed:
                     check.error = "installing subdatasets: " + _first_line(failed[0])
                     continue
+            body = git(clone, "log", "-1", "--format=%B", commit)
+            ranged = ranged_inputs(body, inputs)
+            if ranged:  # read by byte ranges: the others are got, these never whole
+                got = [str(clone / p) for p in inputs if p not in ranged]
+                failed = datalad.failures(
+                    datalad.call(
+                        "get", path=got, dataset=str(clone), check=False, loopback=loopback
+                    )
+                )
+                if failed:
+                    check.error = "getting inputs: " + _first_line(failed[0])
+                    continue
             annexed = [str(p) for p in _matches(clone, outputs) if p.is_symlink()]
             if annexed:  # outputs in git-annex (an analysis dataset's maps): their bytes
                 datalad.call(
@@ -214,6 +227,7 @@ def verify_runs(
                     "rerun",
                     revision=commit,
                     dataset=str(clone),
+                    assume_ready="inputs" if ranged else None,
                     check=False,
                     loopback=loopback,
                     extra_env=drift,
