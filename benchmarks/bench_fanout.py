@@ -105,8 +105,8 @@ def merge_only(analysis: Path) -> tuple[float, int]:
 
 def fan_out(demo: Path, workdir: Path) -> None:
     """Parts 1 and 2: the same jobs with 1 and 2 workers, and the bare computation."""
+    from laion_fmri_datalad.analysis import plan_run, request, run_jobs
     from laion_fmri_datalad.analysis.create import create_analysis
-    from laion_fmri_datalad.analysis.fanout import plan_run, request, run_jobs
     from laion_fmri_datalad.analysis.software import ENVIRONMENT
     from laion_fmri_datalad.devserver.localbucket import start_bucket
 

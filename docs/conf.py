@@ -14,7 +14,7 @@ from laion_fmri_datalad import __version__  # noqa: E402
 project = "LAION-fMRI as a DataLad superdataset"
 author = "the laion-fmri-datalad authors"
 release = version = __version__
-extensions = ["myst_parser", "sphinx.ext.autodoc", "cli_reference"]
+extensions = ["myst_parser", "sphinx.ext.autodoc", "cli_reference", "env_variables"]
 source_suffix = {".md": "markdown"}
 myst_heading_anchors = 3
 exclude_patterns = ["_build"]

@@ -17,17 +17,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from laion_fmri_datalad.analysis import plan_run, request, run_jobs
 from laion_fmri_datalad.analysis import responses as stage
 from laion_fmri_datalad.analysis.create import OUTPUT, STORAGE, create_analysis
 from laion_fmri_datalad.analysis.encodejob import NC_DESC, fit
-from laion_fmri_datalad.analysis.fanout import _fetch_once, _no_bar, plan_run, request, run_jobs
+from laion_fmri_datalad.analysis.fetch import fetch_inputs
 from laion_fmri_datalad.analysis.jobspec import STATS, JobSpec, ResponsesSpec
 from laion_fmri_datalad.analysis.merge import merge_job_branches
 from laion_fmri_datalad.analysis.sharing import default_shared, job_env, link_datasets
-from laion_fmri_datalad.analysis.software import DRIFT_ENV, ENVIRONMENT
+from laion_fmri_datalad.analysis.software import ENVIRONMENT
 from laion_fmri_datalad.analysis.worker import run_task
 from laion_fmri_datalad.builder.report import BuildReport
 from laion_fmri_datalad.cli import main
+from laion_fmri_datalad.config import SOFTWARE_DRIFT
 from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.fixture.spec import get_spec
@@ -37,6 +39,7 @@ from laion_fmri_datalad.loaders.api.subject import Subject, load_subject
 from laion_fmri_datalad.loaders.betas.reader import average_repeats
 from laion_fmri_datalad.loaders.clone.content import human, is_present
 from laion_fmri_datalad.locks import file_lock
+from laion_fmri_datalad.progress import no_bar
 from laion_fmri_datalad.provenance.rerun import verify_runs
 from laion_fmri_datalad.repo import datalad
 from laion_fmri_datalad.repo.git import git
@@ -279,7 +282,7 @@ def test_job_clones_get_their_inputs_from_the_run_not_from_the_bucket(
     analysis dataset's copies."""
     job = JobSpec("DINOv2", "random_0", "sub-01", "face")
     plan = plan_run(analysis, [job], None, 1)
-    fetched = _fetch_once(analysis, plan.inputs, 1, True, _no_bar)
+    fetched = fetch_inputs(analysis, plan.inputs, 1, no_bar)
     assert fetched.fetched > 0  # the DINOv2 embeddings, which no job read before
     shared = default_shared(analysis)
     link_datasets(shared, analysis / ANALYSIS_INPUTS)
@@ -351,7 +354,7 @@ def test_rerun_of_a_job_in_a_fresh_clone_is_byte_identical_and_checks_its_softwa
     assert status != 0
     assert "error: the software differs from code/environment.txt: numpy" in log.read_text()
     git(fresh, "checkout", "HEAD", "--", ".")  # DataLad unlocked the outputs before the script ran
-    monkeypatch.setenv(DRIFT_ENV, "allow")
+    monkeypatch.setenv(SOFTWARE_DRIFT, "allow")
     assert datalad.run_logged(["rerun", commit.strip()], fresh, log) == 0
     assert "running with other software than code/environment.txt: numpy" in log.read_text()
     assert {p: (fresh / p).read_bytes() for p in job.outputs} == held

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from laion_fmri_datalad.analysis import request, run_jobs
 from laion_fmri_datalad.analysis.create import OUTPUT, create_analysis
-from laion_fmri_datalad.analysis.fanout import request, run_jobs
 from laion_fmri_datalad.analysis.jobspec import JobSpec
 from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.devserver.faultproxy import FaultProxy, Schedule

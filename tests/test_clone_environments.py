@@ -200,3 +200,56 @@ def test_git_annex_keeps_its_guard_and_the_loaders_allow_only_the_dev_server(
     assert "127.0.0.1" in refused.stderr + refused.stdout  # git-annex names the address
     loaded = load_mt_mask(clone, tmp_path, env)
     assert int(loaded.stdout.strip()) > 0
+
+
+COUNTING = """
+import sys, time
+children = []
+def hook(event, args):
+    if event == "subprocess.Popen" and "laion_fmri_datalad.repo.datalad_child" in map(str, args[1]):
+        children.append(args[1])
+sys.addaudithook(hook)
+started = time.perf_counter()
+if sys.argv[1] == "cli":
+    from laion_fmri_datalad.cli import main
+    code = main(sys.argv[2:])
+    assert code == 0, code
+else:
+    from laion_fmri_datalad import load_subject
+    sub = load_subject("sub-03", dataset=sys.argv[2])
+    sub.get_betas("ses-01", roi="MT", source="nifti")
+print(len(children), round(time.perf_counter() - started, 2))
+"""
+
+
+def child_pythons(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, float]:
+    """How many child Pythons ``repo/datalad.py`` starts for ``argv`` of ``COUNTING`` in a
+    process with ``env``, and its seconds (counted by an audit hook on ``Popen``)."""
+    done = run([sys.executable, "-c", COUNTING, *argv], cwd, env)
+    assert done.returncode == 0, done.stderr
+    count, seconds = done.stdout.splitlines()[-1].split()
+    return int(count), float(seconds)
+
+
+def test_a_notebook_in_its_environment_and_the_command_line_start_no_child_python(
+    store: str, tmp_path: Path
+) -> None:
+    """A loader call in a notebook-like process (a user's identity, the dev server's
+    loopback allowance set by the user, as for any plain ``datalad get`` of it): with the
+    virtual environment on ``PATH`` (activated) DataLad runs in the process; without it,
+    git-annex is not on the process's ``PATH`` and each DataLad call runs in a child given
+    the tools (``repo/datalad.py``); the command line sets itself up and starts none."""
+    venv = str(Path(sys.executable).parent)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(NO_IDENTITY)}
+    base = with_config({**base, **SESSION_IDENTITY}, LOOPBACK_KEY, LOOPBACK_VALUE)
+    activated = {**base, "PATH": f"{venv}{os.pathsep}/usr/bin{os.pathsep}/bin"}
+    bare = {**base, "PATH": f"/usr/bin{os.pathsep}/bin"}
+    counts = {}
+    for name, env in (("activated", activated), ("bare", bare)):
+        clone = tmp_path / name
+        assert run(["datalad", "clone", store, str(clone)], tmp_path, activated).returncode == 0
+        counts[name] = child_pythons(["api", str(clone)], tmp_path, env)[0]
+    cli = ["cli", "get", "--subject", "03", "--ses", "01", "--suffix", "events", "--stream", "raw"]
+    counts["cli"] = child_pythons(cli, tmp_path / "bare", bare)[0]
+    assert counts["activated"] == 0 and counts["cli"] == 0, counts
+    assert counts["bare"] > 0, counts  # the case the module's docstring names

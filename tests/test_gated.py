@@ -22,6 +22,7 @@ from annexremote import RemoteError
 from PIL import Image
 
 from laion_fmri_datalad.builder.builder import build
+from laion_fmri_datalad.config import REQUEST_ID
 from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.stimuli import EMBEDDING_DIMS, embeddings, encoded_images
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
@@ -29,7 +30,7 @@ from laion_fmri_datalad.gated import client as gated_client
 from laion_fmri_datalad.gated import remote as gated_remote
 from laion_fmri_datalad.gated.client import manifest, request_access, served_versions
 from laion_fmri_datalad.gated.register import register_gated
-from laion_fmri_datalad.gated.tokens import TOKEN_ENV, cache_file
+from laion_fmri_datalad.gated.tokens import cache_file
 from laion_fmri_datalad.loaders import load_stimuli, load_subject, load_subjects
 from laion_fmri_datalad.repo.git import git
 
@@ -65,16 +66,16 @@ def gated_clone(
 
 @pytest.fixture
 def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.delenv(REQUEST_ID, raising=False)
     cache_file().unlink(missing_ok=True)
 
 
 def datalad_get(
     gated_clone: Path, path: str, token: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    env = {k: v for k, v in os.environ.items() if k != REQUEST_ID}
     if token is not None:
-        env[TOKEN_ENV] = token
+        env[REQUEST_ID] = token
     return subprocess.run(
         ["datalad", "get", path], cwd=gated_clone, capture_output=True, text=True, env=env
     )
@@ -232,7 +233,7 @@ def test_expired_url_is_refreshed(
     import time
 
     token = request_access(own_server.access.url, FORM)
-    monkeypatch.setenv(TOKEN_ENV, token)
+    monkeypatch.setenv(REQUEST_ID, token)
     own_server.access.set_url_ttl(1)
     stale = gated_client.refresh(own_server.access.url, token, "1")
     time.sleep(2.5)  # its presigned URL has expired now
@@ -267,7 +268,7 @@ def test_interrupted_download_resumes_and_verifies(
     content = (fixture_dir / "objects/stimuli" / GATED).read_bytes()
     key = (superdataset / "stimuli" / GATED).readlink().name
     half = len(content) // 2
-    monkeypatch.setenv(TOKEN_ENV, token)
+    monkeypatch.setenv(REQUEST_ID, token)
     # the remote itself: it continues after the bytes already there (a Range request)...
     annex = FakeAnnex(own_server.access.url)
     remote = gated_remote.GatedRemote(annex)
@@ -283,7 +284,7 @@ def test_interrupted_download_resumes_and_verifies(
         remote.transfer_retrieve(key, str(target))
     assert not target.exists()
     # and through git-annex: a transfer interrupted half-way is completed and verified
-    monkeypatch.delenv(TOKEN_ENV)
+    monkeypatch.delenv(REQUEST_ID)
     drop(gated_clone)
     tmp = gated_clone / "stimuli/.git/annex/tmp"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -319,7 +320,7 @@ def test_no_secret_anywhere(
 def test_readers_return_the_generated_values(
     gated_clone: Path, own_server: ServedBucket, fixture_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(TOKEN_ENV, request_access(own_server.access.url, FORM))
+    monkeypatch.setenv(REQUEST_ID, request_access(own_server.access.url, FORM))
     catalogue = build_catalogue()
     stimuli = load_stimuli(gated_clone)
     assert stimuli.metadata["image_name"].tolist() == [im.name for im in catalogue]
@@ -369,7 +370,7 @@ def test_shared_images_and_the_torch_dataset_carry_the_generated_images(
 ) -> None:
     """The gated paths of upstream's API: Group.get_shared_images and the images of
     to_torch_dataset, against the generator's encoded images."""
-    monkeypatch.setenv(TOKEN_ENV, request_access(own_server.access.url, FORM))
+    monkeypatch.setenv(REQUEST_ID, request_access(own_server.access.url, FORM))
     catalogue = build_catalogue()
     encoded = dict(zip((im.name for im in catalogue), encoded_images(0, catalogue), strict=True))
     group = load_subjects(["sub-01", "sub-03"], dataset=gated_clone)

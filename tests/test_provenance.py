@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -35,7 +34,8 @@ from laion_fmri_datalad.reports import render
 from laion_fmri_datalad.splits import api
 from laion_fmri_datalad.splits.algorithms import cosine_distances, unit_rows
 from laion_fmri_datalad.splits.make import POOLED_SPLITS, SPLIT_NAMES
-from laion_fmri_datalad.splits.run import COMMAND, make_splits
+from laion_fmri_datalad.splits.run import COMMAND
+from laion_fmri_fixtures import with_code_and_splits
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 GLM = "derivatives/glmsingle-tedana"
@@ -53,24 +53,9 @@ NEW_BETAS = b"\x1f\x8b overwritten betas of sub-01 ses-02" * 64
 @pytest.fixture(scope="module")
 def superdataset(own_server: ServedBucket, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built, with this repository's code and citation, and splits made by datalad run."""
-    import datalad.api as dl
-
     root = tmp_path_factory.mktemp("provenance") / "superdataset"
     assert build(root, own_server.location).ok
-    shutil.copytree(
-        REPOSITORY / "code",
-        root / "code",
-        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-    )
-    shutil.copy(REPOSITORY / "CITATION.cff", root / "CITATION.cff")
-    dl.save(
-        dataset=str(root),
-        path=[str(root / "code"), str(root / "CITATION.cff")],
-        message="add code",
-        result_renderer="disabled",
-    )
-    assert make_splits(root).commit is not None
-    return root
+    return with_code_and_splits(root, "CITATION.cff")
 
 
 def split_file(root: Path, pool: str, name: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ imported into a clone, read by the API, and compared with the regenerated set.""
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from laion_fmri_datalad.imagenames import code_of
 from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.splits import api
 from laion_fmri_datalad.splits.compare import compare
-from laion_fmri_datalad.splits.run import make_splits
+from laion_fmri_fixtures import with_code_and_splits
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 GLM = "derivatives/glmsingle-tedana"
@@ -40,19 +39,9 @@ def dataset(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
     """A clone of the built superdataset with this repository's code and regenerated splits."""
-    import datalad.api as dl
-
-    root = clone_of(str(built[0]), tmp_path_factory.mktemp("published") / "clone")
-    shutil.copytree(
-        REPOSITORY / "code",
-        root / "code",
-        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+    return with_code_and_splits(
+        clone_of(str(built[0]), tmp_path_factory.mktemp("published") / "clone")
     )
-    dl.save(
-        dataset=str(root), path=[str(root / "code")], message="add code", result_renderer="disabled"
-    )
-    assert make_splits(root).commit is not None
-    return root
 
 
 @pytest.fixture(scope="module")

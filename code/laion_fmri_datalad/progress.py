@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from tqdm import tqdm
+
+# ``bar(description, total, unit)`` yields ``advance(n)``: ``progress_bar``, ``no_bar`` or a
+# caller's own
+ProgressBar = Callable[[str, int, str], AbstractContextManager[Callable[[int], None]]]
 
 
 @contextmanager
@@ -32,3 +36,11 @@ def progress_bar(
         yield advance
     finally:
         bar.close()
+
+
+@contextmanager
+def no_bar(
+    description: str, total: int | None = None, unit: str = "obj"
+) -> Iterator[Callable[[int], None]]:
+    """A bar that shows nothing."""
+    yield lambda n: None

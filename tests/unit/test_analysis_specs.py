@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from laion_fmri_datalad import config
 from laion_fmri_datalad.analysis import software
 from laion_fmri_datalad.analysis.jobspec import JobSpec, ResponsesSpec, ranged_inputs
 from laion_fmri_datalad.errors import UsageError
@@ -64,5 +65,5 @@ def test_other_software_stops_a_job_unless_allowed(
     pin.write_text(pin.read_text().replace("numpy==", "numpy==0.1+", 1))
     with pytest.raises(UsageError, match=r"software differs .*: numpy .* here, 0\.1\+.* pinned"):
         software.check(tmp_path)
-    monkeypatch.setenv(software.DRIFT_ENV, "allow")
+    monkeypatch.setenv(config.SOFTWARE_DRIFT, "allow")
     assert [d.split()[0] for d in software.check(tmp_path)] == ["numpy"]

@@ -13,6 +13,7 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
+from laion_fmri_datalad import config
 from laion_fmri_datalad.loaders.betas import cache as betacache
 from laion_fmri_datalad.loaders.betas.cache import (
     CacheFile,
@@ -55,9 +56,9 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Chunks smaller than the test volumes, so reads and writes cross chunk edges."""
     monkeypatch.setattr(betacache, "VOXEL_CHUNK", 7)
     monkeypatch.setattr(betacache, "TRIAL_BLOCK", 5)
-    monkeypatch.delenv(betacache.CACHE_ENV, raising=False)
+    monkeypatch.delenv(config.BETA_CACHE, raising=False)
     where = tmp_path / "cache"
-    monkeypatch.setenv(betacache.CACHE_DIR_ENV, str(where))
+    monkeypatch.setenv(config.CACHE_DIR, str(where))
     return where
 
 
@@ -115,11 +116,11 @@ def test_cache_off_writes_nothing(
     small_chunks: Path,
 ) -> None:
     path = write_betas(tmp_path / "b.nii.gz", betas_data())
-    monkeypatch.setenv(betacache.CACHE_ENV, "off")
+    monkeypatch.setenv(config.BETA_CACHE, "off")
     selection = np.ones(int(brain.sum()), dtype=bool)
     np.testing.assert_array_equal(load_betas(path, brain, selection, None), expected(path, brain))
     assert not small_chunks.exists()
-    monkeypatch.setenv(betacache.CACHE_ENV, "on")
+    monkeypatch.setenv(config.BETA_CACHE, "on")
     load_betas(path, brain, selection, None, use_cache=False)
     assert not small_chunks.exists()
 
@@ -170,7 +171,7 @@ def annexed(repo: Path, name: str, key: str, data: npt.NDArray[np.float32]) -> P
 def test_new_annex_key_is_never_served_from_the_old_cache(
     tmp_path: Path, brain: npt.NDArray[np.bool_], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(betacache.CACHE_DIR_ENV)
+    monkeypatch.delenv(config.CACHE_DIR)
     repo = tmp_path / "glm"
     old = annexed(repo, "sub-01/b.nii.gz", "MD5E-s1--aaaa.nii.gz", betas_data(0))
     first_object = old.resolve()

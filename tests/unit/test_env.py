@@ -195,3 +195,20 @@ def test_git_annex_is_the_wheels_binary_itself_and_a_users_own_comes_first(
     assert kept["PATH"].split(os.pathsep) == [str(own), wheel, scripts, "/bin"]
     assert kept["MAGIC"] == "/theirs.mgc"
     assert with_tools_on_path(kept) == kept  # once is enough
+
+
+def test_an_activated_environment_runs_datalad_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where this process's PATH reaches git-annex and its special remotes already (the
+    virtual environment's scripts first), the git-annex wheel's directory that ``tool_env``
+    puts first makes no difference: no child Python. Without them it does."""
+    scripts = str(Path(sys.executable).parent)
+    identity = {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@b.c"}
+    identity |= {"GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@b.c"}
+    for name, value in identity.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PATH", f"{scripts}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    assert tool_env()["PATH"] != os.environ["PATH"] and datalad.is_own(tool_env())
+    monkeypatch.setenv("PATH", f"/usr/bin{os.pathsep}/bin")
+    assert not datalad.is_own(tool_env())
+    monkeypatch.setenv("PATH", f"{scripts}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    assert not datalad.is_own(with_extra(tool_env(), {"X": "1"}))  # another variable: a child

@@ -143,3 +143,34 @@ def test_the_subjects_helpers_never_import_it_back(name: str) -> None:
     a helper that imports the class it helps is a circle waiting for a lazy import."""
     names = imported(PACKAGE / "loaders" / "api" / f"{name}.py")
     assert "laion_fmri_datalad.loaders.api.subject" not in names
+
+
+def test_dask_is_imported_by_one_module() -> None:
+    """The analysis starts clusters and waits on futures in ``analysis/cluster.py`` alone."""
+    users = set()
+    for path in MODULES:
+        names = imported(path)
+        text = path.read_text()
+        if any(n.split(".")[0] in {"dask", "distributed", "dask_jobqueue"} for n in names) or (
+            'import_module("distributed")' in text or 'import_module("dask' in text
+        ):
+            users.add(str(path.relative_to(PACKAGE)))
+    assert users == {"analysis/cluster.py"}
+
+
+def test_every_environment_variable_has_its_one_home() -> None:
+    """Each ``LAION_FMRI_*`` name in the source is defined in ``config/variables.py`` (the
+    docs' table is made from it) and spelled out nowhere else but in prose."""
+    import re
+
+    from laion_fmri_datalad.config import VARIABLES
+
+    known = {v.name for v in VARIABLES}
+    home = PACKAGE / "config" / "variables.py"
+    found: dict[str, set[str]] = {}
+    for path in MODULES:
+        for name in re.findall(r"LAION_FMRI_[A-Z_]+", path.read_text()):
+            found.setdefault(name, set()).add(str(path.relative_to(PACKAGE)))
+        if path != home:
+            assert not re.search(r'= "LAION_FMRI_', path.read_text()), path
+    assert set(found) == known

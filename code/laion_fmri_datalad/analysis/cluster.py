@@ -52,3 +52,9 @@ def dashboard_link(client: Any) -> str | None:
     except ImportError:
         return None  # Dask serves its dashboard only with bokeh installed
     return str(client.dashboard_link)
+
+
+def completed(futures: Any) -> Iterator[Any]:
+    """Dask futures as they finish."""
+    distributed: Any = importlib.import_module("distributed")
+    yield from distributed.as_completed(futures)

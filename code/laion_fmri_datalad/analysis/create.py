@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from string import Template
 from urllib.parse import urlparse
 
 from .. import __version__, validate
@@ -28,25 +30,15 @@ STORAGE = f"{OUTPUT}-storage"
 MARKER = ".laion-fmri-analysis"  # in .datalad/: what tells an analysis dataset
 
 
+def _template(name: str) -> str:
+    return (resources.files(__package__) / "templates" / name).read_text()
+
+
 def _script(path: str, module: str, example: str, what: str) -> str:
-    return f'''\
-#!/usr/bin/env python3
-"""{what} (written by laion-fmri-datalad {__version__}). Run from the dataset's root,
-under `datalad run` (see README.md):
-
-    python {path} {example}
-
-The code is {module} of the laion-fmri-datalad version pinned in
-{ENVIRONMENT}; the job stops with one line when the running software differs from it.
-"""
-
-import sys
-
-from laion_fmri_datalad.analysis.scriptmain import script
-from {module} import main
-
-sys.exit(script(main))
-'''
+    fields = {"path": path, "module": module, "example": example, "what": what}
+    return Template(_template("job_script.py.tmpl")).substitute(
+        fields, version=__version__, environment=ENVIRONMENT
+    )
 
 
 SCRIPTS = {
@@ -67,53 +59,7 @@ SCRIPTS = {
         "\naveraged over every show of an image, written as one chunked HDF5",
     ),
 }
-
-README = """\
-# LAION-fMRI encoding analysis
-
-A DataLad dataset in the YODA layout, made by `laion-fmri-datalad analysis create`:
-
-* `inputs/laion-fmri/`: the LAION-fMRI superdataset (a subdataset: its version is recorded
-  here; `datalad get` fetches what a job needs),
-* `code/responses.py`: the responses stage, one job per subject: every session's betas read
-  once, z-scored within each session and averaged over every show of an image, into
-  `responses/<subject>/<subject>_roi-<voxel set>_responses.h5` (chunked HDF5),
-* `code/encode.py`: the reference encoding analysis, one job per subject, split, ROI set
-  and embedding, reading the responses file (never the betas),
-* `code/environment.txt`: the exact software the jobs run with (every job checks it;
-  `laion-fmri-datalad analysis pin -d .` records a new one),
-* `results/<embedding>/<split>/<subject>/`: per job, NIfTI maps of the test accuracy
-  (`stat-r`, `stat-r2`, `stat-r2overnc`: Pearson r, R², R² over the noise ceiling) and a
-  TSV summary per ROI.
-
-## Run
-
-    laion-fmri-datalad analysis run encoding -d . --subject all --roi face \\
-        --split random_0 tau cluster_k5_0 ood --embedding CLIP -J 2
-
-The run prints its plan, then fetches every input once into `inputs/laion-fmri` here (job
-clones hard-link it from there), runs the responses jobs, then the encoding jobs, several
-to a worker task: each task works in one temporary clone of this dataset (under
-`--scratch`), records one `datalad run` commit per job, pushes its branch (`job/<task>`)
-and outputs to the RIA store (siblings `output`, `output-storage`) once, and is removed.
-After each stage every finished branch is merged here in one commit, the outputs'
-availability in the store recorded and the merged branches deleted from the store. Running
-the command again runs only the jobs whose results are missing; a failed job's log is in
-`.git/laion-fmri/logs/<name>.log`. Choose a batch scheduler with `--cluster slurm` (or pbs,
-sge, lsf), configured in Dask's `jobqueue.yaml`.
-
-## Reproduce
-
-    datalad clone <this dataset> analysis && cd analysis
-    git log --grep 'DATALAD RUNCMD'      # one commit per job
-    datalad rerun <job commit>           # the same outputs, byte for byte
-
-`datalad get results/...` fetches outputs from the store; `laion-fmri-datalad verify -d .`
-reruns every job's run record in a temporary clone and compares its outputs, byte for byte.
-Under software other than `code/environment.txt` names, a job stops with one line saying
-what differs; `LAION_FMRI_SOFTWARE_DRIFT=allow` (or `verify --allow-software-drift`) runs
-it anyway.
-"""
+README = _template("README.md")
 
 ATTRIBUTES = f"{RESULTS}/**/*.tsv annex.largefiles=nothing\n"
 

@@ -23,6 +23,8 @@ STAGES = ("responses", "encoding")
 RANGED_MARKER = "Read by byte ranges:"  # a run record's line: some inputs are never got
 RANGED_SUFFIX = "_model.h5"  # what those inputs are: sessions' GLMsingle model files
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_RESPONSES_END = "_responses.h5"
+_JOB_SUBJECT = re.compile(r"\[laion-fmri\] \w+ job (\S+)$")
 
 
 @dataclass(frozen=True, order=True)
@@ -125,7 +127,17 @@ class ResponsesSpec:
 
     @property
     def output(self) -> str:
-        return f"{RESPONSES}/{self.subject}/{self.subject}_roi-{self.voxel_set}_responses.h5"
+        return f"{RESPONSES}/{self.subject}/{self.subject}_roi-{self.voxel_set}{_RESPONSES_END}"
+
+    @classmethod
+    def from_output(cls, path: str) -> ResponsesSpec | None:
+        """The spec whose ``output`` is ``path`` (a file name will do); None for another
+        file."""
+        name = path.rsplit("/", 1)[-1]
+        if not name.endswith(_RESPONSES_END) or "_roi-" not in name:
+            return None
+        subject, _, rest = name.partition("_roi-")
+        return cls(subject, rest.removesuffix(_RESPONSES_END))
 
     def job(self, inputs: list[str], ranged: list[str]) -> Job:
         """The runnable job: ``inputs`` got whole, ``ranged`` read by byte ranges."""
@@ -163,6 +175,7 @@ class Job:
 
     @property
     def message(self) -> str:
+        """The run record's subject; ``job_of`` reads the job id back."""
         return f"[laion-fmri] {self.stage.capitalize()} job {self.job_id}"
 
     def record_lines(self) -> str:
@@ -174,6 +187,13 @@ class Job:
             f"{RANGED_MARKER} the {len(self.ranged)} inputs ending {RANGED_SUFFIX}; get the "
             "others, then 'datalad rerun --assume-ready inputs'"
         )
+
+
+def job_of(subject: str) -> str | None:
+    """The job id in a commit subject made from ``Job.message`` (after DataLad's
+    ``[DATALAD RUNCMD]``), or None."""
+    found = _JOB_SUBJECT.search(subject)
+    return found.group(1) if found else None
 
 
 def ranged_inputs(message: str, inputs: list[str]) -> list[str]:

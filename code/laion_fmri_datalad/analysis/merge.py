@@ -17,7 +17,6 @@ store, so a run leaves no branch behind.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,14 +24,13 @@ from pathlib import Path
 from ..repo.annex import annex
 from ..repo.git import config_get, git, rev_parse
 from .create import OUTPUT, STORAGE
-from .jobspec import RESPONSES, RESULTS
+from .jobspec import RESPONSES, RESULTS, job_of
 from .worker import BRANCH_PREFIX
 
 TRACKING = f"refs/remotes/{OUTPUT}/{BRANCH_PREFIX}"
 CHUNK = 500  # paths or refs per git call (command-line length)
 MAX_PARENTS = 1000  # per merge commit; more branches are merged in chunks
 OUTPUTS = (f"{RESULTS}/", f"{RESPONSES}/")
-JOB_SUBJECT = re.compile(r"\[laion-fmri\] \w+ job (\S+)$")  # after "[DATALAD RUNCMD] "
 
 
 @dataclass
@@ -109,7 +107,7 @@ def _changes(
 def _jobs(analysis: Path, tip: str, base: str) -> list[str]:
     """The job ids of the run records between ``base`` and ``tip``, oldest first."""
     subjects = git(analysis, "log", "--reverse", "--format=%s", f"{base}..{tip}").splitlines()
-    return [m.group(1) for m in map(JOB_SUBJECT.search, subjects) if m]
+    return [job for job in map(job_of, subjects) if job]
 
 
 def _delete_branches(analysis: Path, branches: list[str]) -> None:
@@ -200,3 +198,7 @@ def _tree_with(analysis: Path, head: str, entries: list[str], index: str) -> str
     listed = ("\n".join(entries) + "\n").encode()
     git(analysis, "update-index", "--index-info", input=listed, extra_env=scratch)
     return git(analysis, "write-tree", extra_env=scratch).strip()
+
+
+def merge_message(what: str) -> str:
+    return f"[laion-fmri] Merge the job branches of the encoding analysis ({what})"

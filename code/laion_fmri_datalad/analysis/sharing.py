@@ -29,12 +29,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..config.variables import CACHE_DIR
 from ..layout.discovery import is_dataset
 from ..repo.dataset import dataset_id, registered_subdatasets
 from ..repo.env import config_env
 
 CANDIDATE_ENV = "DATALAD_GET_SUBDATASET__SOURCE__CANDIDATE__000SHARED"
-CACHE_DIR_ENV = "LAION_FMRI_CACHE_DIR"
 IDS = "ids"
 CACHE = "cache"
 
@@ -91,5 +91,5 @@ def job_env(shared: Path) -> dict[str, str]:
     """What every git, git-annex and DataLad call of a job clone adds to its environment."""
     env = config_env(annex_hardlink="true", remote_origin_annex__cost="50")
     env[CANDIDATE_ENV] = f"{shared / IDS}/{{id}}"
-    env[CACHE_DIR_ENV] = str(shared / CACHE)
+    env[CACHE_DIR] = str(shared / CACHE)
     return env

@@ -19,12 +19,12 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+from ..config.variables import SOFTWARE_DRIFT
 from ..errors import UsageError
 from ..repo.git import git_or_none
 
 PACKAGE = "laion-fmri-datalad"
 ENVIRONMENT = "code/environment.txt"
-DRIFT_ENV = "LAION_FMRI_SOFTWARE_DRIFT"
 ALLOW = "allow"
 HEADER = (
     "# The exact software of this analysis's jobs (laion-fmri-datalad analysis pin); every job\n"
@@ -151,11 +151,11 @@ def check(root: Path) -> list[str]:
     found = differences(pinned(root), current())
     if not found:
         return []
-    if os.environ.get(DRIFT_ENV, "").strip().lower() == ALLOW:
+    if os.environ.get(SOFTWARE_DRIFT, "").strip().lower() == ALLOW:
         return found
     raise UsageError(
         f"the software differs from {ENVIRONMENT}: {'; '.join(found)} "
-        f"(set {DRIFT_ENV}={ALLOW} to run anyway)"
+        f"(set {SOFTWARE_DRIFT}={ALLOW} to run anyway)"
     )
 
 

@@ -106,7 +106,7 @@ def run_create(args: argparse.Namespace) -> Report:
 
 
 def run_run(args: argparse.Namespace) -> Report:
-    from ..analysis.fanout import request, run_jobs
+    from ..analysis import request, run_jobs
     from ..progress import progress_bar
 
     require_git_annex()

@@ -20,14 +20,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..analysis import request, run_jobs
 from ..analysis.create import create_analysis
-from ..analysis.fanout import request, run_jobs
 from ..builder.builder import build
 from ..builder.routing import route
+from ..config import REQUEST_ID
 from ..contentcheck import VerifyReport, verify_present
 from ..gated.client import request_access
 from ..gated.register import register_gated
-from ..gated.tokens import TOKEN_ENV
 from ..layout.discovery import is_dataset
 from ..loaders import load_subject
 from ..progress import progress_bar
@@ -112,7 +112,7 @@ def _get_gated(clone: Path, access_url: str) -> VerifyReport:
         "purpose": "the README's demo",
         "accept_terms": True,
     }
-    return _get(clone, (GATED,), {TOKEN_ENV: request_access(access_url, form)})
+    return _get(clone, (GATED,), {REQUEST_ID: request_access(access_url, form)})
 
 
 @dataclass

@@ -7,8 +7,9 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from ..config import REQUEST_ID
 from ..errors import LaionFmriError
-from .tokens import FORM_URL_PATH, TOKEN_ENV, cache_file
+from .tokens import FORM_URL_PATH, cache_file
 
 API = "/api/v1"
 
@@ -20,8 +21,8 @@ class AccessError(LaionFmriError):
 def how_to_get_access(base: str) -> str:
     return (
         f"no access token for the gated stimuli: run `laion-fmri-datalad request-access` "
-        f"(or use the form at {base}{FORM_URL_PATH}), or set {TOKEN_ENV}; "
-        f"the token is read from {TOKEN_ENV} or {cache_file()}"
+        f"(or use the form at {base}{FORM_URL_PATH}), or set {REQUEST_ID}; "
+        f"the token is read from {REQUEST_ID} or {cache_file()}"
     )
 
 
@@ -95,7 +96,7 @@ def refresh(base: str, token: str, dataset_version: str) -> dict[str, Any]:
         )
     if status == 404:
         raise AccessError(
-            f"the access service does not know your token (from {TOKEN_ENV} or {cache_file()}): "
+            f"the access service does not know your token (from {REQUEST_ID} or {cache_file()}): "
             "it was never issued, or its request was anonymised after a year without downloads; "
             "run `laion-fmri-datalad request-access` again"
         )

@@ -9,8 +9,8 @@ import json
 import os
 from pathlib import Path
 
-TOKEN_ENV = "LAION_FMRI_REQUEST_ID"
-URL_ENV = "LAION_FMRI_ACCESS_URL"
+from ..config.variables import ACCESS_URL, REQUEST_ID
+
 DEFAULT_URL = "https://laion-fmri.hebartlab.com"
 FORM_URL_PATH = "/access"
 
@@ -21,7 +21,7 @@ def cache_file() -> Path:
 
 
 def find_token() -> str | None:
-    token = os.environ.get(TOKEN_ENV, "").strip()
+    token = os.environ.get(REQUEST_ID, "").strip()
     if token:
         return token
     path = cache_file()
@@ -48,4 +48,4 @@ def store_token(token: str) -> Path:
 
 def service_url(configured: str | None = None) -> str:
     """``LAION_FMRI_ACCESS_URL``, else the URL the dataset recorded, else the real service."""
-    return (os.environ.get(URL_ENV) or configured or DEFAULT_URL).rstrip("/")
+    return (os.environ.get(ACCESS_URL) or configured or DEFAULT_URL).rstrip("/")

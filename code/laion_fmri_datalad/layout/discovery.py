@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from ..choices import unknown
+from ..config.variables import DATASET
 from ..errors import UsageError
 from ..repo.dataset import registered_subdatasets
 from .ids import subject_id
 from .names import MARKER
-
-DATASET_ENV = "LAION_FMRI_DATASET"
 
 
 def is_dataset(path: Path) -> bool:
@@ -30,7 +29,7 @@ def is_superdataset(path: Path) -> bool:
 def find_superdataset(dataset: str | os.PathLike[str] | None = None) -> Path:
     """The clone to read: ``dataset``, else ``$LAION_FMRI_DATASET``, else the superdataset
     containing the current directory."""
-    given = dataset if dataset is not None else os.environ.get(DATASET_ENV)
+    given = dataset if dataset is not None else os.environ.get(DATASET)
     if given is not None:
         path = Path(given).expanduser().absolute()
         if not is_superdataset(path):
@@ -44,8 +43,7 @@ def find_superdataset(dataset: str | os.PathLike[str] | None = None) -> Path:
         if is_superdataset(candidate):
             return candidate
     raise UsageError(
-        f"no LAION-fMRI superdataset at or above {str(here)!r}; pass dataset=PATH "
-        f"or set {DATASET_ENV}"
+        f"no LAION-fMRI superdataset at or above {str(here)!r}; pass dataset=PATH or set {DATASET}"
     )
 
 

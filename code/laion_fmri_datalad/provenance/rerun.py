@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.jobspec import ranged_inputs
-from ..analysis.software import ALLOW, DRIFT_ENV, ENVIRONMENT, current, differences, parse
+from ..analysis.software import ALLOW, ENVIRONMENT, current, differences, parse
+from ..config import SOFTWARE_DRIFT
 from ..errors import LaionFmriError, UsageError
 from ..layout.endpoint import serves_from_loopback
 from ..repo import datalad
@@ -167,7 +168,7 @@ def verify_runs(
     root = Path(dataset).absolute()
     resolved = _commit(root, revision, "revision")
     start = None if since is None else _commit(root, since, "--since")
-    drift = {DRIFT_ENV: ALLOW} if allow_drift else None
+    drift = {SOFTWARE_DRIFT: ALLOW} if allow_drift else None
     loopback = serves_from_loopback(root)
     report = VerifyRunsReport(resolved)
     for commit, subject, record in run_records(root, resolved, start):

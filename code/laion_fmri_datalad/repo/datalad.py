@@ -9,15 +9,19 @@ where the user has none, the loopback allowance only when asked). DataLad starts
 git-annex processes with the environment of the process it runs in, so a call whose
 environment is this process's own runs in-process (the command line sets itself up once, in
 ``cli.main``); any other runs in a child Python (``repo/datalad_child.py``) given that
-environment, so that ``os.environ`` is never changed. The child's DataLad log goes to its
+environment, so that ``os.environ`` is never changed. A process whose ``PATH`` reaches the same
+tools already (an activated virtual environment) counts as its own (``is_own``):
+``benchmarks/README.md`` has what a child costs. The child's DataLad log goes to its
 stderr, which is shown only when the call fails.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,8 +78,37 @@ def failure_error(command: str, dataset: Path | str | None, failed: list[Result]
 
 
 def is_own(env: Mapping[str, str]) -> bool:
-    """Whether ``env`` is this process's environment (DataLad in-process would use it)."""
-    return dict(env) == dict(os.environ)
+    """Whether DataLad in this process would run its tools as ``env`` says: ``env`` is this
+    process's environment, or differs from it only in ``PATH`` by directories whose tools
+    (``git*``: git-annex, its special remotes) this process's ``PATH`` reaches already (a
+    notebook in an activated virtual environment, where ``tool_env`` only puts the
+    git-annex wheel's binary first)."""
+    own = dict(os.environ)
+    if dict(env) == own:
+        return True
+    if {k: v for k, v in env.items() if k != "PATH"} != {
+        k: v for k, v in own.items() if k != "PATH"
+    }:
+        return False
+    return _reachable(env.get("PATH", ""), own.get("PATH", ""))
+
+
+@functools.cache
+def _reachable(wanted: str, path: str) -> bool:
+    """Whether every ``git*`` tool in the directories ``wanted`` adds to ``path`` is found on
+    ``path`` too."""
+    have = path.split(os.pathsep)
+    for directory in (d for d in wanted.split(os.pathsep) if d and d not in have):
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            tool = entry.name
+            executable = tool.startswith("git") and os.access(entry.path, os.X_OK)
+            if executable and shutil.which(tool, path=path) is None:
+                return False
+    return True
 
 
 def iter_results(

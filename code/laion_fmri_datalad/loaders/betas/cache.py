@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ...config.variables import BETA_CACHE, CACHE_DIR
 from ...errors import LaionFmriError
 from ...layout.entities import name_entities
 from ...locks import file_lock
@@ -46,8 +47,6 @@ log = logging.getLogger("laion_fmri_datalad.loaders")
 FORMAT = 1
 VOXEL_CHUNK = 2048  # x TRIAL_BLOCK: 128 kB chunks (1024 and 4096 voxels: no faster, or slower)
 TRIAL_BLOCK = 16  # volumes buffered by the writer: 16 x 272k voxels x 4 B = 17 MB
-CACHE_ENV = "LAION_FMRI_BETA_CACHE"
-CACHE_DIR_ENV = "LAION_FMRI_CACHE_DIR"
 OFF = ("0", "off", "false", "no")
 SUFFIX = ".h5"
 Progress = Callable[[int], None]
@@ -60,7 +59,7 @@ class CacheDamagedError(LaionFmriError, OSError):
 
 def enabled() -> bool:
     """False when ``$LAION_FMRI_BETA_CACHE`` is ``off`` (or 0, false, no)."""
-    return os.environ.get(CACHE_ENV, "on").strip().lower() not in OFF
+    return os.environ.get(BETA_CACHE, "on").strip().lower() not in OFF
 
 
 def content_key(path: Path) -> str:
@@ -101,7 +100,7 @@ def user_cache_dir() -> Path:
 def cache_dir(betas: Path) -> Path:
     """Where the cache of ``betas`` lives: ``$LAION_FMRI_CACHE_DIR/betas``, else the git
     directory of its subdataset, else (not writable, not annexed) the user's cache."""
-    configured = os.environ.get(CACHE_DIR_ENV)
+    configured = os.environ.get(CACHE_DIR)
     if configured:
         return Path(configured).expanduser() / "betas"
     git_dir = _annex_git_dir(betas)

@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ... import config
 from ...errors import LaionFmriError
 from ...layout.discovery import resolve_subjects
 from ...layout.entities import name_entities
@@ -30,7 +31,7 @@ ProgressBar = Callable[..., AbstractContextManager[Callable[[int], None]]]
 
 def cache_dirs(root: Path) -> list[Path]:
     """Where the caches of the clone at ``root`` can be."""
-    configured = os.environ.get(betacache.CACHE_DIR_ENV)
+    configured = os.environ.get(config.CACHE_DIR)
     if configured:
         return [Path(configured).expanduser() / "betas"]
     found = []

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...progress import progress_bar
+from ...progress import ProgressBar, progress_bar
 from ...repo.datalad import result_message
 from .content import Content, human, is_present
 from .selection import Selected
@@ -62,8 +62,15 @@ class DownloadPlan:
         )
 
 
-def fetch(content: Content, selected: list[Selected], jobs: int = 1) -> FetchSummary:
-    """``datalad get`` the files of ``selected`` that are not present yet."""
+def fetch(
+    content: Content,
+    selected: list[Selected],
+    jobs: int | str = 1,
+    bar: ProgressBar = progress_bar,
+    description: str = "datalad get",
+) -> FetchSummary:
+    """``datalad get`` the files of ``selected`` that are not present yet (failed transfers
+    tried again: ``Content.results``), a ``bar`` of their bytes."""
 
     summary = FetchSummary(files=len(selected), bytes=sum(s.size for s in selected))
     missing = {s.path: s for s in selected if not s.present}
@@ -78,9 +85,7 @@ def fetch(content: Content, selected: list[Selected], jobs: int = 1) -> FetchSum
         len(missing),
         human(sum(s.size for s in missing.values())),
     )
-    with progress_bar(
-        "datalad get", total=sum(s.size for s in missing.values()), unit="B"
-    ) as advance:
+    with bar(description, sum(s.size for s in missing.values()), "B") as advance:
         for result in content.results(list(missing), jobs=jobs):
             if result.get("type") != "file":
                 continue
