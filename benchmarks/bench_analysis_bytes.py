@@ -22,8 +22,8 @@ import shutil
 import time
 from pathlib import Path
 
+from laion_fmri_datalad.analysis import missing_jobs, plan_run, request, run_jobs
 from laion_fmri_datalad.analysis.create import create_analysis
-from laion_fmri_datalad.analysis.fanout import missing_jobs, plan_run, request, run_jobs
 from laion_fmri_datalad.analysis.responses import range_bytes
 from laion_fmri_datalad.devserver.faultproxy import FaultProxy, Schedule
 from laion_fmri_datalad.devserver.localbucket import STATE, port_to_serve, start_bucket
