@@ -93,7 +93,8 @@ def main() -> None:
     source = f"ria+file://{demo / 'ria'}#~laion-fmri"
     datalad = str(Path(sys.executable).with_name("datalad"))
     schedule = Schedule(enabled=False, delay=args.delay)
-    largest = max((p for p in (demo / "fixture").rglob("*") if p.is_file()), key=_size)
+    objects = demo / "fixture" / "objects"  # the bucket's keys; derivatives are public
+    largest = max((p for p in (objects / "derivatives").rglob("*") if p.is_file()), key=_size)
     try:
         with FaultProxy(bucket.server.endpoint_url, schedule, port=recorded) as proxy:
             for attempt in range(args.repeat):
@@ -101,7 +102,7 @@ def main() -> None:
                 shutil.rmtree(workdir, ignore_errors=True)
                 workdir.mkdir(parents=True)
                 requests, body = schedule.requests, schedule.body_bytes
-                cloning, _ = timed([datalad, "clone", "-q", source, str(clone)])
+                cloning, _ = timed([datalad, "clone", source, str(clone)])
                 reading, out = timed(
                     [sys.executable, "-c", READ, str(clone), args.subject, args.roi]
                 )
@@ -116,9 +117,9 @@ def main() -> None:
                 ours = cloning + reading
 
                 floor = workdir / f"floor-{attempt}"
-                floor_clone, _ = timed([datalad, "clone", "-q", source, str(floor)])
-                installing, _ = timed([datalad, "get", "-q", "-n", *subdatasets], cwd=floor)
-                one = f"{proxy.url}/laion-fmri/{largest.relative_to(demo / 'fixture').as_posix()}"
+                floor_clone, _ = timed([datalad, "clone", source, str(floor)])
+                installing, _ = timed([datalad, "get", "-n", *subdatasets], cwd=floor)
+                one = f"{proxy.url}/laion-fmri/{largest.relative_to(objects).as_posix()}"
                 get = bare_get(one, sent)
                 base = floor_clone + installing + get
                 shapes = sorted({tuple(s) for s in result["shapes"].values()})

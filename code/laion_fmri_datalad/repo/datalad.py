@@ -79,15 +79,16 @@ def failure_error(command: str, dataset: Path | str | None, failed: list[Result]
 
 def is_own(env: Mapping[str, str]) -> bool:
     """Whether DataLad in this process would run its tools as ``env`` says: ``env`` is this
-    process's environment, or differs from it only in ``PATH`` by directories whose tools
-    (``git*``: git-annex, its special remotes) this process's ``PATH`` reaches already (a
-    notebook in an activated virtual environment, where ``tool_env`` only puts the
-    git-annex wheel's binary first)."""
+    process's environment, or differs from it only by what ``with_tools_on_path`` adds
+    where this process reaches the same tools already: directories on ``PATH`` whose tools
+    (``git*``: git-annex, its special remotes) its ``PATH`` finds, and ``MAGIC``, which the
+    git-annex wheel's script sets itself (a notebook in an activated virtual environment)."""
     own = dict(os.environ)
     if dict(env) == own:
         return True
-    if {k: v for k, v in env.items() if k != "PATH"} != {
-        k: v for k, v in own.items() if k != "PATH"
+    tools = {"PATH"} if "MAGIC" in own else {"PATH", "MAGIC"}
+    if {k: v for k, v in env.items() if k not in tools} != {
+        k: v for k, v in own.items() if k not in tools
     }:
         return False
     return _reachable(env.get("PATH", ""), own.get("PATH", ""))
