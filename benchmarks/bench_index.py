@@ -34,7 +34,7 @@ from pathlib import Path
 from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.devserver.fixture.bucket import MANIFEST, write_fixture
 from laion_fmri_datalad.devserver.localbucket import start_bucket
-from laion_fmri_datalad.publish import publish
+from laion_fmri_datalad.publishing.publish import publish
 from laion_fmri_datalad.repo.env import tool_env
 
 QUERIES = {

@@ -10,7 +10,7 @@ time, with traffic only to 127.0.0.1. Prints what survived.
 2. **Faults**: builds and ``get``s through ``devserver/faultproxy.py`` (503s, resets, cut
    bodies; several per URL) until the number of injected faults is reached; every build's
    dataset is compared with a clean one, every get ends with ``git annex fsck``.
-3. **Inputs**: random values for every kind ``validate.py`` checks (job counts, ports,
+3. **Inputs**: random values for every kind ``checks/validate.py`` checks (job counts, ports,
    versions, names, URLs, labels); each must be accepted exactly when an independent rule
    says it is valid, and otherwise rejected with one line naming the value.
 
@@ -32,8 +32,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from laion_fmri_datalad import validate
 from laion_fmri_datalad.builder.builder import build
+from laion_fmri_datalad.checks import validate
 from laion_fmri_datalad.devserver.faultproxy import FaultProxy, Schedule
 from laion_fmri_datalad.devserver.fixture.bucket import MANIFEST, write_fixture
 from laion_fmri_datalad.devserver.killpoints import differences, interrupted_build, snapshot
@@ -41,10 +41,10 @@ from laion_fmri_datalad.devserver.localbucket import start_bucket
 from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.loaders.api.discovery import plan_get
 from laion_fmri_datalad.loaders.clone.fetching import fetch
-from laion_fmri_datalad.publish import publish
+from laion_fmri_datalad.publishing.publish import publish
 from laion_fmri_datalad.repo.env import tool_env
 from laion_fmri_datalad.repo.git import git
-from laion_fmri_datalad.s3client import BucketLocation
+from laion_fmri_datalad.s3.client import BucketLocation
 
 STEPS = ("annex init", "fast-import", "update-ref -m", "read-tree", "config -f", "hash-object")
 SIGNALS = (signal.SIGKILL, signal.SIGTERM, signal.SIGINT)

@@ -220,7 +220,7 @@ def built(
 @pytest.fixture(scope="session")
 def store(built: tuple[Path, BuildReport], tmp_path_factory: pytest.TempPathFactory) -> str:
     """The built superdataset published to a RIA store; returns the clone URL."""
-    from laion_fmri_datalad.publish import publish
+    from laion_fmri_datalad.publishing.publish import publish
 
     directory = tmp_path_factory.mktemp("ria") / "store"
     return publish(built[0], f"ria+file://{directory}").clone_url

@@ -38,11 +38,11 @@ from laion_fmri_datalad.layout.names import ANALYSIS_INPUTS
 from laion_fmri_datalad.loaders.api.subject import Subject, load_subject
 from laion_fmri_datalad.loaders.betas.reader import average_repeats
 from laion_fmri_datalad.loaders.clone.content import human, is_present
-from laion_fmri_datalad.locks import file_lock
-from laion_fmri_datalad.progress import no_bar
 from laion_fmri_datalad.provenance.rerun import verify_runs
 from laion_fmri_datalad.repo import datalad
 from laion_fmri_datalad.repo.git import git
+from laion_fmri_datalad.runtime.locks import file_lock
+from laion_fmri_datalad.runtime.progress import no_bar
 from laion_fmri_fixtures import analysis_input
 
 FAILING = "sub-03"  # the planted bug below makes this subject's job fail

@@ -26,7 +26,7 @@ from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.errors import LaionFmriError
 from laion_fmri_datalad.repo import datalad
 from laion_fmri_datalad.repo.git import git
-from laion_fmri_datalad.s3client import BucketLocation
+from laion_fmri_datalad.s3.client import BucketLocation
 from laion_fmri_fixtures import analysis_input
 
 # the planted kill: the first job that finds the marker kills the Dask worker running it

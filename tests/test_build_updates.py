@@ -12,9 +12,9 @@ from laion_fmri_datalad.builder.report import BuildReport
 from laion_fmri_datalad.devserver.fixture.spec import is_denied
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.devserver.s3load import admin_client, bucket_policy, ensure_bucket
-from laion_fmri_datalad.listings import listing_path
+from laion_fmri_datalad.layout.listings import listing_path
 from laion_fmri_datalad.repo.git import git
-from laion_fmri_datalad.s3client import BucketLocation
+from laion_fmri_datalad.s3.client import BucketLocation
 
 GLM = "derivatives/glmsingle-tedana"
 BETAS = (
@@ -73,7 +73,7 @@ def test_failed_objects_are_named_and_not_registered(
 ) -> None:
     """A server error on one object (simulated: SeaweedFS gives no way to provoke a 500)
     fails the build for that object only, names it, and leaves it out of the dataset."""
-    from laion_fmri_datalad.access import probe_access as real_probe
+    from laion_fmri_datalad.s3.readable import probe_access as real_probe
 
     broken = "derivatives/rois/sub-07/motion/sub-07_space-T1w_res-1pt8_label-MT_mask.nii.gz"
 

@@ -23,7 +23,7 @@ from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.fixture.history import changes_since_launch
 from laion_fmri_datalad.devserver.fixture.published_splits import write_published_splits
 from laion_fmri_datalad.devserver.fixture.spec import get_spec, is_denied
-from laion_fmri_datalad.devserver.githost import serve_directory
+from laion_fmri_datalad.devserver.gitserver import serve_directory
 
 GLM = "derivatives/glmsingle-tedana"
 CLIP = "stimuli/task-images_desc-CLIP_embeddings.h5"

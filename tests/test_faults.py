@@ -16,9 +16,9 @@ from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.layout.names import GLM
 from laion_fmri_datalad.loaders.api.discovery import plan_get
 from laion_fmri_datalad.loaders.clone.fetching import fetch
-from laion_fmri_datalad.publish import publish
+from laion_fmri_datalad.publishing.publish import publish
 from laion_fmri_datalad.repo.git import git
-from laion_fmri_datalad.s3client import BucketLocation
+from laion_fmri_datalad.s3.client import BucketLocation
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from laion_fmri_datalad.devserver.fixture.history import changes_since_launch
 from laion_fmri_datalad.devserver.fixture.rois import ROI_CATEGORIES, bucket_label
 from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS, is_denied
 from laion_fmri_datalad.errors import UsageError
-from laion_fmri_datalad.imagenames import code_of, owner_of
+from laion_fmri_datalad.layout.imagenames import code_of, owner_of
 
 GLM = "derivatives/glmsingle-tedana"
 

@@ -16,7 +16,7 @@ from laion_fmri_datalad.builder.report import BuildReport
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.devserver.s3load import admin_client, put_object
 from laion_fmri_datalad.repo.git import git
-from laion_fmri_datalad.s3client import BucketLocation, S3Object, iter_current, list_versions
+from laion_fmri_datalad.s3.client import BucketLocation, S3Object, iter_current, list_versions
 
 BUILDER = "laion_fmri_datalad.builder.builder"
 

@@ -30,7 +30,7 @@ from laion_fmri_datalad.provenance.cite import render as render_citation
 from laion_fmri_datalad.provenance.release import release
 from laion_fmri_datalad.provenance.rerun import verify_runs
 from laion_fmri_datalad.repo.git import git
-from laion_fmri_datalad.reports import render
+from laion_fmri_datalad.runtime.reports import render
 from laion_fmri_datalad.splits import api
 from laion_fmri_datalad.splits.algorithms import cosine_distances, unit_rows
 from laion_fmri_datalad.splits.make import POOLED_SPLITS, SPLIT_NAMES

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from laion_fmri_datalad.builder.routing import route
-from laion_fmri_datalad.s3client import BucketLocation, iter_current
+from laion_fmri_datalad.s3.client import BucketLocation, iter_current
 
 
 @pytest.mark.internet

@@ -17,7 +17,7 @@ from laion_fmri_datalad.devserver.fixture.bucket import Manifest
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.devserver.s3server import LocalS3Server
 from laion_fmri_datalad.errors import UsageError
-from laion_fmri_datalad.s3client import current_objects, iter_listing, list_versions
+from laion_fmri_datalad.s3.client import current_objects, iter_listing, list_versions
 
 DENIED_KEYS = (
     "sub-01/ses-31/func/sub-01_ses-31_task-images_run-01_events.tsv",

@@ -14,14 +14,14 @@ from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.errors import PinWarning, UsageError
 from laion_fmri_datalad.layout.discovery import subjects_in
+from laion_fmri_datalad.layout.listings import listing_path, parse, parse_sizes
 from laion_fmri_datalad.layout.names import GLM, ROIS
-from laion_fmri_datalad.listings import listing_path, parse, parse_sizes
 from laion_fmri_datalad.loaders import load_subject
 from laion_fmri_datalad.loaders.api.discovery import plan_download, plan_get
 from laion_fmri_datalad.loaders.clone.content import is_installed
 from laion_fmri_datalad.loaders.clone.files import SubjectFiles
 from laion_fmri_datalad.loaders.clone.info import CloneInfo, clone_info
-from laion_fmri_datalad.loaders.clone.listings import listed_paths
+from laion_fmri_datalad.loaders.clone.listed import listed_paths
 from laion_fmri_datalad.loaders.clone.selection import Selected
 from laion_fmri_datalad.repo import datalad
 from laion_fmri_datalad.repo.dataset import registered_subdatasets

@@ -20,8 +20,8 @@ from laion_fmri_datalad.devserver.fixture.published_splits import (
     write_published_splits,
 )
 from laion_fmri_datalad.devserver.fixture.spec import SUBJECTS
-from laion_fmri_datalad.devserver.githost import serve_directory
-from laion_fmri_datalad.imagenames import code_of
+from laion_fmri_datalad.devserver.gitserver import serve_directory
+from laion_fmri_datalad.layout.imagenames import code_of
 from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.splits import api
 from laion_fmri_datalad.splits.compare import compare

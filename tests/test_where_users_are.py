@@ -27,14 +27,14 @@ import pytest
 from laion_fmri_datalad.builder.builder import build
 from laion_fmri_datalad.cli import main
 from laion_fmri_datalad.devserver.fixture import encode
-from laion_fmri_datalad.devserver.githost import GitHost, serve_directory, serve_git_host
+from laion_fmri_datalad.devserver.gitserver import GitHost, serve_directory, serve_git_host
 from laion_fmri_datalad.devserver.localbucket import ServedBucket
 from laion_fmri_datalad.devserver.s3load import admin_client
 from laion_fmri_datalad.errors import LaionFmriError, UsageError
-from laion_fmri_datalad.githost import GitHostReport
 from laion_fmri_datalad.loaders.api.discovery import plan_get
 from laion_fmri_datalad.provenance.release import release
-from laion_fmri_datalad.publish import publish
+from laion_fmri_datalad.publishing.githost import GitHostReport
+from laion_fmri_datalad.publishing.publish import publish
 from laion_fmri_datalad.repo import datalad
 from laion_fmri_datalad.repo.dataset import registered_subdatasets
 from laion_fmri_datalad.repo.git import git

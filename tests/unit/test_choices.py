@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from laion_fmri_datalad.choices import MAX_LISTED, closest, unknown
+from laion_fmri_datalad.checks.choices import MAX_LISTED, closest, unknown
 from laion_fmri_datalad.errors import UsageError
 
 SESSIONS = ["ses-01", "ses-02", "ses-10"]

@@ -15,7 +15,7 @@ from laion_fmri_datalad.builder.gitplumbing import REGULAR, SYMLINK
 from laion_fmri_datalad.builder.inventory import ANNEX, GIT, WITHHELD_STORAGE, InventoryEntry
 from laion_fmri_datalad.builder.plan import DatasetPlan
 from laion_fmri_datalad.builder.report import BuildReport
-from laion_fmri_datalad.s3client import BucketLocation, S3Object
+from laion_fmri_datalad.s3.client import BucketLocation, S3Object
 
 LOCATION = BucketLocation(bucket="laion-fmri", endpoint_url="http://127.0.0.1:9")
 TEXT = b"onset\tduration\ttrial_type\n0.0\t3.0\timage\n"

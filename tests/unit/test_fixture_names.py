@@ -11,8 +11,8 @@ import pytest
 
 from laion_fmri_datalad.devserver.fixture.catalogue import Image, build_catalogue
 from laion_fmri_datalad.devserver.fixture.stimuli import metadata_csv
-from laion_fmri_datalad.imagenames import ood_type as ood_type_of
-from laion_fmri_datalad.imagenames import owner_of
+from laion_fmri_datalad.layout.imagenames import ood_type as ood_type_of
+from laion_fmri_datalad.layout.imagenames import owner_of
 
 # The facts of §2.7, written out here rather than imported from the generator.
 CODES = {"sub-01": "p01", "sub-06": "p02", "sub-05": "p03", "sub-03": "p04", "sub-07": "p05"}

@@ -10,7 +10,7 @@ import pytest
 from laion_fmri_datalad.builder.keysafety import key_refusal, path_conflicts
 from laion_fmri_datalad.builder.plan import route_listing
 from laion_fmri_datalad.errors import BuildError
-from laion_fmri_datalad.s3client import S3Object
+from laion_fmri_datalad.s3.client import S3Object
 
 ROI = "derivatives/rois/sub-01/face/sub-01_space-T1w_res-1pt8_label-{}_mask.nii.gz"
 

@@ -14,7 +14,7 @@ from laion_fmri_datalad.builder.inventory import (
     InventoryEntry,
 )
 from laion_fmri_datalad.builder.plan import plan_dataset, route_listing
-from laion_fmri_datalad.s3client import BucketLocation, S3Object
+from laion_fmri_datalad.s3.client import BucketLocation, S3Object
 
 LOCATION = BucketLocation(bucket="laion-fmri", endpoint_url="http://127.0.0.1:9")
 OTHER_ENDPOINT = BucketLocation(bucket="laion-fmri", endpoint_url="http://127.0.0.1:10")

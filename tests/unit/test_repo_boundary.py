@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from laion_fmri_datalad.contentcheck import verify_present
 from laion_fmri_datalad.errors import LaionFmriError, RepoError
-from laion_fmri_datalad.publish import publish
+from laion_fmri_datalad.publishing.publish import publish
 from laion_fmri_datalad.repo import datalad
 from laion_fmri_datalad.repo.annex import MIN_GIT_ANNEX, parse_version, require_git_annex
+from laion_fmri_datalad.repo.contentcheck import verify_present
 from laion_fmri_datalad.repo.errors import command_failed
 from laion_fmri_datalad.repo.git import git
 

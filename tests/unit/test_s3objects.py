@@ -9,8 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from laion_fmri_datalad.errors import BucketError, UsageError
-from laion_fmri_datalad.http import Answer, ThreadConnections
-from laion_fmri_datalad.s3client import (
+from laion_fmri_datalad.s3.client import (
     DEFAULT_BUCKET,
     DEFAULT_REGION,
     BucketLocation,
@@ -23,6 +22,7 @@ from laion_fmri_datalad.s3client import (
     same_time,
     valid_bucket_name,
 )
+from laion_fmri_datalad.s3.http import Answer, ThreadConnections
 
 LOCAL = BucketLocation(bucket="laion-fmri", endpoint_url="http://127.0.0.1:9")
 AWS = BucketLocation()

@@ -9,7 +9,7 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
-from laion_fmri_datalad.imagenames import ood_type
+from laion_fmri_datalad.layout.imagenames import ood_type
 from laion_fmri_datalad.splits import algorithms as alg
 from laion_fmri_datalad.splits.make import (
     K_FOLDS,

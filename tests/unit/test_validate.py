@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from laion_fmri_datalad import validate
+from laion_fmri_datalad.checks import validate
 from laion_fmri_datalad.errors import UsageError
 
 ACCEPTED: list[tuple[Callable[..., Any], tuple[Any, ...], Any]] = [

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..choices import unknown
+from ..checks.choices import unknown
 
 # dask-jobqueue's clusters by scheduler; each reads its settings from Dask's configuration
 # (``jobqueue.<name>`` in ~/.config/dask/jobqueue.yaml, or DASK_JOBQUEUE__<NAME>__* variables).

@@ -15,7 +15,8 @@ from pathlib import Path
 from string import Template
 from urllib.parse import urlparse
 
-from .. import __version__, validate
+from .. import __version__
+from ..checks import validate
 from ..errors import UsageError
 from ..layout.discovery import is_dataset
 from ..layout.names import ANALYSIS_INPUTS

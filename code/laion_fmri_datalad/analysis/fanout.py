@@ -17,13 +17,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import validate
+from ..checks import validate
 from ..errors import UsageError
 from ..layout.endpoint import serves_from_loopback
 from ..layout.names import ANALYSIS_INPUTS
-from ..locks import file_lock, holder
-from ..progress import ProgressBar, no_bar
 from ..repo.dataset import dataset_id, remove_dataset
+from ..runtime.locks import file_lock, holder
+from ..runtime.progress import ProgressBar, no_bar
 from . import software
 from .cluster import cluster_kind, dashboard_link, dask_client
 from .create import output_url, require_analysis_dataset

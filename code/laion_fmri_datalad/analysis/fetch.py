@@ -12,7 +12,7 @@ from ..layout.names import ANALYSIS_INPUTS
 from ..loaders.clone.content import Content, annexed_size, is_present
 from ..loaders.clone.fetching import FetchSummary, fetch
 from ..loaders.clone.selection import Selected
-from ..progress import ProgressBar
+from ..runtime.progress import ProgressBar
 
 
 def fetch_inputs(

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from itertools import product
 
-from ..choices import unknown
+from ..checks.choices import unknown
 from ..errors import UsageError
 
 EMBEDDINGS = ("CLIP", "DINOv2", "PEcore", "SigLIP2")

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ..layout.names import ANALYSIS_INPUTS
-from ..progress import ProgressBar
 from ..repo import datalad
+from ..runtime.progress import ProgressBar
 from .cluster import completed
 from .jobspec import STAGES, Job
 from .merge import merge_job_branches, merge_message

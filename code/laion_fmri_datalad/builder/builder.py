@@ -17,12 +17,11 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..access import ALLOWED, probe_access
 from ..layout.bidsfiles import generated_files
 from ..layout.discovery import is_dataset
 from ..layout.names import INVENTORY, SUPERDATASET
 from ..repo.dataset import committed_text
-from ..s3client import (
+from ..s3.client import (
     BucketLocation,
     S3Object,
     current_objects,
@@ -30,6 +29,7 @@ from ..s3client import (
     list_versions,
     same_time,
 )
+from ..s3.readable import ALLOWED, probe_access
 from .annexbranch import register_urls
 from .annexkeys import md5e_key, sha256e_key, symlink_target
 from .commits import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from ..listings import listing_path, parse, render
+from ..layout.listings import listing_path, parse, render
 from ..repo.dataset import committed_text, dataset_id, registered_subdatasets
 from ..repo.git import git, gitlinks, read_blobs, rev_parse, tree_sizes
 from .gitplumbing import GITLINK, REGULAR, TreeChanges, fast_import_commit
@@ -77,7 +77,7 @@ def commit_superdataset(
     superdataset: Path, subdatasets: list[str], root_changes: TreeChanges, message: str
 ) -> bool:
     """Record the current commit of each of ``subdatasets`` (registering new ones), its
-    file listing (``listings.py``) and the superdataset's own changed files in one commit.
+    file listing (``layout/listings.py``) and the superdataset's own changed files in one commit.
     Returns whether a commit was made."""
     changes = TreeChanges(dict(root_changes.writes), set(root_changes.deletes))
     known = registered_subdatasets(superdataset, committed=True)

@@ -8,8 +8,8 @@ import http.client
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ..http import ThreadConnections, parallel_map
-from ..s3client import BucketLocation, S3Object
+from ..s3.client import BucketLocation, S3Object
+from ..s3.http import ThreadConnections, parallel_map
 
 CHUNK = 1024 * 1024
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..layout.names import SUPERDATASET, new_stream
-from ..s3client import S3Object
+from ..s3.client import S3Object
 from .inventory import WITHHELD_STORAGE, InventoryEntry
 from .keysafety import Refusal, key_refusal, path_conflicts
 from .routing import route

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import UsageError
-from ..locks import file_lock, holder
 from ..repo.git import git, rev_parse
+from ..runtime.locks import file_lock, holder
 
 STATE = "laion-fmri"
 PENDING = "checkout-pending"

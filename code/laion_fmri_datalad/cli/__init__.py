@@ -19,7 +19,7 @@ from types import FrameType
 from .. import __version__
 from ..errors import LaionFmriError, UsageError
 from ..repo.env import tool_env
-from ..reports import Report, exit_code, render
+from ..runtime.reports import Report, exit_code, render
 from . import access, analysis, betas, building, cache, clone, devserver, provenance, splits
 from .options import OneLineParser, as_options
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
-from ..reports import Done, Report
+from ..runtime.reports import Done, Report
 from .options import add_dataset
 
 FORM = ("name", "email", "institution", "purpose")

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from ..repo.annex import require_git_annex
-from ..reports import Report
+from ..runtime.reports import Report
 from .options import OneLineParser, add_dataset, add_jobs, dataset_from
 
 
@@ -107,7 +107,7 @@ def run_create(args: argparse.Namespace) -> Report:
 
 def run_run(args: argparse.Namespace) -> Report:
     from ..analysis import request, run_jobs
-    from ..progress import progress_bar
+    from ..runtime.progress import progress_bar
 
     require_git_annex()
     analysis = dataset_from(args).absolute()
@@ -127,6 +127,6 @@ def run_run(args: argparse.Namespace) -> Report:
 
 def run_pin(args: argparse.Namespace) -> Report:
     from ..analysis.create import pin_software
-    from ..reports import Done
+    from ..runtime.reports import Done
 
     return Done(pin_software(dataset_from(args).absolute()))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..reports import Done, Report
+from ..runtime.reports import Done, Report
 from .options import add_dataset
 
 
@@ -43,11 +43,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run_betas(args: argparse.Namespace) -> Report:
     import numpy as np
 
+    from ..checks.validate import file_to_write
     from ..errors import UsageError
     from ..layout.discovery import find_superdataset
     from ..loaders import load_subject
     from ..loaders.api.modelbetas import model_rows, plan_model_reads
-    from ..validate import file_to_write
 
     if not args.dry_run and args.output is None:
         raise UsageError("give -o/--output FILE.npz, or --dry-run")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .. import validate
+from ..checks import validate
 from ..repo.annex import require_git_annex
-from ..reports import Report, Reports
+from ..runtime.reports import Report, Reports
 from .options import add_dataset, add_jobs, dataset_from
 
 
@@ -59,8 +59,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run_build(args: argparse.Namespace) -> Report:
     from ..builder.builder import build
-    from ..progress import progress_bar
-    from ..s3client import BucketLocation
+    from ..runtime.progress import progress_bar
+    from ..s3.client import BucketLocation
 
     require_git_annex()
     dataset = validate.directory_to_write(dataset_from(args), "dataset")
@@ -86,7 +86,7 @@ def run_build(args: argparse.Namespace) -> Report:
 
 
 def run_publish(args: argparse.Namespace) -> Report:
-    from ..publish import publish
+    from ..publishing.publish import publish
 
     require_git_annex()
     dataset = validate.directory_to_read(dataset_from(args), "dataset")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..reports import Report
+from ..runtime.reports import Report
 from .options import add_dataset, add_jobs
 
 
@@ -35,8 +35,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run_cache_betas(args: argparse.Namespace) -> Report:
     from ..layout.discovery import find_superdataset
     from ..loaders.betas.cacheadmin import build_caches
-    from ..progress import progress_bar
     from ..repo.annex import require_git_annex
+    from ..runtime.progress import progress_bar
 
     require_git_annex()
     root = find_superdataset(args.dataset)

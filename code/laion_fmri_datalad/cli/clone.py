@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 
+from ..checks.validate import nonempty
 from ..repo.annex import require_git_annex
-from ..reports import Report
-from ..validate import nonempty
+from ..runtime.reports import Report
 from .options import add_dataset, add_jobs, jobs
 
 ENTITY_FLAGS = ("ses", "task", "space", "desc", "stat", "suffix", "extension")

@@ -16,11 +16,11 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from ..checks.validate import directory_to_write
 from ..errors import UsageError
 from ..repo.annex import require_git_annex
 from ..repo.env import with_tools_on_path
-from ..reports import Done, Report
-from ..validate import directory_to_write
+from ..runtime.reports import Done, Report
 from .options import add_jobs, port
 
 EXTRA_MODULES = ("boto3", "matplotlib")
@@ -81,7 +81,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run_fixture(args: argparse.Namespace) -> Report:
     from ..devserver.fixture.bucket import write_fixture
-    from ..progress import progress_bar
+    from ..runtime.progress import progress_bar
 
     with progress_bar("writing objects") as advance:
         manifest = write_fixture(args.outdir, args.scale, args.seed, progress=advance)
@@ -94,7 +94,7 @@ def run_fixture(args: argparse.Namespace) -> Report:
 
 def _ensure_fixture(fixture: Path | None, scale: str, seed: int, workdir: Path) -> Path:
     from ..devserver.fixture.bucket import write_fixture
-    from ..progress import progress_bar
+    from ..runtime.progress import progress_bar
 
     directory = fixture or workdir / "fixture"
     if not (directory / "manifest.json").is_file():
@@ -120,7 +120,7 @@ def _stop_on_signal() -> threading.Event:
 def run_serve(args: argparse.Namespace) -> Report:
     require_extra()
     from ..devserver.localbucket import check_data_dir, port_to_serve, start_bucket
-    from ..progress import progress_bar
+    from ..runtime.progress import progress_bar
 
     if args.fixture is not None:
         directory_to_write(args.fixture, "fixture directory")

@@ -11,14 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
-from .. import validate
+from ..checks import validate
 from ..errors import UsageError
 
 T = TypeVar("T")
 
 
 def _checked(check: Callable[[str], T]) -> Callable[[str], T]:
-    """An argparse type from a validator of ``validate.py`` (its message, one line)."""
+    """An argparse type from a validator of ``checks/validate.py`` (its message, one line)."""
 
     def convert(value: str) -> T:
         try:

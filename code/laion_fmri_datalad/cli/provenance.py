@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from ..repo.annex import require_git_annex
-from ..reports import Done, Report
+from ..runtime.reports import Done, Report
 from .options import add_dataset, dataset_from
 
 

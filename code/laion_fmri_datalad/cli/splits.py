@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..repo.annex import require_git_annex
-from ..reports import Report
+from ..runtime.reports import Report
 from .options import OneLineParser, add_dataset, dataset_from
 
 SUBCOMMANDS = ("make", "import", "compare")

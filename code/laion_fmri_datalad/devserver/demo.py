@@ -25,20 +25,20 @@ from ..analysis.create import create_analysis
 from ..builder.builder import build
 from ..builder.routing import route
 from ..config import REQUEST_ID
-from ..contentcheck import VerifyReport, verify_present
 from ..gated.client import request_access
 from ..gated.register import register_gated
 from ..layout.discovery import is_dataset
 from ..loaders import load_subject
-from ..progress import progress_bar
 from ..provenance.cite import render
 from ..provenance.release import CHANGES, ReleaseReport, release
-from ..publish import publish
+from ..publishing.publish import publish
 from ..repo import datalad
+from ..repo.contentcheck import VerifyReport, verify_present
 from ..repo.dataset import remove_dataset
 from ..repo.git import git
 from ..repo.pins import move_to
-from ..reports import Done
+from ..runtime.progress import progress_bar
+from ..runtime.reports import Done
 from ..splits.run import make_splits
 from .encodingfigure import encoding_figure
 from .figure import roi_figure

@@ -19,9 +19,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..listings import LISTINGS, parse
+from ..layout.listings import LISTINGS, parse
 from ..repo.git import git
-from ..s3client import BucketLocation
+from ..s3.client import BucketLocation
 
 WRAPPER = """#!/bin/sh
 case " $* " in
@@ -41,7 +41,7 @@ CHILD = """
 import os, sys
 from pathlib import Path
 from laion_fmri_datalad.builder.builder import build
-from laion_fmri_datalad.s3client import BucketLocation
+from laion_fmri_datalad.s3.client import BucketLocation
 os.environ["BUILD_PID"] = str(os.getpid())
 build(Path(sys.argv[1]), BucketLocation(sys.argv[2], endpoint_url=sys.argv[3]))
 """

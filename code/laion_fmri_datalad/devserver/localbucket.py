@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ServerError, UsageError
-from ..s3client import BucketLocation
+from ..s3.client import BucketLocation
 from .accessservice import AccessService
 from .fixture.bucket import MANIFEST, Manifest, read_manifest
 from .fixture.spec import is_denied

@@ -14,8 +14,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..contentcheck import verify_present
 from ..repo import datalad
+from ..repo.contentcheck import verify_present
 from ..repo.pins import move_to
 from .fixture.history import CHANGED_ON, changes_since_launch, embedding_key
 from .fixture.model import FixtureObject

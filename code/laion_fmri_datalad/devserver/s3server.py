@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from ..checks.validate import directory_to_write, port_number
 from ..errors import ServerError, UsageError
-from ..validate import directory_to_write, port_number
 
 log = logging.getLogger(__name__)
 

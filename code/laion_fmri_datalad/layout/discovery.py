@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..choices import unknown
+from ..checks.choices import unknown
 from ..config.variables import DATASET
 from ..errors import UsageError
 from ..repo.dataset import registered_subdatasets

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from ..choices import unknown
+from ..checks.choices import unknown
 from ..errors import UsageError
 from ..repo.git import git_oneline, git_or_none
 from ..repo.pins import drifted

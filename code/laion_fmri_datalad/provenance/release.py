@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import validate
+from ..checks import validate
 from ..errors import LaionFmriError, UsageError
 from ..layout.discovery import is_superdataset
 from ..layout.names import new_stream

@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..choices import unknown
+from ..checks.choices import unknown
 from ..errors import LaionFmriError, UsageError
-from ..imagenames import ood_type, owner_of
 from ..layout.discovery import find_superdataset
+from ..layout.imagenames import ood_type, owner_of
 from ..layout.names import SPLITS
 from ..loaders.clone.content import Content
 

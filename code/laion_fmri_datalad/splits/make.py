@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..imagenames import PARTICIPANT_CODES, ood_type, owner_of
+from ..layout.imagenames import PARTICIPANT_CODES, ood_type, owner_of
 from . import algorithms as alg
 
 K_FOLDS = 5

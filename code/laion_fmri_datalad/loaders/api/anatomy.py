@@ -16,7 +16,7 @@ import nibabel as nib
 import numpy as np
 import numpy.typing as npt
 
-from ...choices import unknown
+from ...checks.choices import unknown
 from ...layout.names import ANAT, FREESURFER
 from ...repo.dataset import registered_subdatasets
 from ..clone.content import Content, is_installed

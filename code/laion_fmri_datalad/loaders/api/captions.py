@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ...choices import unknown
+from ...checks.choices import unknown
 
 SOURCES = ("human", "ai")
 

@@ -11,9 +11,9 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from ... import validate
+from ...checks import validate
 from ...layout.discovery import find_superdataset, resolve_subjects, subjects_in
-from ...reports import render
+from ...runtime.reports import render
 from ..clone.content import Content
 from ..clone.fetching import FetchSummary, fetch
 from ..clone.info import clone_info

@@ -9,7 +9,7 @@ from typing import Any
 import numpy.typing as npt
 import pandas as pd
 
-from ...choices import unknown
+from ...checks.choices import unknown
 from ...errors import UsageError
 from ...layout.discovery import find_superdataset, subjects_in
 from ...layout.ids import subject_id

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ...choices import unknown
+from ...checks.choices import unknown
 from ...errors import UsageError
 from ...layout.discovery import find_superdataset, resolve_subjects
 from ...layout.entities import name_entities

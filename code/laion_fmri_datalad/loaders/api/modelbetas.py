@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ...choices import unknown
+from ...checks.choices import unknown
 from ...errors import MissingContentError
 from ...layout.names import GLM
 from ..betas.cache import CacheFile, enabled

@@ -11,7 +11,7 @@ import nibabel as nib
 import numpy as np
 import numpy.typing as npt
 
-from ... import validate
+from ...checks import validate
 from ...errors import UsageError
 from .types import Floats, Mask
 

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ...choices import unknown
+from ...checks.choices import unknown
 from ...errors import UsageError
 from ...layout.entities import name_entities
 from ...repo.dataset import registered_subdatasets

@@ -9,7 +9,7 @@ import nibabel as nib
 import numpy as np
 import numpy.typing as npt
 
-from ...choices import unknown
+from ...checks.choices import unknown
 from ..clone.content import Content
 from ..clone.files import HEMIS, SubjectFiles
 from .roiselect import RoiSpec, resolve_rois

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ...choices import unknown
+from ...checks.choices import unknown
 from ...errors import UsageError
 
 RoiSpec = str | Sequence[str]

@@ -27,7 +27,7 @@ import numpy.typing as npt
 import pandas as pd
 from nibabel.affines import apply_affine
 
-from ...choices import unknown
+from ...checks.choices import unknown
 from ...errors import UsageError
 from ...layout.discovery import find_superdataset, subjects_in
 from ...layout.ids import subject_id

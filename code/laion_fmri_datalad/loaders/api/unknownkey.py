@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ...choices import unknown
+from ...checks.choices import unknown
 from ...errors import UsageError
 
 

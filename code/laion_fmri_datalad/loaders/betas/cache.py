@@ -39,7 +39,7 @@ import numpy.typing as npt
 from ...config.variables import BETA_CACHE, CACHE_DIR
 from ...errors import LaionFmriError
 from ...layout.entities import name_entities
-from ...locks import file_lock
+from ...runtime.locks import file_lock
 from .reader import BetasHeader, Floats, open_volumes, read_masked_betas, volume_rows, voxel_index
 
 log = logging.getLogger("laion_fmri_datalad.loaders")

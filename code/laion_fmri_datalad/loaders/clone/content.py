@@ -23,12 +23,12 @@ from typing import Any
 
 from ...errors import LaionFmriError, MissingContentError, PinWarning
 from ...layout.endpoint import serves_from_loopback
-from ...locks import file_lock
 from ...repo import datalad
 from ...repo.annex import key_size
 from ...repo.dataset import registered_subdatasets
 from ...repo.git import git_or_none, missing_files, restore_missing
 from ...repo.pins import drifted
+from ...runtime.locks import file_lock
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
 

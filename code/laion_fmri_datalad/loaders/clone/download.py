@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ... import validate
-from ...choices import unknown
+from ...checks import validate
+from ...checks.choices import unknown
 from ...errors import UsageError
 from ...layout.discovery import resolve_subjects
 from ...layout.entities import values_in
@@ -27,7 +27,7 @@ from ...layout.names import ANAT, FREESURFER, GLM, LOCALIZERS, ROIS, TEDANA
 from ...repo.git import tracked_files
 from .content import Content, is_installed
 from .filters import AVERAGES, ENTITIES, STRICT, bare, matches
-from .listings import listed_sizes
+from .listed import listed_sizes
 from .selection import Selected, describe_file
 from .streams import chosen_streams, clone_streams
 

@@ -6,8 +6,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...progress import ProgressBar, progress_bar
 from ...repo.datalad import result_message
+from ...runtime.progress import ProgressBar, progress_bar
 from .content import Content, human, is_present
 from .selection import Selected
 

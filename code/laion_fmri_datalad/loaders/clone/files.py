@@ -15,13 +15,13 @@ from typing import Any
 
 from bids.layout import Query
 
-from ...choices import unknown
+from ...checks.choices import unknown
 from ...errors import LaionFmriError
 from ...layout.ids import session_id
 from ...layout.names import ANAT, GLM, ROIS
 from .content import Content
 from .index import layout
-from .listings import subject_entities
+from .listed import subject_entities
 
 ROI_RES = "1pt8"  # the betas' grid
 ANAT_RES = ("1pt8", None)  # the betas' grid, or full resolution (no res entity)

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import LaionFmriError
-from ...locks import file_lock
 from ...repo.git import git
+from ...runtime.locks import file_lock
 
 log = logging.getLogger("laion_fmri_datalad.loaders")
 

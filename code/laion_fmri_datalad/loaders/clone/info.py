@@ -3,7 +3,7 @@
 Answered from git alone, so it is fast and needs no content and no pybids index: for an
 installed subdataset, ``git ls-files`` and the git-annex keys its symlinks name (present:
 the content is here); for one not installed, the listing the superdataset ships for the
-commit it records (``listings.py``: every path with its size), so a fresh clone says what
+commit it records (``layout/listings.py``: every path with its size), so a fresh clone says what
 the dataset holds and how large it is before anything is installed or fetched.
 """
 
@@ -19,7 +19,7 @@ from ...repo.dataset import registered_subdatasets
 from ...repo.git import gitlinks, tracked_files
 from ...repo.pins import drifted
 from .content import annexed_size, human, is_installed
-from .listings import listed_sizes
+from .listed import listed_sizes
 from .streams import clone_streams
 
 ROI_PATH = re.compile(r"^(sub-[^/]+)/([a-z]+)/sub-[^_/]+_space-T1w_res-1pt8_label-([^_/]+)_mask")

@@ -16,7 +16,7 @@ from typing import Any
 
 from bids.layout import Query
 
-from ...choices import unknown
+from ...checks.choices import unknown
 from ...errors import UsageError
 from ...layout.discovery import resolve_subjects
 from ...layout.entities import suffix_and_extension, values_in
@@ -24,7 +24,7 @@ from ...layout.ids import label
 from ...layout.names import DEFAULT_STREAMS, STREAMS
 from .content import Content, annexed_size, is_installed, is_present
 from .index import layout
-from .listings import IGNORED_TOP, listed_sizes
+from .listed import IGNORED_TOP, listed_sizes
 from .streams import chosen_streams
 
 AVERAGES = "averages"

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ...choices import unknown
+from ...checks.choices import unknown
 from ...layout.discovery import as_list
 from ...layout.names import STREAMS, new_stream
 from ...repo.dataset import registered_subdatasets

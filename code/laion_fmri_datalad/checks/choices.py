@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from .errors import UsageError
+from ..errors import UsageError
 
 MAX_LISTED = 12
 

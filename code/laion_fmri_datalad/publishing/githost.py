@@ -21,12 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import validate
-from .errors import LaionFmriError, UsageError
-from .layout.discovery import is_dataset
-from .repo import datalad
-from .repo.dataset import registered_subdatasets
-from .repo.git import config_get, git, git_or_none, remote_refs, rev_parse
+from ..checks import validate
+from ..errors import LaionFmriError, UsageError
+from ..layout.discovery import is_dataset
+from ..repo import datalad
+from ..repo.dataset import registered_subdatasets
+from ..repo.git import config_get, git, git_or_none, remote_refs, rev_parse
 
 DEFAULT_GIT_SIBLING = "githost"
 DEFAULT_PATTERN = "{name}-{path}"

@@ -1,4 +1,4 @@
-"""Entities of a subject's files from the listings the superdataset ships (``listings.py``),
+"""Entities of a subject's files from the listings the superdataset ships (``layout/listings.py``),
 so that "which sessions, which ROIs" needs neither an install nor a pybids index.
 
 A listing is used only when it describes exactly the subdataset this clone would read: the
@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ...listings import listing_path, parse_sizes
+from ...layout.listings import listing_path, parse_sizes
 from ...repo.git import gitlinks, rev_parse
 from .index import CONFIG
 

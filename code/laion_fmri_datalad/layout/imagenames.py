@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import UsageError
+from ..errors import UsageError
 
 PARTICIPANT_CODES: dict[str, str] = {
     "p01": "sub-01",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .repo.annex import fsck, key_size
+from .annex import fsck, key_size
 
 
 @dataclass

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import validate
-from .errors import LaionFmriError, UsageError
+from ..checks import validate
+from ..errors import LaionFmriError, UsageError
+from ..layout.discovery import is_dataset
+from ..repo import datalad
+from ..repo.dataset import dataset_id, registered_subdatasets
+from ..repo.git import config_get, git, git_or_none
 from .githost import DEFAULT_GIT_SIBLING, DEFAULT_PATTERN, GitHostReport, publish_to_git_host
-from .layout.discovery import is_dataset
-from .repo import datalad
-from .repo.dataset import dataset_id, registered_subdatasets
-from .repo.git import config_get, git, git_or_none
 
 DEFAULT_SIBLING = "ria"
 DEFAULT_ALIAS = "laion-fmri"

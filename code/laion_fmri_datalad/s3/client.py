@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from xml.etree import ElementTree as ET
 
-from .errors import BucketError, UsageError
+from ..errors import BucketError, UsageError
 from .http import ThreadConnections
 
 DEFAULT_BUCKET = "laion-fmri"

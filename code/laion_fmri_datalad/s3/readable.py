@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from .client import BucketLocation, S3Object
 from .http import ThreadConnections, parallel_map
-from .s3client import BucketLocation, S3Object
 
 ALLOWED = 200
 
