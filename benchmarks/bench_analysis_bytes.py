@@ -17,20 +17,17 @@ responses stage got every session's 4D betas whole.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import time
 from pathlib import Path
 
+from demoproxy import behind_proxy, checked_demo
 from laion_fmri_datalad.analysis import missing_jobs, plan_run, request, run_jobs
 from laion_fmri_datalad.analysis.create import create_analysis
 from laion_fmri_datalad.analysis.responses import range_bytes
 from laion_fmri_datalad.devserver.faultproxy import FaultProxy, Schedule
-from laion_fmri_datalad.devserver.localbucket import STATE, port_to_serve, start_bucket
-from laion_fmri_datalad.devserver.s3server import free_ports
 from laion_fmri_datalad.layout.names import ANALYSIS_INPUTS
 from laion_fmri_datalad.loaders.clone.content import annexed_size, human
-from laion_fmri_datalad.repo.env import tool_env
 
 SPLITS = ["random_0", "tau", "cluster_k5_0", "ood"]
 ROI_SETS = ["face", "body", "place", "FFA1+PPA"]
@@ -78,27 +75,12 @@ def main() -> None:
     parser.add_argument("--demo", type=Path, default=Path(".demo"))
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench-bytes"))
     args = parser.parse_args()
-    demo, workdir = args.demo.absolute(), args.workdir.absolute()
-    if not (demo / "ria").is_dir():
-        parser.error(f"--demo {demo}: no RIA store there; run make demo first")
-    os.environ.update(tool_env(loopback=True))  # a benchmark sets its own process up once
+    demo, workdir = checked_demo(args.demo), args.workdir.absolute()
     workdir.mkdir(parents=True, exist_ok=True)
-    recorded = port_to_serve(demo / "s3", None)
-    if recorded is None:
-        parser.error(f"{demo / 's3'} names no port its URLs point to; run make demo first")
-    state = demo / "s3" / STATE
-    saved = state.read_text()  # the server moves aside for the proxy, for this run only
-    bucket = start_bucket(demo / "fixture", demo / "s3", port=free_ports(1)[0])
-    state.write_text(saved)
-    try:
-        with FaultProxy(
-            bucket.server.endpoint_url, Schedule(enabled=False), port=recorded
-        ) as proxy:
-            source = f"ria+file://{demo / 'ria'}#~laion-fmri"
-            one_run(source, workdir, "one", (["random_0"], ["face"]), proxy)
-            one_run(source, workdir, "sixteen", (SPLITS, ROI_SETS), proxy)
-    finally:
-        bucket.server.stop()
+    with behind_proxy(demo, Schedule(enabled=False)) as proxy:
+        source = f"ria+file://{demo / 'ria'}#~laion-fmri"
+        one_run(source, workdir, "one", (["random_0"], ["face"]), proxy)
+        one_run(source, workdir, "sixteen", (SPLITS, ROI_SETS), proxy)
 
 
 if __name__ == "__main__":

@@ -18,40 +18,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from laion_fmri_datalad.devserver.childpython import child_pythons
 from laion_fmri_datalad.devserver.localbucket import start_bucket
 from laion_fmri_datalad.repo.env import LOOPBACK_KEY, LOOPBACK_VALUE, with_config
 
-COUNTING = """
-import sys, time
-children = []
-def hook(event, args):
-    if event == "subprocess.Popen" and "laion_fmri_datalad.repo.datalad_child" in map(str, args[1]):
-        children.append(args[1])
-sys.addaudithook(hook)
-started = time.perf_counter()
-if sys.argv[1] == "cli":
-    from laion_fmri_datalad.cli import main
-    assert main(sys.argv[3:]) == 0
-else:
-    from laion_fmri_datalad import load_subject
-    sub = load_subject("sub-03", dataset=sys.argv[2])
-    sub.get_betas(["ses-01", "ses-02"], roi="MT", source="nifti")
-print(len(children), round(time.perf_counter() - started, 2))
-"""
 IDENTITY = {
     "GIT_AUTHOR_NAME": "A. Researcher", "GIT_AUTHOR_EMAIL": "researcher@example.org",
     "GIT_COMMITTER_NAME": "A. Researcher", "GIT_COMMITTER_EMAIL": "researcher@example.org",
 }  # fmt: skip
-
-
-def measure(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, float]:
-    done = subprocess.run(
-        [sys.executable, "-c", COUNTING, *argv], cwd=cwd, env=env, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise SystemExit(done.stderr)
-    count, seconds = done.stdout.splitlines()[-1].split()
-    return int(count), float(seconds)
 
 
 def main() -> None:
@@ -81,11 +55,11 @@ def main() -> None:
             for name, env in envs.items():
                 clone = workdir / name
                 subprocess.run([datalad, "clone", source, str(clone)], check=True, env=env)
-                count, seconds = measure(["api", str(clone)], workdir, env)
+                count, seconds = child_pythons(["api", str(clone)], workdir, env)
                 line.append(f"{name}: {count} child Pythons, {seconds:.2f} s")
-            cli = ["cli", "", "get", "--subject", "03", "--ses", "01", "--suffix", "events"]
+            cli = ["cli", "get", "--subject", "03", "--ses", "01", "--suffix", "events"]
             cli += ["--stream", "raw"]
-            count, seconds = measure(cli, workdir / "bare", envs["bare"])
+            count, seconds = child_pythons(cli, workdir / "bare", envs["bare"])
             line.append(
                 f"CLI (PATH without the environment): {count} child Pythons, {seconds:.2f} s"
             )

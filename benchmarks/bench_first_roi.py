@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -29,11 +28,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from laion_fmri_datalad.devserver.faultproxy import FaultProxy, Schedule
-from laion_fmri_datalad.devserver.localbucket import STATE, port_to_serve, start_bucket
-from laion_fmri_datalad.devserver.s3server import free_ports
+from demoproxy import behind_proxy, checked_demo
+from laion_fmri_datalad.devserver.faultproxy import Schedule
 from laion_fmri_datalad.loaders.clone.content import annexed_size, human
-from laion_fmri_datalad.repo.env import tool_env
 
 READ = """
 import json, sys, time
@@ -79,24 +76,14 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.1)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    demo, workdir = args.demo.absolute(), args.workdir.absolute()
-    if not (demo / "ria").is_dir():
-        parser.error(f"--demo {demo}: no RIA store there; run make demo first")
-    os.environ.update(tool_env(loopback=True))  # a benchmark sets its own process up once
-    recorded = port_to_serve(demo / "s3", None)
-    if recorded is None:
-        parser.error(f"{demo / 's3'} names no port its URLs point to; run make demo first")
-    state = demo / "s3" / STATE
-    saved = state.read_text()  # the server moves aside for the proxy, for this run only
-    bucket = start_bucket(demo / "fixture", demo / "s3", port=free_ports(1)[0])
-    state.write_text(saved)
+    demo, workdir = checked_demo(args.demo), args.workdir.absolute()
     source = f"ria+file://{demo / 'ria'}#~laion-fmri"
     datalad = str(Path(sys.executable).with_name("datalad"))
     schedule = Schedule(enabled=False, delay=args.delay)
     objects = demo / "fixture" / "objects"  # the bucket's keys; derivatives are public
     largest = max((p for p in (objects / "derivatives").rglob("*") if p.is_file()), key=_size)
     try:
-        with FaultProxy(bucket.server.endpoint_url, schedule, port=recorded) as proxy:
+        with behind_proxy(demo, schedule) as proxy:
             for attempt in range(args.repeat):
                 clone = workdir / f"clone-{attempt}"
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -134,7 +121,6 @@ def main() -> None:
                     f"of 4D betas, {nifti / max(sent, 1):.1f}x the bytes"
                 )
     finally:
-        bucket.server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

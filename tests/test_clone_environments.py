@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from laion_fmri_datalad.devserver.childpython import child_pythons
 from laion_fmri_datalad.devserver.fixture.catalogue import build_catalogue
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.fixture.spec import get_spec
@@ -200,35 +201,6 @@ def test_git_annex_keeps_its_guard_and_the_loaders_allow_only_the_dev_server(
     assert "127.0.0.1" in refused.stderr + refused.stdout  # git-annex names the address
     loaded = load_mt_mask(clone, tmp_path, env)
     assert int(loaded.stdout.strip()) > 0
-
-
-COUNTING = """
-import sys, time
-children = []
-def hook(event, args):
-    if event == "subprocess.Popen" and "laion_fmri_datalad.repo.datalad_child" in map(str, args[1]):
-        children.append(args[1])
-sys.addaudithook(hook)
-started = time.perf_counter()
-if sys.argv[1] == "cli":
-    from laion_fmri_datalad.cli import main
-    code = main(sys.argv[2:])
-    assert code == 0, code
-else:
-    from laion_fmri_datalad import load_subject
-    sub = load_subject("sub-03", dataset=sys.argv[2])
-    sub.get_betas("ses-01", roi="MT", source="nifti")
-print(len(children), round(time.perf_counter() - started, 2))
-"""
-
-
-def child_pythons(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, float]:
-    """How many child Pythons ``repo/datalad.py`` starts for ``argv`` of ``COUNTING`` in a
-    process with ``env``, and its seconds (counted by an audit hook on ``Popen``)."""
-    done = run([sys.executable, "-c", COUNTING, *argv], cwd, env)
-    assert done.returncode == 0, done.stderr
-    count, seconds = done.stdout.splitlines()[-1].split()
-    return int(count), float(seconds)
 
 
 def test_a_notebook_in_its_environment_and_the_command_line_start_no_child_python(

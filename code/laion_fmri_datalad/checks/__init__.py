@@ -3,24 +3,9 @@ error for a value that is not among the known ones, with the closest match (``ch
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # the names as mypy and editors see them; imported on first use
-    from .choices import closest, unknown
-
-_WHERE = {
-    "unknown": "choices",
-    "closest": "choices",
-}
+from .choices import closest, unknown
 
 __all__ = [
     "closest",
     "unknown",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)

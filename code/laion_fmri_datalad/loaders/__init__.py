@@ -10,8 +10,9 @@ pybids, nibabel and pandas.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..runtime.lazy import lazy_exports
 
 if TYPE_CHECKING:  # the names as mypy and editors see them; imported on first use
     from .api.discovery import (
@@ -57,7 +58,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+__getattr__ = lazy_exports(__name__, _WHERE)

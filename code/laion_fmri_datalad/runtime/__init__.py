@@ -3,26 +3,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # the names as mypy and editors see them; imported on first use
-    from .locks import file_lock, holder
-    from .progress import ProgressBar, no_bar, progress_bar
-    from .reports import Done, Report, Reports, exit_code, render
-
-_WHERE = {
-    "file_lock": "locks",
-    "holder": "locks",
-    "progress_bar": "progress",
-    "no_bar": "progress",
-    "ProgressBar": "progress",
-    "Report": "reports",
-    "Done": "reports",
-    "Reports": "reports",
-    "exit_code": "reports",
-    "render": "reports",
-}
+from .locks import file_lock, holder
+from .progress import ProgressBar, no_bar, progress_bar
+from .reports import Done, Report, Reports, exit_code, render
 
 __all__ = [
     "Done",
@@ -36,9 +19,3 @@ __all__ = [
     "progress_bar",
     "render",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
