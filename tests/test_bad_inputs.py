@@ -25,7 +25,8 @@ from laion_fmri_datalad.cli import main
 from laion_fmri_datalad.devserver.localbucket import STATE
 from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.layout.names import GLM
-from laion_fmri_datalad.loaders import Subject, download, load_subject
+from laion_fmri_datalad.loaders import Subject, download, load_stimuli, load_subject, load_subjects
+from laion_fmri_datalad.splits.api import get_split_masks, read_split
 
 
 @dataclass
@@ -112,6 +113,25 @@ def cases(w: dict[str, Path]) -> dict[str, Case]:
         "serve --port 0": Case(["serve", "--port", "0"], "port 0", [base]),
         "build /proc/x": Case(["build", "/proc/x"], "/proc/x", [base]),
         "build into a file": Case(["build", str(w["file"])], "a-file", [base]),
+        "build --region ''": Case(["build", str(base / "b"), "--region", ""], "region ''", [base]),
+        "splits compare -d missing": Case(
+            ["splits", "compare", "-d", str(base / "missing")], "missing", [base]
+        ),
+        "splits compare -d a plain directory": Case(
+            ["splits", "compare", "-d", str(w["empty"])], "empty", [base]
+        ),
+        "splits compare -d a file": Case(
+            ["splits", "compare", "-d", str(w["file"])], "a-file", [base]
+        ),
+        "fixture into a file": Case(["fixture", str(w["file"])], "a-file", [base]),
+        "request-access --access-url not a URL": Case(
+            ["request-access", "--access-url", "notaurl", "--accept-terms"], "notaurl", [base]
+        ),
+        "release a version of 20 digits": Case(
+            ["release", "99999999999999999999.0.0", "-d", str(clone)],
+            "99999999999999999999.0.0",
+            [clone / ".git"],
+        ),
         "build --endpoint-url not a URL": Case(
             ["build", str(base / "b"), "--endpoint-url", "localhost:9000"],
             "localhost:9000",
@@ -185,6 +205,35 @@ def cases(w: dict[str, Path]) -> dict[str, Case]:
         "info --subject 99": Case(["info", "--subject", "99", "-d", str(clone)], "'99'"),
         "get -J 0": Case(["get", "-d", str(clone), "-J", "0"], "jobs 0", [clone]),
         "download --n-jobs -1": Case(["download", "-d", str(clone), "-J", "-1"], "-1", [clone]),
+        "load_subject(dataset=123)": Case(
+            lambda: load_subject("sub-01", dataset=cast(Any, 123)), "123", [clone]
+        ),
+        "load_subjects(123)": Case(lambda: load_subjects(cast(Any, 123), clone), "123", [clone]),
+        "load_subjects(None)": Case(lambda: load_subjects(cast(Any, None), clone), "None", [clone]),
+        "load_subjects('all')[99]": Case(lambda: load_subjects("all", clone)[99], "99", [clone]),
+        "get_betas(stimuli=123)": Case(
+            lambda: sub().get_betas("ses-01", roi="FFA1", stimuli=cast(Any, 123)), "123", [clone]
+        ),
+        "to_nifti(values, 123)": Case(
+            lambda: sub().to_nifti(values, cast(Any, 123)), "123", [base]
+        ),
+        "get_split_masks(123, ...)": Case(
+            lambda: get_split_masks(cast(Any, 123), "random_0", "sub-01", dataset=clone),
+            "123",
+            [clone],
+        ),
+        "get_split_masks(pool=None)": Case(
+            lambda: get_split_masks(["a"], "random_0", cast(Any, None), dataset=clone),
+            "None",
+            [clone],
+        ),
+        "read_split(123)": Case(lambda: read_split(cast(Any, 123)), "123", [clone]),
+        "download(subject=None)": Case(
+            lambda: download(subject=cast(Any, None), dataset=clone), "None", [clone]
+        ),
+        "get_image(None)": Case(
+            lambda: load_stimuli(clone).get_image(cast(Any, None)), "None", [clone]
+        ),
         "get_roi_mask(42)": Case(lambda: sub().get_roi_mask(cast(Any, 42)), "42", [clone]),
         "get_roi_mask(None)": Case(lambda: sub().get_roi_mask(cast(Any, None)), "None", [clone]),
         "to_nifti into a missing directory": Case(
@@ -288,6 +337,13 @@ def _dir(path: Path) -> Path:
 
 
 NAMES = [
+    "load_subject(dataset=123)", "load_subjects(123)", "load_subjects(None)",
+    "load_subjects('all')[99]", "get_betas(stimuli=123)", "to_nifti(values, 123)",
+    "get_split_masks(123, ...)", "get_split_masks(pool=None)", "read_split(123)",
+    "download(subject=None)", "get_image(None)",
+    "build --region ''", "splits compare -d missing", "splits compare -d a plain directory",
+    "splits compare -d a file", "fixture into a file", "request-access --access-url not a URL",
+    "release a version of 20 digits",
     "serve --fixture FILE", "serve --data of another fixture",
     "serve --port taken, before the fixture", "demo --port taken, before the fixture",
     "serve --port 0", "build /proc/x", "build into a file", "build --endpoint-url not a URL",

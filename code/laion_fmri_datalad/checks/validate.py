@@ -16,7 +16,8 @@ from urllib.parse import urlparse
 from ..errors import UsageError
 
 MAX_JOBS = 64
-SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
+SEMVER = re.compile(r"(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})")  # <= 9 digits each
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")  # an AWS region: us-west-2, ap-southeast-1
 # git's check-ref-format for one remote name, kept to what DataLad siblings use
 REMOTE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # kernel file systems: nothing of a dataset, a store or a fixture belongs there
@@ -38,7 +39,8 @@ def version(value: object) -> tuple[int, int, int]:
     found = SEMVER.fullmatch(value.removeprefix("v")) if isinstance(value, str) else None
     if found is None:
         raise UsageError(
-            f"version {value!r} is not allowed; use MAJOR.MINOR.PATCH like '1.0.0' or 'v1.0.0'"
+            f"version {value!r} is not allowed; use MAJOR.MINOR.PATCH like '1.0.0' or 'v1.0.0' "
+            "(each part at most 9 digits)"
         )
     major, minor, patch = (int(g) for g in found.groups())
     return major, minor, patch
@@ -50,6 +52,25 @@ def later_version(value: object, last: str | None) -> tuple[int, int, int]:
     if last is not None and SEMVER.fullmatch(last.removeprefix("v")) and wanted < version(last):
         raise UsageError(f"version {value!r} is lower than the last release {last!r}")
     return wanted
+
+
+def region(value: object) -> str:
+    """An S3 region name (``us-west-2``)."""
+    if not isinstance(value, str) or not REGION.fullmatch(value):
+        raise UsageError(f"region {value!r} is not allowed; use an S3 region like 'us-west-2'")
+    return value
+
+
+def existing_dataset(path: Path, what: str) -> Path:
+    """A DataLad dataset that is there (its directory with ``.git`` and ``.datalad/config``)."""
+    given = Path(path).expanduser()
+    if not given.exists():
+        raise UsageError(f"{what} {str(path)!r} does not exist; give a DataLad dataset")
+    if not given.is_dir():
+        raise UsageError(f"{what} {str(path)!r} is a file; give a DataLad dataset")
+    if not ((given / ".git").exists() and (given / ".datalad" / "config").is_file()):
+        raise UsageError(f"{what} {str(path)!r} is not a DataLad dataset")
+    return given
 
 
 def _system_tree(path: Path) -> str | None:

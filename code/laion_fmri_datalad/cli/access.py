@@ -6,7 +6,7 @@ import argparse
 
 from ..errors import UsageError
 from ..runtime.reports import Done, Report
-from .options import add_dataset
+from .options import access_url, add_dataset
 
 FORM = ("name", "email", "institution", "purpose")
 
@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for field in FORM:
         req.add_argument(f"--{field}")
     req.add_argument("--accept-terms", action="store_true", help="accept the terms of use")
-    req.add_argument("--access-url", help="access service (default: the clone's, or the real)")
+    req.add_argument(
+        "--access-url", type=access_url, help="access service (default: the clone's, or the real)"
+    )
     add_dataset(req, "the clone")
     req.set_defaults(func=run_request_access)
 

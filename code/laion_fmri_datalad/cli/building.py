@@ -7,7 +7,7 @@ import argparse
 from ..checks import validate
 from ..repo.annex import require_git_annex
 from ..runtime.reports import Report, Reports
-from .options import add_dataset, add_jobs, dataset_from
+from .options import add_dataset, add_jobs, dataset_from, region
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_dataset(build, "the superdataset to build or update", positional=True)
     build.add_argument("--bucket", default="laion-fmri")
     build.add_argument("--endpoint-url", help="S3 endpoint (default: AWS)")
-    build.add_argument("--region", default="us-west-2")
+    build.add_argument("--region", type=region, default="us-west-2")
     add_jobs(build, 8, "parallel requests")
     build.add_argument(
         "--recheck-withheld",

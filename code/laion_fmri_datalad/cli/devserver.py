@@ -81,6 +81,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run_fixture(args: argparse.Namespace) -> Report:
     from ..devserver.fixture.bucket import write_fixture
+
+    directory_to_write(args.outdir, "fixture directory")
     from ..runtime.progress import progress_bar
 
     with progress_bar("writing objects") as advance:

@@ -43,6 +43,8 @@ def _number(value: str) -> int | str:
 
 jobs = _checked(lambda value: validate.jobs(_number(value), "jobs"))
 port = _checked(lambda value: validate.port_number(_number(value)))
+region = _checked(validate.region)
+access_url = _checked(lambda value: validate.http_url(value, "--access-url"))
 
 
 def add_dataset(parser: argparse.ArgumentParser, what: str, *, positional: bool = False) -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from ..checks import validate
 from ..repo.annex import require_git_annex
 from ..runtime.reports import Report
 from .options import OneLineParser, add_dataset, dataset_from
@@ -91,5 +93,8 @@ def run_import(args: argparse.Namespace) -> Report:
 def run_compare(args: argparse.Namespace) -> Report:
     from ..splits.compare import compare
 
-    dataset = dataset_from(args)
+    given = dataset_from(args)
+    here = given == Path()
+    what = "the current directory" if here else "-d/--dataset"
+    dataset = validate.existing_dataset(given.absolute() if here else given, what)
     return compare(dataset, strict=args.strict)

@@ -30,6 +30,8 @@ def find_superdataset(dataset: str | os.PathLike[str] | None = None) -> Path:
     """The clone to read: ``dataset``, else ``$LAION_FMRI_DATASET``, else the superdataset
     containing the current directory."""
     given = dataset if dataset is not None else os.environ.get(DATASET)
+    if given is not None and not isinstance(given, str | os.PathLike):
+        raise UsageError(f"dataset={given!r} is not a path; pass the directory of your clone")
     if given is not None:
         path = Path(given).expanduser().absolute()
         if not is_superdataset(path):
@@ -53,9 +55,14 @@ def subjects_in(root: Path) -> list[str]:
     return sorted(p for p in registered_subdatasets(root) if p.startswith("sub-"))
 
 
-def as_list(value: Any) -> list[str]:
-    """``value`` as a list of strings: one string, or any iterable of values."""
-    return [value] if isinstance(value, str) else [str(v) for v in value]
+def as_list(value: Any, what: str = "value") -> list[str]:
+    """``value`` as a list of strings: one string or number, or a list, tuple or set of
+    them; anything else is a ``UsageError`` naming it."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        return [str(value)]
+    if isinstance(value, list | tuple | set | frozenset):
+        return [str(v) for v in value]
+    raise UsageError(f"{what} {value!r} is not allowed; give a name or a list of names")
 
 
 def resolve_subjects(root: Path, subjects: Sequence[str] | str) -> list[str]:
@@ -65,7 +72,7 @@ def resolve_subjects(root: Path, subjects: Sequence[str] | str) -> list[str]:
     if subjects == "all" or subjects == ["all"]:
         return known
     chosen = []
-    for value in as_list(subjects):
+    for value in as_list(subjects, "subject"):
         name = subject_id(value)
         if name not in known:
             raise unknown("subject", value, known)

@@ -121,8 +121,11 @@ def parse_split(data: Any, pool: str, source: str = "", where: str = "") -> Spli
     )
 
 
-def read_split(path: Path, source: str = "") -> Split:
+def read_split(path: str | os.PathLike[str], source: str = "") -> Split:
     """One split file; its directory is the pool."""
+    if not isinstance(path, str | os.PathLike):
+        raise UsageError(f"path {path!r} is not allowed; give the path of a split file")
+    path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -269,7 +272,17 @@ def _labels(trials: Any) -> list[str]:
         if "label" not in trials.columns:
             raise UsageError("trials has no 'label' column; pass get_trial_info(session)")
         return [str(v) for v in trials["label"]]
+    if isinstance(trials, str) or not isinstance(trials, Iterable):
+        raise UsageError(
+            f"trials {trials!r} is not allowed; pass get_trial_info(session) or a list of labels"
+        )
     return [str(v) for v in trials]
+
+
+def _text(value: object, what: str, example: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"{what} {value!r} is not allowed; give a name like {example!r}")
+    return value
 
 
 def get_split_masks(
@@ -287,6 +300,8 @@ def get_split_masks(
     comes from its ``pNN`` code): trials showing another subject's unique images are an
     error, not an all-False mask."""
     labels = _labels(trials)
+    _text(name, "split name", "random_0")
+    _text(pool, "pool", "sub-01")
     if pool.startswith("sub-"):
         owners = {owner for owner in map(owner_of, labels) if owner is not None}
         others = sorted(owners - {pool})

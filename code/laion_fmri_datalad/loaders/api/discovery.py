@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...checks import validate
-from ...layout.discovery import find_superdataset, resolve_subjects, subjects_in
+from ...layout.discovery import as_list, find_superdataset, resolve_subjects, subjects_in
 from ...runtime.reports import render
 from ..clone.content import Content
 from ..clone.fetching import FetchSummary, fetch
@@ -183,7 +183,7 @@ def plan_download(
 def as_subjects(value: Any) -> str | list[str]:
     if isinstance(value, str):
         return value
-    return [str(v) for v in value]
+    return as_list(value, "subject")
 
 
 __all__ = ["describe", "download", "get_rois", "get_subjects", "plan_download", "plan_get"]

@@ -17,6 +17,7 @@ from .roiselect import RoiSpec
 from .stimuli import ImageFormat
 from .subject import Subject, load_subject
 from .types import BrainMaskSource, Floats, Session
+from .unknownkey import UnknownKeyError
 
 
 def load_subjects(
@@ -32,8 +33,12 @@ def load_subjects(
         chosen: Sequence[str | int] = subjects_in(root)
     elif isinstance(subjects, str):
         chosen = [subjects]
-    else:
+    elif isinstance(subjects, list | tuple):
         chosen = list(subjects)
+    else:
+        raise UsageError(
+            f"subjects {subjects!r} is not allowed; give ids like ['sub-01', 'sub-03'] or 'all'"
+        )
     if not chosen:
         raise UsageError("no subjects given; give ids like ['sub-01', 'sub-03'] or 'all'")
     loaded = [load_subject(s, root, fetch=fetch, brain_mask=brain_mask) for s in chosen]
@@ -54,6 +59,11 @@ class Group:
 
     def __getitem__(self, key: int | str) -> Subject:
         if isinstance(key, int) and not isinstance(key, bool):
+            if not -len(self.subjects) <= key < len(self.subjects):
+                raise UnknownKeyError(
+                    f"no subject at position {key}; the group has {len(self.subjects)} "
+                    f"({', '.join(self.subjects)})"
+                )
             return list(self.subjects.values())[key]
         if isinstance(key, str):
             try:

@@ -19,6 +19,8 @@ from .types import Floats, Mask
 def nifti_target(path: str | os.PathLike[str]) -> Path:
     """``path`` checked as a NIfTI file to write (its folder exists, its name ends in
     ``.nii`` or ``.nii.gz``), before anything is read or written."""
+    if not isinstance(path, str | os.PathLike):
+        raise UsageError(f"path {path!r} is not allowed; give a file name ending .nii or .nii.gz")
     return validate.file_to_write(Path(path), "path", (".nii", ".nii.gz"))
 
 

@@ -92,6 +92,11 @@ class Stimuli:
         """The stored bytes of the images, read with the HDF5 file opened once."""
         import h5py
 
+        if isinstance(images, str) or not isinstance(images, list | tuple):
+            raise UsageError(f"images {images!r} is not allowed; give a list of names or indices")
+        odd = [i for i in images if isinstance(i, bool) or not isinstance(i, int | str)]
+        if odd:
+            raise UsageError(f"image {odd[0]!r} is not allowed; give an image name or an index")
         rows = [i if isinstance(i, int) else self.index_of(i)[0] for i in images]
         for row in rows:
             if not 0 <= row < len(self.metadata):

@@ -42,7 +42,7 @@ from .nifti import float_values, nifti_target, write_nifti
 from .rawdata import RawDataMixin
 from .roidata import RoiDataMixin
 from .roiselect import RoiSpec, resolve_rois
-from .trials import trial_rows, trial_volumes
+from .trials import check_stimuli, trial_rows, trial_volumes
 from .trialstimuli import TrialStimuliMixin
 from .types import BRAIN_MASK_SOURCES, BrainMaskSource, Floats, Mask, Session, Sessions
 
@@ -393,11 +393,10 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
         Row *i* of the trial table is volume *i* of the betas; ``beta_index`` (which
         restarts in every run) is data, never a volume index.
 
-        ``source``: ``"auto"`` (default) reads the NIfTI when its content (or its cache) is
-        here, else only the selected voxels' rows of the session's ``model.h5`` from the
-        bucket, by byte ranges, all sessions of a list at once, cached by the file's key (a
-        second query of those voxels reads nothing from the network); ``"nifti"`` and
-        ``"model"`` force one. Both give the same float32 values.
+        ``source``: ``"auto"`` (default) reads the NIfTI when its content or cache is here,
+        else only the selected voxels' rows of each session's ``model.h5`` by byte ranges
+        (a list's sessions at once, cached by the file's key: a second query reads nothing
+        from the network); ``"nifti"`` and ``"model"`` force one. Both give the same values.
 
         The first read of a session decompresses the 4D file once, front to back, and also
         writes a voxel-major cache of every brain-mask voxel (in the subdataset's git
@@ -408,6 +407,7 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
         list of sessions gives a dict. ``mask_source`` (``"anatomical"``, ``"rsquare"``;
         default: the subject's) chooses the brain mask the voxels are counted in."""
         source = check_source(source)
+        check_stimuli(stimuli)  # before anything is installed or got
         prefetched: dict[str, Floats] = {}
 
         @functools.cache  # a list's sessions are asked twice: the noise ceiling read once

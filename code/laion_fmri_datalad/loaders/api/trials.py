@@ -149,18 +149,30 @@ def trial_volumes(trials: Any, rows: Sequence[int], n_volumes: int, betas: objec
     return [int(r) for r in rows]
 
 
+def check_stimuli(stimuli: object) -> None:
+    """``stimuli`` as ``trial_rows`` takes it: None, ``"shared"``, ``"unique"``, or a list
+    of image names; a ``UsageError`` naming it if not."""
+    if stimuli is None or stimuli in ("shared", "unique"):
+        return
+    if isinstance(stimuli, list | tuple):
+        odd = [n for n in stimuli if not isinstance(n, str)]
+        if odd:
+            raise UsageError(f"stimuli: {odd[0]!r} is not an image name; give names as strings")
+        return
+    raise UsageError(
+        f"stimuli {stimuli!r} is not allowed; give 'shared', 'unique' or a list of image names"
+    )
+
+
 def trial_rows(trials: Any, stimuli: str | Sequence[str] | None) -> list[int]:
     """The rows of a trial table showing ``stimuli``: all (None), the ``shared`` or
     ``unique`` images, or the images named."""
+    check_stimuli(stimuli)
     labels = trials["label"].astype(str)
     if stimuli is None:
         keep = np.ones(len(labels), dtype=bool)
-    elif stimuli in ("shared", "unique"):
-        keep = labels.str.startswith(f"{stimuli}_").to_numpy()
     elif isinstance(stimuli, str):
-        raise UsageError(
-            f"stimuli {stimuli!r} is not allowed; give 'shared', 'unique' or a list of image names"
-        )
+        keep = labels.str.startswith(f"{stimuli}_").to_numpy()
     else:
         keep = labels.isin(list(stimuli)).to_numpy()
     return [int(i) for i in np.flatnonzero(keep)]
