@@ -113,6 +113,12 @@ def cases(w: dict[str, Path]) -> dict[str, Case]:
         "serve --port 0": Case(["serve", "--port", "0"], "port 0", [base]),
         "build /proc/x": Case(["build", "/proc/x"], "/proc/x", [base]),
         "build into a file": Case(["build", str(w["file"])], "a-file", [base]),
+        "cache info --ses abc": Case(
+            ["cache", "info", "--ses", "abc", "-d", str(clone)], "'abc'", [clone]
+        ),
+        "cache clear --ses 99": Case(
+            ["cache", "clear", "--ses", "99", "-d", str(clone)], "'99'", [clone]
+        ),
         "build --region ''": Case(["build", str(base / "b"), "--region", ""], "region ''", [base]),
         "splits compare -d missing": Case(
             ["splits", "compare", "-d", str(base / "missing")], "missing", [base]
@@ -337,6 +343,7 @@ def _dir(path: Path) -> Path:
 
 
 NAMES = [
+    "cache info --ses abc", "cache clear --ses 99",
     "load_subject(dataset=123)", "load_subjects(123)", "load_subjects(None)",
     "load_subjects('all')[99]", "get_betas(stimuli=123)", "to_nifti(values, 123)",
     "get_split_masks(123, ...)", "get_split_masks(pool=None)", "read_split(123)",

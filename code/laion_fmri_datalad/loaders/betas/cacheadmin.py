@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import config
+from ...checks.choices import unknown
 from ...errors import LaionFmriError
-from ...layout.discovery import resolve_subjects
+from ...layout.discovery import resolve_subjects, subjects_in
 from ...layout.entities import name_entities
 from ...layout.ids import session_id
 from ...layout.names import GLM
@@ -84,10 +85,27 @@ def _chosen(
     )
 
 
-def _session_names(sessions: Sequence[str] | None) -> list[str] | None:
+def _session_names(
+    root: Path, subjects: list[str] | None, sessions: Sequence[str] | None
+) -> list[str] | None:
+    """The sessions asked for, each one the chosen subjects have (from the clone's shipped
+    listings: nothing installed); an unknown one is a ``UsageError`` naming it."""
     if not sessions:
         return None
-    return [session_id(s) for s in sessions]
+    from ..api.subject import load_subject
+
+    known = sorted(
+        {
+            s
+            for name in subjects or subjects_in(root)
+            for s in load_subject(name, root).get_sessions()
+        }
+    )
+    names = [session_id(s) for s in sessions]
+    for given, name in zip(sessions, names, strict=True):
+        if name not in known:
+            raise unknown("session", given, known)
+    return names
 
 
 @dataclass(frozen=True)
@@ -112,7 +130,7 @@ def cache_info(
     root: Path, subjects: Sequence[str] | None = None, sessions: Sequence[str] | None = None
 ) -> CacheInfo:
     chosen = resolve_subjects(root, subjects) if subjects else None
-    names = _session_names(sessions)
+    names = _session_names(root, chosen, sessions)
     entries = [e for e in iter_entries(root) if _chosen(e, chosen, names)]
     return CacheInfo(entries, cache_dirs(root))
 
