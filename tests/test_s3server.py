@@ -122,7 +122,7 @@ def test_cli_bad_arguments_give_one_line_errors(tmp_path: Path) -> None:
         busy = sock.getsockname()[1]
         cases = {
             ("fixture", str(tmp_path / "f"), "--scale", "huge"): "unknown scale 'huge'",
-            ("fixture", str(blocker / "sub")): "not writable",
+            ("fixture", str(blocker / "sub")): "lies under the file",
             ("serve", "--fixture", str(tmp_path / "g"), "--port", str(busy)): "is in use",
             ("serve", "--port", "70000"): "port 70000 is not allowed",
         }
