@@ -68,19 +68,22 @@ class Plan:
     betas: list[tuple[str, Path]]  # (subject, betas file) the responses jobs read whole
     ranged: dict[ResponsesSpec, list[Path]]  # the model.h5 files an ROI set reads by ranges
 
+    @property
+    def ranged_files(self) -> int:
+        return sum(len(paths) for paths in self.ranged.values())
+
     def text(self, report: FanoutReport, where: Path, shared: Path, workers: int) -> str:
         missing = [p for p in self.inputs if not is_present(p)]
         size = sum(annexed_size(p) or 0 for p in self.inputs)
         to_get = sum(annexed_size(p) or 0 for p in missing)
         tasks = math.ceil(len(self.encoding) / self.per_task) if self.encoding else 0
-        ranged = sum(len(paths) for paths in self.ranged.values())
         return "\n".join(
             [
                 f"plan: {report.requested} encoding jobs requested, {report.already} done",
                 f"  fetch once: {len(missing)} of {len(self.inputs)} input files, "
                 f"{human(to_get)} of {human(size)}, into {report.inputs}",
                 f"  responses: {len(self.responses)} jobs (one per subject and voxel set); "
-                f"{len(self.ranged)} read ROI sets from {ranged} model.h5 files by byte ranges",
+                f"{len(self.ranged)} read ROI sets from {self.ranged_files} model.h5 files by byte ranges",
                 f"  encoding: {len(self.encoding)} jobs in {tasks} tasks of up to "
                 f"{self.per_task}, on {workers} workers",
                 f"  clones under {where}; shared content links and caches in {shared}",
@@ -91,10 +94,9 @@ class Plan:
         """What the responses jobs of ROI sets will read by byte ranges (the masks and
         trial tables present: after the fetch)."""
         counted = [responses.range_bytes(superdataset, s.subject, s.voxel_set) for s in self.ranged]
-        files = sum(len(paths) for paths in self.ranged.values())
         return (
             f"  range reads: {human(sum(b for b, _ in counted))} in "
-            f"{sum(r for _, r in counted)} requests from {files} model.h5 files "
+            f"{sum(r for _, r in counted)} requests from {self.ranged_files} model.h5 files "
             "(plus each file's header, a few small ranges, once)"
         )
 

@@ -68,7 +68,9 @@ def existing_dataset(path: Path, what: str) -> Path:
         raise UsageError(f"{what} {str(path)!r} does not exist; give a DataLad dataset")
     if not given.is_dir():
         raise UsageError(f"{what} {str(path)!r} is a file; give a DataLad dataset")
-    if not ((given / ".git").exists() and (given / ".datalad" / "config").is_file()):
+    from ..layout.discovery import is_dataset  # layout imports checks: asked here
+
+    if not is_dataset(given):
         raise UsageError(f"{what} {str(path)!r} is not a DataLad dataset")
     return given
 

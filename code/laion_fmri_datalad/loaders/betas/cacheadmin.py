@@ -11,7 +11,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,11 +23,10 @@ from ...layout.entities import name_entities
 from ...layout.ids import session_id
 from ...layout.names import GLM
 from ...repo.git import git
+from ...runtime.progress import ProgressBar
 from ..clone.content import human, is_installed
 from . import cache as betacache
 from .modelfile import ROWS
-
-ProgressBar = Callable[..., AbstractContextManager[Callable[[int], None]]]
 
 
 def cache_dirs(root: Path) -> list[Path]:
@@ -215,7 +214,7 @@ def build_caches(
             return
         (report.built if wrote else report.present).append(label)
 
-    bar = progress("caching betas", total=total, unit="vol") if progress else None
+    bar = progress("caching betas", total, "vol") if progress else None
     with (
         bar if bar is not None else nullcontext(_ignore) as advance,
         ThreadPoolExecutor(jobs) as pool,
