@@ -68,6 +68,7 @@ def world(
     subprocess.run(["git", "-C", str(clone), "tag", "2.0.0"], check=True)
     (base / "a-file").write_text("not a directory\n")
     (base / "empty").mkdir()
+    subprocess.run(["git", "init", "--quiet", str(base / "a-repo")], check=True)
     nocff = base / "no-citation"
     nocff.mkdir()
     (nocff / ".gitmodules").write_text(f'[submodule "{GLM}"]\n\tpath = {GLM}\n\turl = ./{GLM}\n')
@@ -87,6 +88,7 @@ def world(
             "other": other,
             "port": Path(str(taken.getsockname()[1])),
             "fixture": fixture_dir,
+            "repo": base / "a-repo",
         }
 
 
@@ -98,6 +100,31 @@ def cases(w: dict[str, Path]) -> dict[str, Case]:
 
     values = np.zeros(3, dtype=np.float32)
     return {
+        # directories that belong to someone else (issue 38, item 2)
+        "demo --workdir CLONE": Case(["demo", "--workdir", str(clone)], "DataLad dataset", [clone]),
+        "demo --workdir a git repository": Case(
+            ["demo", "--workdir", str(w["repo"])], "git repository", [base]
+        ),
+        "demo --workdir not empty, not a demo": Case(
+            ["demo", "--workdir", str(w["nocff"])], "no-citation", [base]
+        ),
+        "demo --workdir FILE": Case(["demo", "--workdir", str(w["file"])], "a-file", [base]),
+        "demo --workdir ''": Case(["demo", "--workdir", ""], "''", [base]),
+        "serve --data CLONE": Case(["serve", "--data", str(clone)], "DataLad dataset", [clone]),
+        "serve --data ''": Case(["serve", "--data", ""], "''", [base]),
+        "serve --data not empty, not server data": Case(
+            ["serve", "--data", str(w["nocff"])], "no-citation", [base]
+        ),
+        "serve --replace-data without --data": Case(
+            ["serve", "--replace-data"], "--replace-data", [base]
+        ),
+        "fixture CLONE": Case(["fixture", str(clone)], "DataLad dataset", [clone]),
+        "fixture a git repository": Case(["fixture", str(w["repo"])], "git repository", [base]),
+        "fixture ''": Case(["fixture", ""], "''", [base]),
+        "fixture not empty, not a fixture": Case(
+            ["fixture", str(w["nocff"])], "no-citation", [base]
+        ),
+        "build -d ''": Case(["build", "-d", ""], "''", [base]),
         "serve --fixture FILE": Case(["serve", "--fixture", str(w["file"])], "a-file", [base]),
         "serve --data of another fixture": Case(
             ["serve", "--fixture", str(w["fixture"]), "--data", str(w["other"])],
@@ -343,6 +370,11 @@ def _dir(path: Path) -> Path:
 
 
 NAMES = [
+    "demo --workdir CLONE", "demo --workdir a git repository",
+    "demo --workdir not empty, not a demo", "demo --workdir FILE", "demo --workdir ''",
+    "serve --data CLONE", "serve --data ''", "serve --data not empty, not server data",
+    "serve --replace-data without --data", "fixture CLONE", "fixture a git repository",
+    "fixture ''", "fixture not empty, not a fixture", "build -d ''",
     "cache info --ses abc", "cache clear --ses 99",
     "load_subject(dataset=123)", "load_subjects(123)", "load_subjects(None)",
     "load_subjects('all')[99]", "get_betas(stimuli=123)", "to_nifti(values, 123)",

@@ -102,6 +102,41 @@ def directory_to_write(path: Path, what: str) -> Path:
     return path
 
 
+def directory_name(value: str) -> Path:
+    """A directory named on the command line: never the empty string, which ``Path``
+    would quietly turn into the current directory."""
+    if not value:
+        raise UsageError("'' is not a directory name; give a path (. for the current directory)")
+    return Path(value)
+
+
+def own_directory(path: Path, what: str, marks: tuple[str, ...]) -> Path:
+    """A directory a command creates and then keeps as its own (a demo's working directory,
+    a server's data, a fixture): new, empty, or holding one of ``marks``, the names the
+    command writes there first. A file, a git repository or DataLad dataset, or a non-empty
+    directory without a mark belongs to someone else and is refused, before anything is
+    written; the message names the path as given."""
+    given = str(path)
+    path = directory_to_write(path, what)
+    if not path.is_dir():
+        return path
+    for name, kind in ((".datalad", "a DataLad dataset"), (".git", "a git repository")):
+        if (path / name).exists():
+            raise UsageError(f"{what} {given!r} is {kind}; give a new or empty directory")
+    if not any((path / mark).exists() for mark in marks) and any(path.iterdir()):
+        raise UsageError(
+            f"{what} {given!r} is not empty and was not made by this command "
+            f"(it has no {marks[0]}); give a new or empty directory"
+        )
+    return path
+
+
+def claim_directory(path: Path, mark: str) -> None:
+    """Create ``path`` and write ``mark`` in it, so that a later run knows it as its own."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / mark).touch()
+
+
 def directory_to_read(path: Path, what: str) -> Path:
     """An existing directory a command reads from."""
     path = Path(path).expanduser().absolute()

@@ -14,9 +14,9 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from types import FrameType
 
 from .. import __version__
+from ..entry import INTERRUPTED, PROG, terminate
 from ..errors import LaionFmriError, UsageError
 from ..repo.env import tool_env
 from ..runtime.reports import Report, exit_code, render
@@ -27,7 +27,6 @@ SIGPIPE_EXIT = 128 + signal.SIGPIPE  # 141: what a shell reports for a tool SIGP
 COMMAND_MODULES = (
     devserver, building, clone, betas, splits, provenance, access, cache, analysis,
 )  # fmt: skip
-PROG = "laion-fmri-datalad"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,10 +39,6 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMAND_MODULES:
         module.register(sub)
     return parser
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -95,7 +90,7 @@ def _main(argv: Sequence[str] | None) -> int:
     _configure_logging(args.verbose)
     _set_up_process(loopback=getattr(args, "loopback", False))
     # A plain `kill` ends the command like Ctrl-C does: servers it started are stopped.
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, terminate)
     try:
         report: Report = args.func(args)
     except UsageError as exc:
@@ -106,6 +101,6 @@ def _main(argv: Sequence[str] | None) -> int:
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     print(render(report), flush=True)
     return exit_code(report)

@@ -16,14 +16,20 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from ..checks.validate import directory_to_write
+from ..checks.validate import claim_directory, own_directory
 from ..errors import UsageError
 from ..repo.annex import require_git_annex
 from ..repo.env import with_tools_on_path
 from ..runtime.reports import Done, Report
-from .options import add_jobs, port
+from .options import add_jobs, directory, port
 
 EXTRA_MODULES = ("boto3", "matplotlib")
+# What each command writes first in a directory it makes its own (DEMO_MARK and SERVER_MARK),
+# or last (a fixture's manifest, written atomically); the older names a directory of theirs
+# made before the marks still has, so that such a directory is not refused now.
+DEMO_MARKS = (".laion-fmri-demo", "fixture/manifest.json")
+SERVER_MARKS = (".laion-fmri-server", "served.json")
+FIXTURE_MARKS = ("manifest.json",)
 INSTALL_HINT = "pip install 'laion-fmri-datalad[demo]'"
 
 
@@ -51,14 +57,14 @@ def require_extra() -> None:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fixture = sub.add_parser("fixture", help="write a synthetic LAION-fMRI bucket to a directory")
-    fixture.add_argument("outdir", type=Path)
+    fixture.add_argument("outdir", type=directory)
     fixture.add_argument("--scale", type=scale, default="tiny", help="tiny (default) or real")
     fixture.add_argument("--seed", type=int, default=0)
     fixture.set_defaults(func=run_fixture)
 
     serve = sub.add_parser("serve", help="serve a synthetic bucket from a local S3 server")
-    serve.add_argument("--fixture", type=Path, help="fixture directory (generated if absent)")
-    serve.add_argument("--data", type=Path, help="server data directory (default: temporary)")
+    serve.add_argument("--fixture", type=directory, help="fixture directory (generated if absent)")
+    serve.add_argument("--data", type=directory, help="server data directory (default: temporary)")
     serve.add_argument(
         "--replace-data",
         action="store_true",
@@ -71,7 +77,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.set_defaults(func=run_serve, loopback=True)
 
     demo = sub.add_parser("demo", help="the whole job on the embedded synthetic bucket")
-    demo.add_argument("--workdir", type=Path, default=Path(".demo"))
+    demo.add_argument("--workdir", type=directory, default=Path(".demo"))
     demo.add_argument("--scale", type=scale, default="tiny")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--port", type=port, help="S3 port on 127.0.0.1 (default: a free one)")
@@ -82,7 +88,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run_fixture(args: argparse.Namespace) -> Report:
     from ..devserver.fixture.bucket import write_fixture
 
-    directory_to_write(args.outdir, "fixture directory")
+    own_directory(args.outdir, "fixture directory", FIXTURE_MARKS)
     from ..runtime.progress import progress_bar
 
     with progress_bar("writing objects") as advance:
@@ -125,13 +131,17 @@ def run_serve(args: argparse.Namespace) -> Report:
     from ..runtime.progress import progress_bar
 
     if args.fixture is not None:
-        directory_to_write(args.fixture, "fixture directory")
+        own_directory(args.fixture, "fixture directory", FIXTURE_MARKS)
     if args.data is not None:
-        directory_to_write(args.data, "server data directory")
+        own_directory(args.data, "server data directory", SERVER_MARKS)
+    elif args.replace_data:
+        raise UsageError("--replace-data deletes what --data holds; give --data DIR with it")
     port = port_to_serve(args.data, args.port)  # before a fixture is written
     with tempfile.TemporaryDirectory(prefix="laion-fmri-fixture-") as tmp:
         fixture = _ensure_fixture(args.fixture, args.scale, args.seed, Path(tmp))
         check_data_dir(fixture, args.data, args.replace_data)
+        if args.data is not None:
+            claim_directory(args.data, SERVER_MARKS[0])
         with progress_bar("uploading objects") as advance:
             served = start_bucket(
                 fixture,
@@ -162,6 +172,7 @@ def run_demo(args: argparse.Namespace) -> Report:
     from ..devserver.demo import run_demo
     from ..devserver.localbucket import port_to_serve
 
-    directory_to_write(args.workdir, "demo directory")
+    own_directory(args.workdir, "demo directory", DEMO_MARKS)
     port_to_serve(None, args.port)  # a port in use is said before anything is written
+    claim_directory(args.workdir, DEMO_MARKS[0])
     return run_demo(args.workdir, scale=args.scale, seed=args.seed, port=args.port, jobs=args.jobs)

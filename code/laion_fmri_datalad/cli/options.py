@@ -44,16 +44,17 @@ def _number(value: str) -> int | str:
 jobs = _checked(lambda value: validate.jobs(_number(value), "jobs"))
 port = _checked(lambda value: validate.port_number(_number(value)))
 region = _checked(validate.region)
+directory = _checked(validate.directory_name)
 access_url = _checked(lambda value: validate.http_url(value, "--access-url"))
 
 
 def add_dataset(parser: argparse.ArgumentParser, what: str, *, positional: bool = False) -> None:
     """``-d/--dataset`` (default: the dataset here); with ``positional`` the older form
     ``COMMAND [TARGET]`` keeps working (``dataset_from`` reconciles the two)."""
-    parser.add_argument("-d", "--dataset", type=Path, help=f"{what} (default: the one here)")
+    parser.add_argument("-d", "--dataset", type=directory, help=f"{what} (default: the one here)")
     if positional:
         parser.add_argument(
-            "target", type=Path, nargs="?", metavar="TARGET", help="the same as -d (older form)"
+            "target", type=directory, nargs="?", metavar="TARGET", help="the same as -d (older form)"
         )
 
 
