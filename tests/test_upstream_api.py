@@ -163,14 +163,21 @@ def test_roi_masks_and_roi_data(sub: Subject, design: SubjectDesign) -> None:
 def test_anatomy_and_freesurfer(sub: Subject, fixture_dir: Path) -> None:
     stem = "derivatives/anatomical/sub-01/ses-PrismaAnat/anat/sub-01_ses-PrismaAnat_space-T1w"
     assert sub.has_anatomical() and sub.has_freesurfer()
-    t1w = sub.get_t1w(res="1pt8")
+    t1w = sub.get_t1w(res="1pt8")  # upstream's form: a path, its content present
+    assert isinstance(t1w, Path) and t1w.name == f"{Path(stem).name}_res-1pt8_T1w.nii.gz"
     np.testing.assert_array_equal(
-        np.asarray(t1w.dataobj), nifti(generated(fixture_dir, f"{stem}_res-1pt8_T1w.nii.gz"))
+        np.asarray(nib.load(t1w).dataobj),
+        nifti(generated(fixture_dir, f"{stem}_res-1pt8_T1w.nii.gz")),
     )
-    t2w = np.asarray(sub.get_t2w().dataobj)
+    np.testing.assert_array_equal(
+        np.asarray(sub.load_t1w(res="1pt8").dataobj), np.asarray(nib.load(t1w).dataobj)
+    )
+    t2w = np.asarray(nib.load(sub.get_t2w()).dataobj)
     np.testing.assert_array_equal(t2w, nifti(generated(fixture_dir, f"{stem}_T2w.nii.gz")))
     full = nifti(generated(fixture_dir, f"{stem}_desc-brain_mask.nii.gz"))
-    np.testing.assert_array_equal(sub.get_anatomical_brain_mask(), (full > 0).ravel())
+    mask = nib.load(sub.get_anatomical_brain_mask())
+    np.testing.assert_array_equal(np.asarray(mask.dataobj), full)
+    np.testing.assert_array_equal(sub.anatomical_brain_mask(), (full > 0).ravel())
     with pytest.raises(UsageError, match=r"no res '1pt5'"):
         sub.get_t1w(res="1pt5")
     recon = sub.get_freesurfer_dir()

@@ -16,16 +16,28 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..entry import INTERRUPTED, PROG, terminate
+from ..entry import INTERRUPTED, terminate
+from ..entry import PROG as PROG  # the program name, for the docs and the tests
 from ..errors import LaionFmriError, UsageError
 from ..repo.env import tool_env
 from ..runtime.reports import Report, exit_code, render
-from . import access, analysis, betas, building, cache, clone, devserver, provenance, splits
+from . import (
+    access,
+    analysis,
+    betas,
+    building,
+    cache,
+    clone,
+    compat,
+    devserver,
+    provenance,
+    splits,
+)
 from .options import OneLineParser, as_options
 
 SIGPIPE_EXIT = 128 + signal.SIGPIPE  # 141: what a shell reports for a tool SIGPIPE ended
 COMMAND_MODULES = (
-    devserver, building, clone, betas, splits, provenance, access, cache, analysis,
+    devserver, building, clone, betas, splits, provenance, access, cache, analysis, compat,
 )  # fmt: skip
 
 
@@ -48,6 +60,9 @@ def _configure_logging(verbose: bool) -> None:
     )
     # Retries are reported by the final error, not by one warning each.
     logging.getLogger("urllib3").setLevel(logging.INFO if verbose else logging.ERROR)
+    # DataLad's thread pool warns, on Ctrl-C, that it cancels its jobs: the one line we print
+    # ("interrupted") says it; with --verbose the warning shows.
+    logging.getLogger("datalad.parallel").setLevel(logging.INFO if verbose else logging.ERROR)
     # DataLad logs every annex transfer at INFO; show that only with --verbose.
     os.environ.setdefault("DATALAD_LOG_LEVEL", "info" if verbose else "warning")
 

@@ -54,7 +54,11 @@ def add_dataset(parser: argparse.ArgumentParser, what: str, *, positional: bool 
     parser.add_argument("-d", "--dataset", type=directory, help=f"{what} (default: the one here)")
     if positional:
         parser.add_argument(
-            "target", type=directory, nargs="?", metavar="TARGET", help="the same as -d (older form)"
+            "target",
+            type=directory,
+            nargs="?",
+            metavar="TARGET",
+            help="the same as -d (older form)",
         )
 
 

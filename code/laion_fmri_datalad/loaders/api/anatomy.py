@@ -1,6 +1,8 @@
 """A subject's anatomy: the T1w and T2w images, the anatomical brain masks and the
 FreeSurfer reconstruction (upstream's ``get_t1w``, ``get_t2w``, ``get_anatomical_brain_mask``,
-``has_anatomical``, ``has_freesurfer``, ``get_freesurfer_dir``).
+``has_anatomical``, ``has_freesurfer``, ``get_freesurfer_dir``). As at upstream's revision
+the tutorial pins, the three ``res=`` accessors return the file's path (its content got);
+``load_t1w``, ``load_t2w`` and ``anatomical_brain_mask`` give the image and the flat mask.
 
 ``derivatives/anatomical/sub-XX/ses-PrismaAnat/anat/`` holds each at full resolution and at
 ``res-1pt8`` (the betas' grid); ``derivatives/freesurfer/sub-XX/`` is a FreeSurfer 7.4.1
@@ -55,23 +57,37 @@ class AnatomyMixin:
         """Whether the dataset has this subject's FreeSurfer reconstruction."""
         return self._has(FREESURFER)
 
-    def _image(self, suffix: str, res: str | None, desc: str | None = None) -> nib.Nifti1Image:
+    def _path(self, suffix: str, res: str | None, desc: str | None = None) -> Path:
         path = self.files.anatomical(suffix, anat_res(res), desc)
         self.content.ensure_present([path])
-        return cast(nib.Nifti1Image, nib.load(path))
+        return path
 
-    def get_t1w(self, res: str | None = None) -> nib.Nifti1Image:
-        """The T1w image (nibabel), full resolution or ``res="1pt8"``."""
-        return self._image("T1w", res)
+    def get_t1w(self, *, res: str | None = None) -> Path:
+        """The path of the T1w image, its content present: full resolution or
+        ``res="1pt8"`` (upstream's form: ``nib.load(sub.get_t1w(res="1pt8"))``)."""
+        return self._path("T1w", res)
 
-    def get_t2w(self, res: str | None = None) -> nib.Nifti1Image:
-        """The T2w image (nibabel), in T1w space, full resolution or ``res="1pt8"``."""
-        return self._image("T2w", res)
+    def get_t2w(self, *, res: str | None = None) -> Path:
+        """The path of the T2w image (in T1w space), its content present."""
+        return self._path("T2w", res)
 
-    def get_anatomical_brain_mask(self, res: str | None = None) -> npt.NDArray[np.bool_]:
+    def get_anatomical_brain_mask(self, *, res: str | None = None) -> Path:
+        """The path of the anatomical brain mask, its content present: full resolution or
+        ``res="1pt8"``, the betas' grid."""
+        return self._path("mask", res, desc="brain")
+
+    def load_t1w(self, *, res: str | None = None) -> nib.Nifti1Image:
+        """The T1w image, loaded (nibabel)."""
+        return cast(nib.Nifti1Image, nib.load(self.get_t1w(res=res)))
+
+    def load_t2w(self, *, res: str | None = None) -> nib.Nifti1Image:
+        """The T2w image, loaded (nibabel)."""
+        return cast(nib.Nifti1Image, nib.load(self.get_t2w(res=res)))
+
+    def anatomical_brain_mask(self, *, res: str | None = None) -> npt.NDArray[np.bool_]:
         """The anatomical brain mask over its whole grid, flattened in C order (as
-        ``get_brain_mask``): full resolution or ``res="1pt8"``, the betas' grid."""
-        image = self._image("mask", res, desc="brain")
+        ``get_brain_mask``)."""
+        image = nib.load(self.get_anatomical_brain_mask(res=res))
         return np.asarray(np.asarray(image.dataobj) > 0).ravel()
 
     def get_freesurfer_dir(self) -> Path:

@@ -50,7 +50,9 @@ class Stimuli:
     def __init__(self, content: Content) -> None:
         self.content = content
 
-    def _file(self, name: str) -> Path:
+    def file(self, name: str) -> Path:
+        """The path of a file of the stimuli subdataset, its content got (installing the
+        subdataset first if need be)."""
         root = self.content.ensure_installed(STIMULI)
         path = root / name
         if not (path.is_symlink() or path.exists()):
@@ -62,7 +64,7 @@ class Stimuli:
     def metadata(self) -> pd.DataFrame:
         """``image_name, dataset, participant, unique_or_shared, n_reps``; row i is image i
         of the image HDF5."""
-        return pd.read_csv(self._file(METADATA))
+        return pd.read_csv(self.file(METADATA))
 
     @cached_property
     def _row(self) -> dict[str, int]:
@@ -101,7 +103,7 @@ class Stimuli:
         for row in rows:
             if not 0 <= row < len(self.metadata):
                 raise UsageError(f"image index {row} is outside 0-{len(self.metadata) - 1}")
-        with h5py.File(self._file(IMAGES), "r") as h5:
+        with h5py.File(self.file(IMAGES), "r") as h5:
             values = [h5["images"][row] for row in rows]
         return [bytes(v.tobytes() if hasattr(v, "tobytes") else v) for v in values]
 
@@ -139,7 +141,7 @@ class Stimuli:
     @cached_property
     def captions(self) -> Captions:
         """Every caption of every image: ``.human(name)``, ``.ai(name)``, ``.get(name)``."""
-        return Captions(lambda: self._file(CAPTIONS))
+        return Captions(lambda: self.file(CAPTIONS))
 
     def get_captions(self, names: Sequence[str]) -> list[str]:
         """The best human caption of each image (rank 1), in the caller's order."""
@@ -149,7 +151,7 @@ class Stimuli:
     def segmentations(self) -> Segmentations:
         """Masks of the shared images: ``.nouns(name)``, ``.get(name, noun, instance)``."""
         return Segmentations(
-            lambda: self._file(SEGMENTATION_TABLE), lambda: self._file(SEGMENTATIONS)
+            lambda: self.file(SEGMENTATION_TABLE), lambda: self.file(SEGMENTATIONS)
         )
 
     def get_segmentation(self, name: str) -> npt.NDArray[np.uint8]:
@@ -208,7 +210,7 @@ class Embeddings:
         if model not in MODELS:
             raise unknown_key("embedding model", model, MODELS)
         if model not in self._files:
-            path = self._stimuli._file(f"task-images_desc-{model}_embeddings.h5")
+            path = self._stimuli.file(f"task-images_desc-{model}_embeddings.h5")
             with h5py.File(path, "r") as h5:
                 ids = [n.decode() if isinstance(n, bytes) else str(n) for n in h5["image_ids"][()]]
                 values = np.asarray(h5["embedding"][()], dtype=np.float32)

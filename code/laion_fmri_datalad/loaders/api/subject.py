@@ -171,7 +171,7 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
             raise unknown("res", res, [ROI_RES, "full"], "for brain masks (None: full)")
         if source == "anatomical":
             if res != ROI_RES:
-                return self.get_anatomical_brain_mask(None)
+                return self.anatomical_brain_mask(res=None)
             return np.asarray(self._volume(self.files.anatomical_mask()) > 0).ravel()
         if res != ROI_RES:
             raise UsageError(
