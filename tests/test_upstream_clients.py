@@ -29,9 +29,7 @@ def tutorial(served: ServedBucket, design: SubjectDesign) -> str:
     base = f"{served.server.endpoint_url}/{served.manifest.bucket}/"
     sessions = public_sessions(design)
     replacements = {
-        'sessions = [f"ses-{i:02d}" for i in range(1, 31)]': (
-            f"sessions = {sessions!r}"
-        ),
+        'sessions = [f"ses-{i:02d}" for i in range(1, 31)]': (f"sessions = {sessions!r}"),
         "assert len(voxel_indices) == 222": (
             f"assert len(voxel_indices) == {int(design.roi_mask('FFA1').sum())}"
         ),
