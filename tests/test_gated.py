@@ -389,3 +389,25 @@ def test_shared_images_and_the_torch_dataset_carry_the_generated_images(
         picture = Image.open(io.BytesIO(encoded[labels[i]])).convert("RGB")
         want = (np.asarray(picture, dtype=np.float32) / 255.0).transpose(2, 0, 1)
         np.testing.assert_allclose(np.asarray(item["image"]), want)
+
+
+def test_brain_scores_download_stimuli_runs_unchanged(
+    gated_clone: Path, own_server: ServedBucket, tmp_path: Path
+) -> None:
+    """``rebuild_assemblies.py`` runs ``laion-fmri download-stimuli`` with the request id in
+    ``$LAION_FMRI_REQUEST_ID``; through ``compat`` it gets the images and metadata with the
+    gated remote, and a refused token is one line."""
+    drop(gated_clone)
+    env = {k: v for k, v in os.environ.items() if k != REQUEST_ID}
+    command = [sys.executable, "-m", "laion_fmri_datalad.cli", "compat", "-d", str(gated_clone)]
+    for token, code in (("not-a-token-the-service-issued", 1), (None, 0)):
+        env[REQUEST_ID] = token or request_access(own_server.access.url, FORM)
+        done = subprocess.run(
+            [*command, "--", "laion-fmri", "download-stimuli"],
+            cwd=tmp_path, env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        assert done.returncode == code, done.stderr
+        if code:
+            assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert f"{GATED}: {gated_clone / 'stimuli' / GATED}" in done.stdout
+    assert (gated_clone / "stimuli" / GATED).is_file()

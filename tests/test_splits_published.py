@@ -4,6 +4,10 @@ imported into a clone, read by the API, and compared with the regenerated set.""
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +17,7 @@ import pytest
 
 from laion_fmri_datalad.builder.report import BuildReport
 from laion_fmri_datalad.cli import main
+from laion_fmri_datalad.config import DATASET
 from laion_fmri_datalad.devserver.fixture.catalogue import OOD_TYPES, build_catalogue
 from laion_fmri_datalad.devserver.fixture.design import SubjectDesign
 from laion_fmri_datalad.devserver.fixture.published_splits import (
@@ -26,6 +31,8 @@ from laion_fmri_datalad.repo.git import git
 from laion_fmri_datalad.splits import api
 from laion_fmri_datalad.splits.compare import compare
 from laion_fmri_fixtures import with_code_and_splits
+
+BRAIN_SCORE = Path(__file__).parent / "clients" / "brainscore_calls.py"
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 GLM = "derivatives/glmsingle-tedana"
@@ -197,75 +204,42 @@ def test_compare_reports_identical_and_moved_splits(
     assert main(["splits", "compare", "--strict", "-d", str(dataset)]) == 1
 
 
-def test_brain_scores_calls_run_on_a_clone(
-    dataset: Path, design: SubjectDesign, monkeypatch: pytest.MonkeyPatch
+def test_brain_scores_calls_run_unchanged_on_a_clone(
+    dataset: Path, design: SubjectDesign, tmp_path: Path
 ) -> None:
     """Brain-Score's LAION-fMRI data packaging and benchmark (brain-score/vision,
-    ``brainscore_vision/data/laion_fmri/data_packaging/build_assembly.py``,
-    ``prepare_shared.py``, ``benchmarks/laion_fmri/benchmark.py``), call by call with its
-    arguments and the use it makes of each answer; only the imports are the project's, and
-    the clone is named the way upstream names its data, by the environment."""
-    from laion_fmri_datalad.loaders import load_subject
-    from laion_fmri_datalad.splits.api import get_split_masks, get_train_test_ids
-
-    monkeypatch.setenv("LAION_FMRI_DATASET", str(dataset))
-    region_defs = {"V1": ["V1v", "V1d"], "V2": ["V2v", "V2d"], "V3": ["V3v", "V3d"], "V4": ["hV4"]}
-    it_base = "laionventral"
-    sub = load_subject("sub-01")
-    masks = sub.get_roi_masks(queries=[r for rs in region_defs.values() for r in rs] + [it_base])
-    n_voxels_brain = sub.get_n_voxels()
-    retinotopic = np.zeros(n_voxels_brain, dtype=bool)
-    regions = {}
-    for region, parts in region_defs.items():
-        regions[region] = np.any([masks[p] > 0 for p in parts], axis=0)
-        retinotopic |= regions[region]
-    regions["IT"] = (masks[it_base] > 0) & ~retinotopic
-    combined = np.any(list(regions.values()), axis=0)
-    assert combined.any() and regions["IT"].shape == (n_voxels_brain,)
-    values, tables = [], []
-    for ses in sub.get_sessions():
-        betas = sub.get_betas(session=ses, mask=combined)
-        trials = sub.get_trial_info(session=ses)
-        assert betas.shape == (len(trials), int(combined.sum()))
+    ``rebuild_assemblies.py``'s ``laion-fmri download``, ``build_assembly.py``,
+    ``prepare_shared.py``, ``prepare_persubject.py``, ``benchmark.py``), call by call with
+    upstream's imports and command, run through ``laion-fmri-datalad compat``; what its
+    assembly would hold is compared with the synthetic bucket's truth."""
+    out = tmp_path / "assembly.npz"
+    env = {k: v for k, v in os.environ.items() if k != DATASET}
+    done = subprocess.run(
+        [sys.executable, "-m", "laion_fmri_datalad.cli", "compat", "-d", str(dataset), "--",
+         sys.executable, str(BRAIN_SCORE), str(out)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    summary = json.loads(out.with_name("assembly.npz.json").read_text())
+    saved = np.load(out)
+    combined = saved["combined_mask"]
+    assert combined.any() and combined.shape == (int(design.brain_mask.sum()),)
+    public = design.spec.sessions[: design.spec.public_sessions]
+    assert summary["sessions"] == public
+    for ses in public:  # row i is volume i, in every run
         expected = design.betas(ses)[design.brain_mask].T[:, combined]
-        np.testing.assert_array_equal(betas, expected)  # row i is volume i, in every run
-        values.append(betas)
-        tables.append(trials)
-    trials = pd.concat(tables, ignore_index=True)
-    coords = pd.DataFrame(
-        {
-            "stimulus_id": trials["label"],
-            "session": trials["session"],
-            "run": trials["run"],
-            "beta_index": trials["beta_index"],
-            "repetition": trials.groupby("label").cumcount().to_numpy(),
-        }
-    )
-    assert len(coords) == sum(len(v) for v in values)
+        np.testing.assert_array_equal(saved[f"betas_{ses}"], expected)
+    assert summary["n_trials"] == sum(len(design.labels(s)) for s in public)
+    assert summary["columns"] == ["stimulus_id", "session", "run", "beta_index", "repetition"]
     for desc in ("Noiseceiling4rep", "Noiseceiling12rep", "NoiseceilingAllrep"):
-        nc = sub.get_noise_ceiling(desc=desc)
-        assert nc.shape == (n_voxels_brain,) and nc[combined].dtype == np.float32
-    # prepare_shared.py: the shared pool's tau and ood images
-    tau_train, tau_test = get_train_test_ids("tau", pool="shared")
-    _, ood_test = get_train_test_ids("ood", pool="shared")
-    keep = set(tau_train) | set(tau_test) | set(ood_test)
-    assert keep & set(coords["stimulus_id"])
-    # benchmark.py: masks over the assembly's presentations, by label
-    presentations = pd.DataFrame(
-        {"label": coords["stimulus_id"], "repetition": coords["repetition"]}
+        assert saved[f"nc_{desc}"].dtype == np.float32
+        assert saved[f"nc_{desc}"].shape == (int(combined.sum()),)
+    assert summary["shared_ids"] > 0 and summary["own_ids"] > 0
+    for name, (n_train, n_test, n) in summary["sizes"].items():
+        assert n_train + n_test <= n and n > 0, name
+    assert all(summary["sizes"][k][1] > 0 for k in ("shared/tau/{}", "shared/ood/{}", "sub-01/tau"))
+    # `laion-fmri download` got sub-01's files: the betas are present in the clone
+    betas = next(
+        (dataset / "derivatives/glmsingle-tedana/sub-01/ses-01/func").glob("*_statmap.nii.gz")
     )
-    shared = presentations[presentations["label"].str.startswith("shared_")]
-    for split, ood in (("tau", None), ("ood", ["gabor"]), ("cluster_k5_0", None)):
-        # benchmark.py passes ood_types only for an ood_<type> split
-        train, test = (
-            get_split_masks(shared, split, pool="shared", ood_types=ood)
-            if ood
-            else get_split_masks(shared, split, pool="shared")
-        )
-        assert train.shape == test.shape == (len(shared),) and not (train & test).any()
-    own = presentations  # the per-subject pool takes the subject's own trials
-    train, test = get_split_masks(own, "tau", pool="sub-01")
-    assert (train | test).any()
-    # rebuild_assemblies.py's download, with this project's command name (dry run: sizes)
-    download = ["download", "--subject", "sub-01", "--extension", "nii.gz", "tsv", "json"]
-    assert main([*download, "--n-jobs", "4", "--dry-run", "-d", str(dataset)]) == 0
+    assert betas.resolve().is_file()
