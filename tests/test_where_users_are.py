@@ -37,7 +37,8 @@ from laion_fmri_datalad.publishing.githost import GitHostReport
 from laion_fmri_datalad.publishing.publish import publish
 from laion_fmri_datalad.repo import datalad
 from laion_fmri_datalad.repo.dataset import registered_subdatasets
-from laion_fmri_datalad.repo.git import git
+from laion_fmri_datalad.repo.env import tool_env
+from laion_fmri_datalad.repo.git import git, git_or_none
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SESSION = "sub-01/ses-01"
@@ -138,6 +139,47 @@ def test_git_host_publish_clone_and_get(
     assert git(clone, "tag", "--list").split() == ["1.0.0"]
     again = publish(published.superdataset, host.base)
     assert isinstance(again, GitHostReport) and again.pushed == 0 and not again.urls_committed
+
+
+def test_a_git_host_gets_nothing_of_the_publishers_machine(
+    published: Published, host: GitHost, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The store's ``ria-storage`` remote (``ria+file://``, autoenabled) and the descriptions
+    naming the publisher's directories stay home: no ref of any repository on the host
+    reaches them, a clone made in another directory tree has no such remote, and
+    ``datalad get`` there warns of nothing."""
+    report = publish(published.superdataset, host.base)
+    assert isinstance(report, GitHostReport) and report.ok
+    local = ("file://", str(published.store), str(published.superdataset))
+    assert "ria-storage" in git(published.superdataset / "sub-01", "remote")  # still home
+    annexed = [
+        repo
+        for repo in sorted((host.root / host.organisation).iterdir())
+        if git_or_none(repo, "rev-parse", "--verify", "--quiet", "git-annex") is not None
+    ]
+    assert len(annexed) == len(registered_subdatasets(published.superdataset))
+    for repo in annexed:
+        for log in ("remote.log", "uuid.log"):
+            text = git(repo, "cat-file", "-p", f"git-annex:{log}")
+            assert not any(word in text for word in local), (repo.name, log, text)
+        history = git(repo, "log", "-p", "--format=", "git-annex", "--", "remote.log", "uuid.log")
+        assert not any(word in history for word in local), repo.name
+    home = git(published.superdataset / "sub-01", "cat-file", "-p", "git-annex:remote.log")
+    assert "ria+file://" in home and "autoenable=true" in home  # what was left out
+    elsewhere = tmp_path_factory.mktemp("another-tree") / "user" / "laion-fmri"
+    env = tool_env(loopback=True)
+    clone = subprocess.run(
+        ["datalad", "clone", str(report.clone_url), str(elsewhere)], env=env,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert clone.returncode == 0, clone.stderr
+    got = subprocess.run(
+        ["datalad", "get", f"{SESSION}/anat"], cwd=elsewhere, env=env, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert got.returncode == 0, got.stderr
+    assert "ria-storage" not in git(elsewhere / "sub-01", "remote", "-v")
+    assert "warning" not in got.stderr.lower() and "ria" not in got.stderr.lower(), got.stderr
 
 
 def test_git_host_refusals_publish_nothing_half(

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..checks import validate
-from ..errors import LaionFmriError, UsageError
+from ..errors import LaionFmriError, RepoError, UsageError
 from ..layout.discovery import is_dataset
-from ..repo import datalad
 from ..repo.dataset import registered_subdatasets
 from ..repo.git import config_get, git, git_or_none, remote_refs, rev_parse
+from .annexbranch import has_annex_branch, public_annex_commit, published_annex_commit
 
 DEFAULT_GIT_SIBLING = "githost"
 DEFAULT_PATTERN = "{name}-{path}"
@@ -102,9 +102,12 @@ def _check_target(dataset: Path, sibling: str, url: str) -> bool:
             f"{theirs[:12]}, which {str(dataset)!r} does not contain); publish under another "
             "--alias or --repo-name, or remove that repository"
         )
-    return theirs != rev_parse(dataset, "HEAD") or refs.get("refs/heads/git-annex") != rev_parse(
-        dataset, "git-annex"
-    )
+    if theirs != rev_parse(dataset, "HEAD"):
+        return True
+    if not has_annex_branch(dataset):
+        return False
+    published = published_annex_commit(dataset, sibling)  # None: a new one is due
+    return published is None or refs.get("refs/heads/git-annex") != published
 
 
 def _point_gitmodules(superdataset: Path, urls: dict[str, str], base: str) -> bool:
@@ -135,22 +138,23 @@ def _push(dataset: Path, sibling: str, url: str, label: str) -> None:
         git(dataset, "remote", "add", sibling, url)
     # a git host stores no annexed content: git-annex must not try it as a special place
     git(dataset, "config", f"remote.{sibling}.annex-ignore", "true")
+    branch = git_or_none(dataset, "symbolic-ref", "--short", "HEAD")
+    annex = public_annex_commit(dataset, sibling)
+    refspecs = [f"refs/heads/{branch}:refs/heads/{branch}"] if branch else []
+    if annex is not None:  # not DataLad's push: it would push the git-annex branch as it is
+        refspecs.append(f"{annex}:refs/heads/git-annex")
     try:
-        results = datalad.call(
-            "push", dataset=str(dataset), to=sibling, data="nothing", check=False
-        )
-        failed = datalad.failures(results)
-        reason = datalad.result_message(failed[0]) if failed else None
-    except Exception as exc:  # DataLad raises, not reports, when its git calls fail
-        said = str(getattr(exc, "stderr", None) or exc).strip().splitlines() or [repr(exc)]
-        reason = " ".join(said[-1].split())
-    if reason is not None:
+        # to the URL, not the remote: no remote-tracking git-annex ref, which git-annex would
+        # merge back into the dataset's own branch
+        git(dataset, "push", "--quiet", url, *refspecs)
+        if git(dataset, "tag", "--list").strip():  # release tags travel with the history
+            git(dataset, "push", "--quiet", "--tags", url)
+    except RepoError as exc:  # git's own first line
         raise LaionFmriError(
-            f"pushing {label} to {url} failed: {reason}; the superdataset was not pushed "
-            "(no dataset is published without its subdatasets); run publish again to finish"
-        )
-    if git(dataset, "tag", "--list").strip():  # release tags travel with the history
-        git(dataset, "push", "--quiet", "--tags", sibling)
+            f"pushing {label} to {url} failed: {exc}; the superdataset "
+            "was not pushed (no dataset is published without its subdatasets); run publish "
+            "again to finish"
+        ) from None
 
 
 def publish_to_git_host(
