@@ -17,15 +17,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
+from unittest import mock
 
 import numpy as np
 import pytest
 
 from laion_fmri_datalad.cli import main
+from laion_fmri_datalad.config import CACHE_DIR
 from laion_fmri_datalad.devserver.localbucket import STATE
 from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.layout.names import GLM
 from laion_fmri_datalad.loaders import Subject, download, load_stimuli, load_subject, load_subjects
+from laion_fmri_datalad.loaders.betas.cacheadmin import build_caches
 from laion_fmri_datalad.splits.api import get_split_masks, read_split
 
 
@@ -125,6 +128,76 @@ def cases(w: dict[str, Path]) -> dict[str, Case]:
             ["fixture", str(w["nocff"])], "no-citation", [base]
         ),
         "build -d ''": Case(["build", "-d", ""], "''", [base]),
+        "get --ses ''": Case(["get", "--dry-run", "--ses", "", "-d", str(clone)], "''", [clone]),
+        "splits import ftp://x/y.json": Case(
+            ["splits", "import", "ftp://x/y.json", "-d", str(clone)], "'ftp://x/y.json'", [clone]
+        ),
+        "get_embeddings('CLIP', 'notalist')": Case(
+            lambda: load_stimuli(clone).get_embeddings("CLIP", "notalist"), "'notalist'", [clone]
+        ),
+        "request-access --name ''": Case(
+            [
+                "request-access",
+                "--name",
+                "",
+                "--email",
+                "a@b.org",
+                "--institution",
+                "I",
+                "--purpose",
+                "P",
+                "--accept-terms",
+                "--access-url",
+                "http://127.0.0.1:9",
+            ],
+            "--name ''",
+            [base],
+        ),
+        "request-access --email bad": Case(
+            [
+                "request-access",
+                "--name",
+                "A",
+                "--email",
+                "bad",
+                "--institution",
+                "I",
+                "--purpose",
+                "P",
+                "--accept-terms",
+                "--access-url",
+                "http://127.0.0.1:9",
+            ],
+            "'bad'",
+            [base],
+        ),
+        "request-access without --accept-terms": Case(
+            [
+                "request-access",
+                "--name",
+                "A",
+                "--email",
+                "a@b.org",
+                "--institution",
+                "I",
+                "--purpose",
+                "P",
+                "--access-url",
+                "http://127.0.0.1:9",
+            ],
+            "--accept-terms",
+            [base],
+        ),
+        "verify HEAD --since HEAD~1 with no run between": Case(
+            ["verify", "HEAD", "--since", "HEAD~1", "-d", str(clone)], "HEAD~1..HEAD", [clone]
+        ),
+        "build_caches with $LAION_FMRI_CACHE_DIR a file": Case(
+            lambda: _with_env(
+                {CACHE_DIR: str(w["file"])}, lambda: build_caches(clone, "sub-01", ["01"])
+            ),
+            "a-file",
+            [clone, base],
+        ),
         "serve --fixture FILE": Case(["serve", "--fixture", str(w["file"])], "a-file", [base]),
         "serve --data of another fixture": Case(
             ["serve", "--fixture", str(w["fixture"]), "--data", str(w["other"])],
@@ -364,6 +437,11 @@ def cases(w: dict[str, Path]) -> dict[str, Case]:
     }
 
 
+def _with_env(values: dict[str, str], call: Callable[[], Any]) -> Any:
+    with mock.patch.dict(os.environ, values):
+        return call()
+
+
 def _dir(path: Path) -> Path:
     path.mkdir(exist_ok=True)
     return path
@@ -375,6 +453,11 @@ NAMES = [
     "serve --data CLONE", "serve --data ''", "serve --data not empty, not server data",
     "serve --replace-data without --data", "fixture CLONE", "fixture a git repository",
     "fixture ''", "fixture not empty, not a fixture", "build -d ''",
+    "verify HEAD --since HEAD~1 with no run between", "get --ses ''",
+    "splits import ftp://x/y.json", "get_embeddings('CLIP', 'notalist')",
+    "request-access --name ''", "request-access --email bad",
+    "request-access without --accept-terms",
+    "build_caches with $LAION_FMRI_CACHE_DIR a file",
     "cache info --ses abc", "cache clear --ses 99",
     "load_subject(dataset=123)", "load_subjects(123)", "load_subjects(None)",
     "load_subjects('all')[99]", "get_betas(stimuli=123)", "to_nifti(values, 123)",

@@ -171,7 +171,14 @@ def verify_runs(
     drift = {SOFTWARE_DRIFT: ALLOW} if allow_drift else None
     loopback = serves_from_loopback(root)
     report = VerifyRunsReport(resolved)
-    for commit, subject, record in run_records(root, resolved, start):
+    records = run_records(root, resolved, start)
+    if not records:  # nothing to verify: said before any clone is made
+        span = revision if since is None else f"{since}..{revision}"
+        raise UsageError(
+            f"no datalad run commit in {span!r} of {str(root)!r}; give a revision (or a "
+            "--since) whose history has one"
+        )
+    for commit, subject, record in records:
         check = RunCheck(commit, subject, str(record.get("cmd", "")))
         report.checks.append(check)
         scratch = Path(tempfile.mkdtemp(prefix="laion-fmri-verify-", dir=workdir))

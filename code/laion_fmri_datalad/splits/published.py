@@ -134,6 +134,9 @@ def import_splits(dataset: Path, sources: Sequence[str]) -> ImportReport:
         _check_urls(by_pool)
         prepare(superdataset)
         return _import_urls(superdataset, by_pool)
+    scheme = urlparse(sources[0]).scheme
+    if len(scheme) > 1:  # ftp://, s3://: a URL of a kind not read here (not C: either)
+        raise UsageError(f"{sources[0]!r} is neither a directory nor an http(s) URL")
     directory = Path(sources[0]).expanduser().absolute()
     found = scan_directory(directory)
     prepare(superdataset)

@@ -136,6 +136,11 @@ class Stimuli:
     def get_embeddings(self, model: str, names: Sequence[str]) -> npt.NDArray[np.float32]:
         """``(len(names), D)`` float32 in the caller's order; NaN rows where the file marks
         the embedding as not valid."""
+        if isinstance(names, str) or not isinstance(names, Sequence):
+            raise UsageError(
+                f"names {names!r} is not a list of image names; give a list "
+                "(embeddings.get(model, name) takes one name)"
+            )
         return self.embeddings.get(model, list(names))
 
     @cached_property

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import config
+from ...checks import validate
 from ...checks.choices import unknown
 from ...errors import LaionFmriError
 from ...layout.discovery import resolve_subjects, subjects_in
@@ -193,6 +194,9 @@ def build_caches(
     subject), ``jobs`` sessions at once; their betas are got through DataLad first."""
     from ..api.subject import Subject, load_subject
 
+    configured = os.environ.get(config.CACHE_DIR)
+    if configured:  # a cache directory that cannot be one is said before anything is got
+        validate.directory_to_write(Path(configured).expanduser() / "betas", f"${config.CACHE_DIR}")
     report = CacheBuilt()
     work: list[tuple[str, Path, Subject, int]] = []
     for subject in resolve_subjects(root, subjects):

@@ -77,6 +77,9 @@ class Filters:
             items = [given] if isinstance(given, str | int) else list(given)
             if not items:
                 raise UsageError(f"--{flag} is empty; give one or more values")
+            for item in items:
+                if isinstance(item, str) and not item.strip():
+                    raise UsageError(f"--{flag} {item!r} is empty; give a value (or leave it out)")
             values[flag] = [_bare(flag, str(v)) for v in items]
         chosen = DEFAULT_STREAMS if streams is None else chosen_streams(streams, known)
         return cls(subject if subject is not None else "all", tuple(chosen), values, dict(known))
