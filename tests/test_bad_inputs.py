@@ -132,6 +132,11 @@ def cases(w: dict[str, Path]) -> dict[str, Case]:
         "splits import ftp://x/y.json": Case(
             ["splits", "import", "ftp://x/y.json", "-d", str(clone)], "'ftp://x/y.json'", [clone]
         ),
+        "get_betas(stimuli=['bogus_image'])": Case(
+            lambda: sub().get_betas("ses-01", roi="FFA1", stimuli=["bogus_image"]),
+            "'bogus_image'",
+            [],
+        ),
         "get_embeddings('CLIP', 'notalist')": Case(
             lambda: load_stimuli(clone).get_embeddings("CLIP", "notalist"), "'notalist'", [clone]
         ),
@@ -455,6 +460,7 @@ NAMES = [
     "fixture ''", "fixture not empty, not a fixture", "build -d ''",
     "verify HEAD --since HEAD~1 with no run between", "get --ses ''",
     "splits import ftp://x/y.json", "get_embeddings('CLIP', 'notalist')",
+    "get_betas(stimuli=['bogus_image'])",
     "request-access --name ''", "request-access --email bad",
     "request-access without --accept-terms",
     "build_caches with $LAION_FMRI_CACHE_DIR a file",

@@ -26,6 +26,7 @@ from laion_fmri_datalad.errors import UsageError
 from laion_fmri_datalad.loaders import Subject, load_stimuli
 from laion_fmri_datalad.loaders.api.localizers import localizer_effect_path, localizer_statmap_path
 from laion_fmri_datalad.loaders.api.stimuli import Stimuli
+from laion_fmri_datalad.loaders.api.unknownkey import UnknownKeyError
 from laion_fmri_datalad.loaders.clone.content import Content
 from laion_fmri_datalad.loaders.clone.download import Includes, filter_values, plan
 
@@ -368,3 +369,17 @@ def test_download_command_gets_the_localizers(clone: Path) -> None:
         text=True,
     )
     assert bad.returncode == 2 and "no echo '4'" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_stimuli_names_an_image_not_shown_selects_nothing_an_unknown_one_is_refused(
+    sub: Subject, design: SubjectDesign
+) -> None:
+    elsewhere = next(n for n in design.labels("ses-02") if n not in design.labels("ses-01"))
+    betas = sub.get_betas("ses-01", roi="FFA1", stimuli=[elsewhere])
+    assert betas.shape == (0, int(sub.get_roi_mask("FFA1").sum()))
+    shown = design.labels("ses-01")[0]
+    assert sub.get_betas("ses-01", roi="FFA1", stimuli=[shown, elsewhere]).shape[0] == (
+        design.labels("ses-01").count(shown)
+    )
+    with pytest.raises(UnknownKeyError, match="no image 'bogus_image'"):
+        sub.get_betas("ses-01", roi="FFA1", stimuli=[shown, "bogus_image"])

@@ -42,7 +42,7 @@ from .nifti import float_values, nifti_target, write_nifti
 from .rawdata import RawDataMixin
 from .roidata import RoiDataMixin
 from .roiselect import RoiSpec, resolve_rois
-from .trials import check_stimuli, trial_rows, trial_volumes
+from .trials import check_stimuli, trial_volumes
 from .trialstimuli import TrialStimuliMixin
 from .types import BRAIN_MASK_SOURCES, BrainMaskSource, Floats, Mask, Session, Sessions
 
@@ -427,7 +427,7 @@ class Subject(AnatomyMixin, RawDataMixin, RoiDataMixin, TrialStimuliMixin):
             name = self.files.session(session)
             selection = selected(name)
             trials = trials_of(name)
-            rows = trial_rows(trials, stimuli)
+            rows = self._stimulus_rows(trials, stimuli)
             model = None if name in prefetched else from_model(name)
             if model is not None:  # a session not fetched with the others of a list
                 prefetched.update(model_betas(self, {name: model}))

@@ -5,7 +5,7 @@ out (``trials``, ``torchdata``) type against ``types.TrialSource``, not ``Subjec
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, overload
 
@@ -22,6 +22,7 @@ from .trials import (
     SubjectEmbeddings,
     SubjectImages,
     SubjectSegmentations,
+    trial_rows,
     trial_table,
 )
 from .types import BrainMaskSource, Floats, Session, Sessions
@@ -43,6 +44,19 @@ class TrialStimuliMixin:
         def _sessions(self, sessions: Session | Sessions) -> list[str]: ...
 
     # -- the stimuli of the trials ------------------------------------------------------
+    def _stimulus_rows(
+        self, trials: pd.DataFrame, stimuli: str | Sequence[str] | None
+    ) -> list[int]:
+        """``trial_rows``, with a name refused (``UnknownKeyError``) that is neither among
+        the session's trials nor an image of the stimulus catalogue: an image the session
+        did not show selects nothing, a name no image has is a mistake."""
+        if isinstance(stimuli, list | tuple):
+            shown = set(trials["label"].astype(str))
+            absent = [name for name in stimuli if name not in shown]
+            if absent:
+                self.stimuli.index_of(absent)  # the catalogue: raises for an unknown name
+        return trial_rows(trials, stimuli)
+
     @cached_property
     def stimuli(self) -> Stimuli:
         return Stimuli(self.content)
