@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -184,3 +185,45 @@ def test_restart_keeps_the_recorded_port_despite_time_wait(
             assert answer.status == 200
     finally:
         again.server.stop()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_serve_stopped_at_any_moment_says_one_line_leaves_no_child_and_is_repaired(
+    small_fixture_dir: Path, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """Ctrl-C or ``kill`` while the command starts (imports), while it uploads, and once it
+    serves: exit 130, one line, no process of its session left; the next run on the same
+    data directory serves the bucket (issue 38, item 3)."""
+    data = tmp_path / "s3"
+    # ``-m laion_fmri_datalad``, as the installed command: nothing imported before the handlers
+    command = [sys.executable, "-m", "laion_fmri_datalad", "serve", "--fixture",
+               str(small_fixture_dir), "--data", str(data)]  # fmt: skip
+    for moment in (0.15, 0.6, 2.5):
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            time.sleep(moment)
+            proc.send_signal(signum)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        if proc.returncode == 0:  # it was serving already: stopped as asked
+            assert out.startswith("endpoint: ") and err == "", (moment, err)
+        else:
+            assert proc.returncode == 130, (moment, err)
+            assert err.strip().splitlines() == ["laion-fmri-datalad: interrupted"], (moment, err)
+        left = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True)
+        assert left.stdout == "", (moment, left.stdout)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        endpoint = proc.stdout.readline().split()[1]
+        assert get(f"{endpoint}/laion-fmri/participants.tsv").startswith(b"participant_id")
+        proc.send_signal(signum)
+        assert proc.wait(timeout=60) == 0  # serving: stopped as asked
+    finally:
+        if proc.poll() is None:
+            proc.kill()

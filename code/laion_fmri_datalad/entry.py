@@ -21,7 +21,7 @@ def main() -> int:
     try:
         from .cli import main as run
 
-        return run()
+        return run(own_process=True)
     except KeyboardInterrupt:  # before ``cli.main`` took over its own handling
         print(f"{PROG}: interrupted", file=sys.stderr)
         return INTERRUPTED

@@ -20,6 +20,7 @@ from ..entry import INTERRUPTED, terminate
 from ..entry import PROG as PROG  # the program name, for the docs and the tests
 from ..errors import LaionFmriError, UsageError
 from ..repo.env import tool_env
+from ..runtime.children import stop_descendants
 from ..runtime.reports import Report, exit_code, render
 from . import (
     access,
@@ -63,6 +64,8 @@ def _configure_logging(verbose: bool) -> None:
     # DataLad's thread pool warns, on Ctrl-C, that it cancels its jobs: the one line we print
     # ("interrupted") says it; with --verbose the warning shows.
     logging.getLogger("datalad.parallel").setLevel(logging.INFO if verbose else logging.ERROR)
+    # and Dask's nanny, that it kills a worker which did not stop in time
+    logging.getLogger("distributed").setLevel(logging.INFO if verbose else logging.ERROR)
     # DataLad logs every annex transfer at INFO; show that only with --verbose.
     os.environ.setdefault("DATALAD_LOG_LEVEL", "info" if verbose else "warning")
 
@@ -75,9 +78,11 @@ def _set_up_process(*, loopback: bool) -> None:
     os.environ.update(tool_env(loopback=loopback))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int:
+    """Run the command line; ``own_process`` when this process is the command (the installed
+    script, ``python -m``), so that an interrupt also stops every process it started."""
     try:
-        return _main(argv)
+        return _main(argv, own_process)
     except BrokenPipeError:
         # the reader of our output went away (`info | head -3`): stop quietly, as a tool
         # killed by SIGPIPE does
@@ -100,7 +105,7 @@ def _stdout_to_devnull() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str] | None, own_process: bool) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbose)
     _set_up_process(loopback=getattr(args, "loopback", False))
@@ -115,6 +120,10 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"{PROG}: error: {as_options(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        if own_process:  # workers, transfers, servers this command started
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits for it
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            stop_descendants()
         print(f"{PROG}: interrupted", file=sys.stderr)
         return INTERRUPTED
     print(render(report), flush=True)
