@@ -141,57 +141,11 @@ def cases(w: dict[str, Path]) -> dict[str, Case]:
             lambda: load_stimuli(clone).get_embeddings("CLIP", "notalist"), "'notalist'", [clone]
         ),
         "request-access --name ''": Case(
-            [
-                "request-access",
-                "--name",
-                "",
-                "--email",
-                "a@b.org",
-                "--institution",
-                "I",
-                "--purpose",
-                "P",
-                "--accept-terms",
-                "--access-url",
-                "http://127.0.0.1:9",
-            ],
-            "--name ''",
-            [base],
+            _access("", "a@b.org", "--accept-terms"), "--name ''", [base]
         ),
-        "request-access --email bad": Case(
-            [
-                "request-access",
-                "--name",
-                "A",
-                "--email",
-                "bad",
-                "--institution",
-                "I",
-                "--purpose",
-                "P",
-                "--accept-terms",
-                "--access-url",
-                "http://127.0.0.1:9",
-            ],
-            "'bad'",
-            [base],
-        ),
+        "request-access --email bad": Case(_access("A", "bad", "--accept-terms"), "'bad'", [base]),
         "request-access without --accept-terms": Case(
-            [
-                "request-access",
-                "--name",
-                "A",
-                "--email",
-                "a@b.org",
-                "--institution",
-                "I",
-                "--purpose",
-                "P",
-                "--access-url",
-                "http://127.0.0.1:9",
-            ],
-            "--accept-terms",
-            [base],
+            _access("A", "a@b.org"), "--accept-terms", [base]
         ),
         "verify HEAD --since HEAD~1 with no run between": Case(
             ["verify", "HEAD", "--since", "HEAD~1", "-d", str(clone)], "HEAD~1..HEAD", [clone]
@@ -440,6 +394,12 @@ def cases(w: dict[str, Path]) -> dict[str, Case]:
             [clone],
         ),
     }
+
+
+def _access(name: str, email: str, *more: str) -> list[str]:
+    """request-access with a form, to a service that is not there (never reached)."""
+    form = ["--name", name, "--email", email, "--institution", "I", "--purpose", "P"]
+    return ["request-access", *form, *more, "--access-url", "http://127.0.0.1:9"]
 
 
 def _with_env(values: dict[str, str], call: Callable[[], Any]) -> Any:

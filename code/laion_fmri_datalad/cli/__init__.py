@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..entry import INTERRUPTED, terminate
 from ..entry import PROG as PROG  # the program name, for the docs and the tests
-from ..errors import LaionFmriError, UsageError
+from ..errors import LaionFmriError
 from ..repo.env import tool_env
 from ..runtime.children import stop_descendants
 from ..runtime.reports import Report, exit_code, render
@@ -34,7 +34,7 @@ from . import (
     provenance,
     splits,
 )
-from .options import OneLineParser, as_options
+from .options import OneLineParser, said
 
 SIGPIPE_EXIT = 128 + signal.SIGPIPE  # 141: what a shell reports for a tool SIGPIPE ended
 COMMAND_MODULES = (
@@ -113,12 +113,8 @@ def _main(argv: Sequence[str] | None, own_process: bool) -> int:
     signal.signal(signal.SIGTERM, terminate)
     try:
         report: Report = args.func(args)
-    except UsageError as exc:
-        print(f"{PROG}: error: {as_options(str(exc))}", file=sys.stderr)
-        return 2
     except LaionFmriError as exc:
-        print(f"{PROG}: error: {as_options(str(exc))}", file=sys.stderr)
-        return 1
+        return said(PROG, exc)
     except KeyboardInterrupt:
         if own_process:  # workers, transfers, servers this command started
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits for it

@@ -7,12 +7,13 @@ error naming the value and what is allowed.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
 from ..checks import validate
-from ..errors import UsageError
+from ..errors import LaionFmriError, UsageError
 
 T = TypeVar("T")
 
@@ -87,3 +88,10 @@ def as_options(message: str) -> str:
     for parameter, option in OPTION_FOR_PARAMETER.items():
         message = message.replace(parameter, option)
     return message
+
+
+def said(prog: str, exc: LaionFmriError) -> int:
+    """A refused or failed command: one line on stderr, and its exit code (2 for a value the
+    user gave that is not allowed, 1 for a failure of the world)."""
+    print(f"{prog}: error: {as_options(str(exc))}", file=sys.stderr)
+    return 2 if isinstance(exc, UsageError) else 1

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import LaionFmriError, UsageError
 from ..runtime.reports import Done, Report
-from .options import OneLineParser, as_options
+from .options import OneLineParser, said
 
 PROG = "laion-fmri"
 
@@ -77,12 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, rest = _parser().parse_known_args(argv)
     try:
         report = _run(args, rest)
-    except UsageError as exc:
-        print(f"{PROG}: error: {as_options(str(exc))}", file=sys.stderr)
-        return 2
     except LaionFmriError as exc:
-        print(f"{PROG}: error: {as_options(str(exc))}", file=sys.stderr)
-        return 1
+        return said(PROG, exc)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

@@ -7,6 +7,7 @@ Everything but ``inspect_bucket`` is this package's own API with ``dataset=`` fi
 
 from __future__ import annotations
 
+import functools
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -85,29 +86,11 @@ def describe(subject: str | None = None) -> None:
     discovery.describe(data_dir(), subject)
 
 
-def download(
-    subject: Any = "all",
-    ses: Any = None,
-    task: Any = None,
-    space: Any = None,
-    desc: Any = None,
-    stat: Any = None,
-    suffix: Any = None,
-    extension: Any = None,
-    include_stimuli: bool = False,
-    include_embeddings: bool = False,
-    include_freesurfer: bool = False,
-    include_anatomical: bool = False,
-    include_raw: bool = False,
-    include_localizers: bool = False,
-    n_jobs: int = 1,
-) -> FetchSummary:
-    """Upstream's ``download``: the same files, got with ``datalad get`` into the clone."""
-    return discovery.download(
-        subject, ses, task, space, desc, stat, suffix, extension, include_stimuli,
-        include_embeddings, include_freesurfer, include_anatomical, include_raw,
-        include_localizers, n_jobs, dataset=data_dir(),
-    )  # fmt: skip
+@functools.wraps(discovery.download, assigned=("__name__", "__qualname__"))
+def download(*args: Any, **kwargs: Any) -> FetchSummary:
+    """Upstream's ``download(subject, ses, task, space, desc, stat, suffix, extension,
+    include_*, n_jobs)``: the same files, got with ``datalad get`` into the clone."""
+    return discovery.download(*args, dataset=data_dir(), **kwargs)
 
 
 def download_stimuli() -> dict[str, Path]:
