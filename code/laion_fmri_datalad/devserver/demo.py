@@ -135,9 +135,9 @@ class Demo:
 
 
 def _fresh(workdir: Path) -> None:
-    """Each demo tells the story from the start: the datasets, store and server data of a
-    previous run go (the fixture is rewritten anyway)."""
-    for name in ("superdataset", "ria", "clone", "s3"):
+    """Each demo tells the story from the start: the datasets, stores and server data of a
+    previous run, finished or interrupted, go (the fixture is rewritten anyway)."""
+    for name in ("superdataset", "ria", "clone", "s3", "analysis", "analysis-outputs"):
         remove_dataset(workdir / name)
 
 
