@@ -69,6 +69,8 @@ def main() -> int:
         took = time.monotonic() - start
         tail = (done.stdout.strip().splitlines() or [""])[-1]
         print(f"rerun on {last.name}: exit {done.returncode} in {took:.0f} s: {tail}")
+        if done.returncode:
+            print(done.stderr.strip()[-600:])
     return 0
 
 
