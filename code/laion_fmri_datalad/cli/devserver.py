@@ -24,9 +24,9 @@ from ..runtime.reports import Done, Report
 from .options import add_jobs, directory, port
 
 EXTRA_MODULES = ("boto3", "matplotlib")
-# What each command writes first in a directory it makes its own (DEMO_MARK and SERVER_MARK),
-# or last (a fixture's manifest, written atomically); the older names a directory of theirs
-# made before the marks still has, so that such a directory is not refused now.
+# How each command knows a directory as its own: the first name is what it writes there first
+# (a fixture's manifest: last, atomically); the second, what a run made before the marks
+# left, so that such a directory (an existing .demo) is not refused now.
 DEMO_MARKS = (".laion-fmri-demo", "fixture/manifest.json")
 SERVER_MARKS = (".laion-fmri-server", "served.json")
 FIXTURE_MARKS = ("manifest.json",)
