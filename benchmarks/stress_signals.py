@@ -63,6 +63,8 @@ def main() -> int:
         print(
             f"{moment:6g} {code:5d} {len(lines):12d} {len(left):5d}  {lines[-1] if lines else ''}"
         )
+        for line in lines[:-1]:  # what else it said (a progress bar ends in carriage returns)
+            print(f"{'':31}{line[-120:]!r}")
     if last is not None and not args.no_repair:
         start = time.monotonic()
         done = subprocess.run([*COMMAND, str(last)], capture_output=True, text=True)
