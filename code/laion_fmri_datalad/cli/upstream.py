@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..entry import INTERRUPTED
 from ..errors import LaionFmriError, UsageError
 from ..runtime.reports import Done, Report
 from .options import OneLineParser, said
@@ -48,6 +49,10 @@ def _config(data_dir: str) -> Report:
     return Done(f"Data directory set to: {data_dir}")
 
 
+def _files(got: dict[str, Path]) -> Report:
+    return Done("\n".join(f"{name}: {path}" for name, path in got.items()))
+
+
 def _run(args: argparse.Namespace, rest: list[str]) -> Report | int:
     from ..compat import api, embeddings
     from ..compat.datadir import data_dir
@@ -61,12 +66,10 @@ def _run(args: argparse.Namespace, rest: list[str]) -> Report | int:
     if args.command == "config":
         return _config(args.data_dir)
     if args.command == "download-stimuli":
-        got = api.download_stimuli()
-        return Done("\n".join(f"{name}: {path}" for name, path in got.items()))
+        return _files(api.download_stimuli())
     if args.command == "download-embeddings":
         models = args.models[0] if args.models == ["all"] else args.models
-        got = embeddings.download_embeddings(models)
-        return Done("\n".join(f"{name}: {path}" for name, path in got.items()))
+        return _files(embeddings.download_embeddings(models))
     api.describe(args.subject)
     return Done("")
 
@@ -81,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return said(PROG, exc)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     if isinstance(report, int):
         return report
     text = render(report)

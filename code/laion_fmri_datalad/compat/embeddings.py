@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from ..checks.choices import unknown
 from ..errors import DataMismatchError
+from ..layout.names import embedding_file
 from ..loaders.api.stimuli import MODELS, Stimuli, load_stimuli
 from ..loaders.api.unknownkey import unknown_key
 from .datadir import data_dir
@@ -38,16 +39,12 @@ def _models(models: Models) -> list[str]:
     return wanted
 
 
-def _file(model: str) -> str:
-    return f"task-images_desc-{model}_embeddings.h5"
-
-
 def download_embeddings(models: Models = "all") -> dict[str, Path]:
     """Get the embedding files of ``models`` (``"all"``, a name or a list); returns each
     model's file."""
     wanted = _models(models)
     stimuli = load_stimuli(data_dir())
-    return {model: stimuli.file(_file(model)) for model in wanted}
+    return {model: stimuli.file(embedding_file(model)) for model in wanted}
 
 
 class Embeddings:
@@ -66,7 +63,7 @@ class Embeddings:
         if model not in self.models:
             raise unknown("embedding model", model, self.models, "opened here")
         if model not in self._rows:
-            with h5py.File(self._stimuli.file(_file(model)), "r") as h5:
+            with h5py.File(self._stimuli.file(embedding_file(model)), "r") as h5:
                 ids = [n.decode() if isinstance(n, bytes) else str(n) for n in h5["image_ids"][()]]
                 self._rows[model] = np.asarray(h5["embedding"][()])
             if self._ids and ids != self._ids:

@@ -44,6 +44,13 @@ def refusal(location: str) -> str:
     )
 
 
+def require_no_upstream() -> None:
+    """A one-line ``UsageError`` where upstream's ``laion_fmri`` is importable here."""
+    location = upstream_location()
+    if location is not None:
+        raise UsageError(refusal(location))
+
+
 def install_as_laion_fmri(dataset: str | os.PathLike[str] | None = None) -> None:
     """Make ``import laion_fmri`` in this process give the compatibility layer, reading the
     clone at ``dataset`` (default: ``$LAION_FMRI_DATASET`` or the clone above the working
@@ -52,9 +59,7 @@ def install_as_laion_fmri(dataset: str | os.PathLike[str] | None = None) -> None
     loaded = sys.modules.get(UPSTREAM)
     if loaded is not None and not str(getattr(loaded, "__file__", "")).startswith(str(SHIM)):
         raise UsageError(refusal(str(getattr(loaded, "__file__", UPSTREAM))))
-    location = upstream_location()
-    if location is not None:
-        raise UsageError(refusal(location))
+    require_no_upstream()
     from .datadir import dataset_initialize
 
     if dataset is not None:

@@ -1,6 +1,6 @@
 """``laion-fmri-datalad compat -- COMMAND``: COMMAND run with the compatibility layer.
 
-The command replaces this process (``os.execvpe``: its exit code and signals are its own)
+The command replaces this process (``os.execve``: its exit code and signals are its own)
 with an environment in which ``import laion_fmri`` finds ``shim/`` first on ``PYTHONPATH``,
 ``laion-fmri`` on ``PATH`` is upstream's command line on the clone (a two-line launcher kept
 in the clone's ``.git/laion-fmri/compat-bin``, never in site-packages or the environment's
@@ -20,7 +20,7 @@ from typing import NoReturn
 
 from ..config import DATASET
 from ..errors import UsageError
-from .install import SHIM, refusal, upstream_location
+from .install import SHIM, require_no_upstream
 
 LAUNCHER = "laion-fmri"
 UPSTREAM_MODULE = "laion_fmri_datalad.cli.upstream"
@@ -55,9 +55,7 @@ def run(root: Path, command: Sequence[str]) -> NoReturn:
     """Replace this process with ``command`` run against the clone at ``root``."""
     if not command:
         raise UsageError("no command given; use: laion-fmri-datalad compat -- python script.py")
-    location = upstream_location()
-    if location is not None:
-        raise UsageError(refusal(location))
+    require_no_upstream()
     env = environment(root, os.environ)
     program = shutil.which(command[0], path=env["PATH"])
     if program is None:

@@ -8,6 +8,14 @@ from __future__ import annotations
 SUPERDATASET = ""  # the superdataset itself, as a subdataset path
 STIMULI = "stimuli"
 ARCHIVE = "archive"
+EMBEDDING_MODELS = ("CLIP", "DINOv2", "PEcore", "SigLIP2")  # an embedding file each in stimuli/
+
+
+def embedding_file(model: str) -> str:
+    """The name of ``model``'s embedding file in ``stimuli/``."""
+    return f"task-images_desc-{model}_embeddings.h5"
+
+
 # The streams upstream documents. The builder routes any other ``derivatives/<name>/`` to a
 # subdataset of its own too (a stream added later is never left unrouted): see
 # ``is_derivative`` and ``stream_of``.

@@ -64,18 +64,22 @@ def has_annex_branch(dataset: Path) -> bool:
     )
 
 
-def published_annex_commit(dataset: Path, sibling: str) -> str | None:
-    """The public git-annex commit last made for ``sibling``, if it is still current (its
-    tree what the dataset's branch gives now); None when a new one is due."""
-    if not has_annex_branch(dataset):
-        return None
-    before = git_or_none(
-        dataset, "rev-parse", "--verify", "--quiet", PUBLIC_REF.format(sibling=sibling)
-    )
+def _last(dataset: Path, sibling: str) -> tuple[str, str] | None:
+    """The public commit last made for ``sibling`` and its tree, if there is one."""
+    ref = PUBLIC_REF.format(sibling=sibling)
+    before = git_or_none(dataset, "rev-parse", "--verify", "--quiet", ref)
     if before is None:
         return None
-    current = git(dataset, "rev-parse", f"{before}^{{tree}}").strip()
-    return before if current == _public_tree(dataset, write=False) else None
+    return before, git(dataset, "rev-parse", f"{before}^{{tree}}").strip()
+
+
+def published_annex_commit(dataset: Path, sibling: str) -> str | None:
+    """The public git-annex commit last made for ``sibling``, if it is still current (its
+    tree what the dataset's branch gives now); None when a new one is due. Stores nothing."""
+    last = _last(dataset, sibling) if has_annex_branch(dataset) else None
+    if last is None:
+        return None
+    return last[0] if last[1] == _public_tree(dataset, write=False) else None
 
 
 def public_annex_commit(dataset: Path, sibling: str) -> str | None:
@@ -84,14 +88,12 @@ def public_annex_commit(dataset: Path, sibling: str) -> str | None:
     branch."""
     if not has_annex_branch(dataset):
         return None
-    current = published_annex_commit(dataset, sibling)
-    if current is not None:
-        return current
-    ref = PUBLIC_REF.format(sibling=sibling)
-    before = git_or_none(dataset, "rev-parse", "--verify", "--quiet", ref)
-    parent = ["-p", before] if before is not None else []
-    message = "git-annex branch as published (local-only remotes left out)"
     tree = _public_tree(dataset, write=True)
+    last = _last(dataset, sibling)
+    if last is not None and last[1] == tree:
+        return last[0]
+    parent = ["-p", last[0]] if last is not None else []
+    message = "git-annex branch as published (local-only remotes left out)"
     commit = git(dataset, "commit-tree", tree, *parent, "-m", message).strip()
-    git(dataset, "update-ref", ref, commit)
+    git(dataset, "update-ref", PUBLIC_REF.format(sibling=sibling), commit)
     return commit

@@ -18,32 +18,35 @@ from pathlib import Path
 PROC = Path("/proc")
 
 
-def _parents() -> dict[int, int]:
-    """``{pid: parent pid}`` of every process this user can see."""
-    found = {}
-    for entry in PROC.glob("[0-9]*"):
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # it ended while we looked
-        fields = stat[stat.rfind(")") + 2 :].split()  # after "pid (comm) "
-        if len(fields) > 1:
-            found[int(entry.name)] = int(fields[1])
-    return found
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after ``pid (comm)`` (state, parent, ...), or None
+    when the process is gone."""
+    try:
+        text = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    return text[text.rfind(")") + 2 :].split()
 
 
 def descendants(pid: int | None = None) -> list[int]:
-    """The processes descended from ``pid`` (default: this one), children first."""
-    root = os.getpid() if pid is None else pid
-    parents = _parents()
+    """The processes descended from ``pid`` (default: this one)."""
+    children: dict[int, list[int]] = {}
+    for entry in PROC.glob("[0-9]*"):
+        fields = _stat(entry.name)
+        if fields is not None and len(fields) > 1:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
     found: list[int] = []
-    frontier = [root]
+    frontier = [os.getpid() if pid is None else pid]
     while frontier:
-        parent = frontier.pop()
-        children = [child for child, up in parents.items() if up == parent]
-        found.extend(children)
-        frontier.extend(children)
+        below = children.get(frontier.pop(), [])
+        found.extend(below)
+        frontier.extend(below)
     return found
+
+
+def _running(pid: int) -> bool:
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def _signal(pids: list[int], signum: int) -> None:
@@ -52,26 +55,15 @@ def _signal(pids: list[int], signum: int) -> None:
             os.kill(pid, signum)
 
 
-def stop_descendants(grace: float = 3.0) -> int:
-    """SIGTERM to every descendant, then SIGKILL to those still there after ``grace``
-    seconds; returns how many there were."""
-    pids = descendants()
-    if not pids:
-        return 0
+def stop_descendants(grace: float = 3.0, pid: int | None = None) -> int:
+    """SIGTERM to every descendant of ``pid`` (default: this process), then SIGKILL to those
+    still running after ``grace`` seconds; returns how many there were."""
+    pids = descendants(pid)
     _signal(pids, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        alive = [pid for pid in pids if (PROC / str(pid)).exists() and not _zombie(pid)]
-        if not alive:
-            return len(pids)
+    alive = pids
+    while alive and time.monotonic() < deadline:
         time.sleep(0.1)
-    _signal([pid for pid in descendants() if pid in set(pids)] or pids, signal.SIGKILL)
+        alive = [child for child in alive if _running(child)]
+    _signal(alive, signal.SIGKILL)
     return len(pids)
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        stat = (PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return True
-    return stat[stat.rfind(")") + 2 :].startswith("Z")

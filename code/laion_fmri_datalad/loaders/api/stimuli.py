@@ -25,6 +25,7 @@ import pandas as pd
 from ...checks.choices import unknown
 from ...errors import UsageError
 from ...layout.discovery import find_superdataset
+from ...layout.names import EMBEDDING_MODELS, embedding_file
 from ..clone.content import Content
 from .captions import Captions
 from .segmentations import Segmentations
@@ -36,7 +37,7 @@ IMAGES = "task-images_stimuli.h5"
 CAPTIONS = "task-images_desc-captions.csv"
 SEGMENTATIONS = "task-images_desc-segmentations.h5"
 SEGMENTATION_TABLE = "task-images_desc-segmentations_metadata.csv"
-MODELS = ("CLIP", "DINOv2", "PEcore", "SigLIP2")
+MODELS = EMBEDDING_MODELS
 DISPLAY_GREY = (128, 128, 128)
 ImageFormat = Literal["pil", "bytes", "array"]
 
@@ -215,7 +216,7 @@ class Embeddings:
         if model not in MODELS:
             raise unknown_key("embedding model", model, MODELS)
         if model not in self._files:
-            path = self._stimuli.file(f"task-images_desc-{model}_embeddings.h5")
+            path = self._stimuli.file(embedding_file(model))
             with h5py.File(path, "r") as h5:
                 ids = [n.decode() if isinstance(n, bytes) else str(n) for n in h5["image_ids"][()]]
                 values = np.asarray(h5["embedding"][()], dtype=np.float32)

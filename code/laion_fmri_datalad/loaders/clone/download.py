@@ -23,7 +23,16 @@ from ...checks.choices import unknown
 from ...errors import UsageError
 from ...layout.discovery import resolve_subjects
 from ...layout.entities import values_in
-from ...layout.names import ANAT, FREESURFER, GLM, LOCALIZERS, ROIS, TEDANA
+from ...layout.names import (
+    ANAT,
+    EMBEDDING_MODELS,
+    FREESURFER,
+    GLM,
+    LOCALIZERS,
+    ROIS,
+    TEDANA,
+    embedding_file,
+)
 from ...repo.git import tracked_files
 from .content import Content, is_installed
 from .filters import AVERAGES, ENTITIES, STRICT, bare, matches
@@ -33,9 +42,7 @@ from .streams import chosen_streams, clone_streams
 
 STIMULI = "stimuli"
 IMAGES = ("task-images_stimuli.h5", "task-images_metadata.csv")
-EMBEDDINGS = tuple(
-    f"task-images_desc-{m}_embeddings.h5" for m in ("CLIP", "DINOv2", "PEcore", "SigLIP2")
-)
+EMBEDDINGS = tuple(embedding_file(m) for m in EMBEDDING_MODELS)
 BRAIN_MASK = (
     "{sub}/ses-PrismaAnat/anat/{sub}_ses-PrismaAnat_space-T1w_res-1pt8_desc-brain_mask.nii.gz"
 )
